@@ -1,0 +1,91 @@
+// Command dockah is the command line for dockah: images, generated units,
+// and inspection of containers that systemd runs.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// defaultStoreRoot is where images, layers and writable layers live unless
+// --root or DOCKAH_ROOT move them.
+const defaultStoreRoot = "/var/lib/dockah"
+
+// globalOptions are the flags every subcommand shares.
+type globalOptions struct {
+	storeRoot string
+	quiet     bool
+}
+
+// errNotImplemented marks commands that are declared but not built yet, so
+// that they fail loudly instead of pretending to work.
+var errNotImplemented = errors.New("not implemented yet")
+
+func main() {
+	root := newRootCommand()
+	if err := root.Execute(); err != nil {
+		fmt.Fprintf(os.Stderr, "dockah: %v\n", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// exitStatusError carries an exit status that a command wants to return
+// as its own (for example the status of a container run in the foreground).
+type exitStatusError struct{ status int }
+
+func (e exitStatusError) Error() string { return fmt.Sprintf("exit status %d", e.status) }
+
+func exitCode(err error) int {
+	var status exitStatusError
+	if errors.As(err, &status) {
+		return status.status
+	}
+	return 1
+}
+
+func newRootCommand() *cobra.Command {
+	opts := &globalOptions{}
+	root := &cobra.Command{
+		Use:   "dockah",
+		Short: "Containers as systemd services: images, units and inspection",
+		Long: `dockah runs containers as ordinary systemd services. A container is a TOML
+file in /etc/dockah/containers; a systemd generator turns it into NAME.service
+and NAME.socket; systemctl starts, stops and socket-activates it.
+
+This command manages images and shows what the generator and the shim do.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	storeDefault := defaultStoreRoot
+	if env := os.Getenv("DOCKAH_ROOT"); env != "" {
+		storeDefault = env
+	}
+	root.PersistentFlags().StringVar(&opts.storeRoot, "root", storeDefault, "image store directory (env DOCKAH_ROOT)")
+	root.PersistentFlags().BoolVarP(&opts.quiet, "quiet", "q", false, "print nothing but results and errors")
+
+	root.AddCommand(
+		newVersionCommand(),
+		newGenerateCommand(opts),
+		newValidateCommand(opts),
+		newImageCommand(opts),
+		newSpecCommand(opts),
+	)
+	return root
+}
+
+// version is set by the Makefile through -ldflags.
+var version = "dev"
+
+func newVersionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of dockah",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintln(cmd.OutOrStdout(), "dockah", version)
+		},
+	}
+}

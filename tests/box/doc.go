@@ -1,0 +1,25 @@
+// Package box boots a real systemd for integration tests.
+//
+// A box is a copy-on-write view of the host's root (overlayfs with
+// lowerdir=/ and a tmpfs upper dir) in which the freshly built project is
+// installed with "make install DESTDIR=ROOT PREFIX=/usr" and systemd is
+// booted with systemd-nspawn. Nothing written inside reaches the host; the
+// box shares the host's network, so what it listens on at 127.0.0.1 is
+// reachable from the test process.
+//
+// A box is always torn down: when the test binary ends, fails or is
+// interrupted (Main handles SIGINT and SIGTERM), and, for a run that was
+// killed outright, by the next Boot, which reaps boxes whose owner is gone.
+// Processes are ended by pid, never by name, and only after checking that
+// the pid still belongs to the box.
+//
+// Use one box per test package:
+//
+//	func TestMain(m *testing.M) { os.Exit(box.Main(m)) }
+//
+//	func TestSomething(t *testing.T) {
+//		b := box.Shared(t)
+//		out, err := b.Systemctl("start", "hello.socket")
+//		...
+//	}
+package box

@@ -1,0 +1,44 @@
+// Package testenv gates tests on what the machine offers (root, commands,
+// kernel features) and makes every skip say what is missing. With
+// DOCKAH_TEST_STRICT=1, which CI sets, a skip is a failure instead, so
+// nothing is skipped there by accident.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// StrictEnv is the environment variable that turns skips into failures.
+const StrictEnv = "DOCKAH_TEST_STRICT"
+
+// Strict reports whether missing capabilities must fail tests.
+func Strict() bool { return os.Getenv(StrictEnv) == "1" }
+
+// Skip skips the test with reason, or fails it in strict mode.
+func Skip(t testing.TB, reason string) {
+	t.Helper()
+	if Strict() {
+		t.Fatalf("%s (%s=1 forbids skipping)", reason, StrictEnv)
+	}
+	t.Skip(reason)
+}
+
+// RequireRoot skips unless the test runs as root.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Skip(t, "needs root")
+	}
+}
+
+// RequireCommand skips unless every named command is on PATH.
+func RequireCommand(t testing.TB, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		if _, err := exec.LookPath(name); err != nil {
+			Skip(t, "needs the command "+name+" on PATH")
+		}
+	}
+}
