@@ -181,11 +181,17 @@ func (b *Box) WriteFile(inside string, data []byte, mode os.FileMode) error {
 	return os.WriteFile(host, data, mode)
 }
 
+// storeDir is the host directory bound at /var/lib/dockah in the box.
+func (b *Box) storeDir() string { return filepath.Join(b.dir, "store") }
+
+// StoreDir returns the host path of the box's /var/lib/dockah.
+func (b *Box) StoreDir() string { return b.storeDir() }
+
 // mount builds the copy-on-write root: a tmpfs holding the overlay's upper
 // and work dirs, and the overlay of the host's / at b.root.
 func (b *Box) mount() error {
 	rw := filepath.Join(b.dir, "rw")
-	for _, d := range []string{rw, b.root} {
+	for _, d := range []string{rw, b.root, b.storeDir()} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			return err
 		}
@@ -237,6 +243,11 @@ func (b *Box) start() error {
 		// their loopback, all for the negative attack controls) that
 		// nspawn drops by default.
 		"--capability=all",
+		// The image store lives on the host's real filesystem, as on a
+		// real host: overlayfs cannot use the box's own overlay root as
+		// an upper dir, and whiteouts (0:0 character devices) written
+		// through an overlay would vanish.
+		"--bind="+b.storeDir()+":/var/lib/dockah",
 		"-b", "systemd.unit=multi-user.target")
 	cmd.Env = append(os.Environ(),
 		// nspawn's own seccomp filter would hide what our filter does
