@@ -57,6 +57,7 @@ type Box struct {
 	nspawn *exec.Cmd
 	waited chan struct{} // closed when nspawn has been reaped
 	pid1   int           // the box's systemd, as a host pid
+	dev    uint64        // device number of the overlay root: identifies box processes
 	log    func(string, ...any)
 }
 
@@ -209,6 +210,14 @@ func (b *Box) mount() error {
 	if err := unix.Mount("overlay", b.root, "overlay", 0, opts); err != nil {
 		return fmt.Errorf("mount overlay of / at %s: %w", b.root, err)
 	}
+	dev, err := rootDevice(b.root)
+	if err != nil {
+		return err
+	}
+	b.dev = dev
+	if err := os.WriteFile(filepath.Join(b.dir, "rootdev"), []byte(strconv.FormatUint(dev, 10)+"\n"), 0o600); err != nil {
+		return err
+	}
 	// What the host may hold from manual runs must not leak into tests:
 	// the box starts with no definitions and an empty store.
 	for _, p := range []string{"etc/dockah", "run/dockah", "usr/lib/dockah", "var/lib/dockah", "var/tmp/dockah-box"} {
@@ -305,7 +314,7 @@ func (b *Box) findPID1(nspawnPID int) int {
 			continue
 		}
 		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-		if strings.TrimSpace(string(comm)) == "systemd" && rootIs(pid, b.root) {
+		if strings.TrimSpace(string(comm)) == "systemd" && inBox(pid, b.dev) {
 			return pid
 		}
 	}
@@ -343,11 +352,11 @@ func (b *Box) Close() error {
 	if b == nil || b.dir == "" {
 		return nil
 	}
-	if b.pid1 != 0 && rootIs(b.pid1, b.root) {
-		// Killing a pid namespace's init kills everything in it,
-		// including the containers under test.
-		_ = unix.Kill(b.pid1, unix.SIGKILL)
-	}
+	// Killing the box's init kills everything in its pid namespace,
+	// including the containers under test; killBox also finds the box's
+	// processes when boot failed before pid 1 was known. It runs before
+	// nspawn is stopped, so that nspawn, not the host's init, reaps them.
+	killBox(b.dev)
 	if b.nspawn != nil {
 		select {
 		case <-b.waited:

@@ -27,7 +27,11 @@ func Main(m *testing.M) int {
 	go func() {
 		sig := <-signals
 		fmt.Fprintf(os.Stderr, "box: %v: tearing the box down\n", sig)
-		closeShared()
+		// The box may still be booting, so Shared has no handle on it:
+		// reap by ownership instead.
+		if err := ReapOwn(); err != nil {
+			fmt.Fprintf(os.Stderr, "box: teardown: %v\n", err)
+		}
 		os.Exit(130)
 	}()
 	code := m.Run()

@@ -55,27 +55,78 @@ func startTime(pid int) (string, error) {
 	return fields[19], nil
 }
 
+// readOwner returns the pid and start time recorded by writeOwner.
+func readOwner(dir string) (pid int, start string, ok bool) {
+	data, err := os.ReadFile(filepath.Join(dir, "owner"))
+	if err != nil {
+		return 0, "", false
+	}
+	if _, err := fmt.Sscanf(string(data), "%d %s", &pid, &start); err != nil {
+		return 0, "", false
+	}
+	return pid, start, true
+}
+
+// ownerIs reports whether the box in dir was booted by process pid.
+func ownerIs(dir string, pid int) bool {
+	owner, _, ok := readOwner(dir)
+	return ok && owner == pid
+}
+
 // ownerAlive reports whether the process that booted the box in dir still
 // runs.
 func ownerAlive(dir string) bool {
-	data, err := os.ReadFile(filepath.Join(dir, "owner"))
-	if err != nil {
-		return false
-	}
-	var pid int
-	var start string
-	if _, err := fmt.Sscanf(string(data), "%d %s", &pid, &start); err != nil {
-		return false
+	pid, start, ok := readOwner(dir)
+	if !ok {
+		// Another run may have just made the directory and not yet
+		// written its owner file: leave young directories alone.
+		fi, err := os.Stat(dir)
+		return err == nil && time.Since(fi.ModTime()) < time.Minute
 	}
 	now, err := startTime(pid)
 	return err == nil && now == start
 }
 
-// rootIs reports whether process pid has root as its root directory, which
-// is how a box's processes are told apart from a reused pid.
-func rootIs(pid int, root string) bool {
-	link, err := os.Readlink(fmt.Sprintf("/proc/%d/root", pid))
-	return err == nil && link == root
+// rootDevice returns the device number of the filesystem at path.
+func rootDevice(path string) (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return 0, fmt.Errorf("stat %s: %w", path, err)
+	}
+	return st.Dev, nil
+}
+
+// inBox reports whether process pid runs in the box whose overlay root has
+// device number dev. A box's processes live in nspawn's mount namespace,
+// where /proc/PID/root reads as "/", but it is the same overlay superblock
+// as the host's view of the box root, so its device number identifies
+// them, and a reused pid never matches.
+func inBox(pid int, dev uint64) bool {
+	if dev == 0 {
+		return false
+	}
+	var st unix.Stat_t
+	return unix.Stat(fmt.Sprintf("/proc/%d/root/", pid), &st) == nil && st.Dev == dev
+}
+
+// killBox sends SIGKILL to every process whose root is the box's overlay.
+func killBox(dev uint64) {
+	if dev == 0 {
+		return
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if inBox(pid, dev) {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+	}
 }
 
 // cmdlineHas reports whether process pid's command line mentions s.
@@ -87,6 +138,16 @@ func cmdlineHas(pid int, s string) bool {
 // ReapStale tears down every box whose owning test process is gone: a run
 // that was killed (SIGKILL, a go test timeout) could not clean up itself.
 func ReapStale() error {
+	return reapWhere(func(dir string) bool { return !ownerAlive(dir) })
+}
+
+// ReapOwn tears down every box this process booted, including one still
+// booting; the interrupt handler uses it.
+func ReapOwn() error {
+	return reapWhere(func(dir string) bool { return ownerIs(dir, os.Getpid()) })
+}
+
+func reapWhere(match func(dir string) bool) error {
 	entries, err := os.ReadDir(BaseDir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -97,14 +158,11 @@ func ReapStale() error {
 	var errs []error
 	for _, e := range entries {
 		dir := filepath.Join(BaseDir, e.Name())
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), "box-") || ownerAlive(dir) {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), "box-") || !match(dir) {
 			continue
 		}
-		root := filepath.Join(dir, "root")
-		if pid := readPid(dir, "pid1"); pid != 0 && rootIs(pid, root) {
-			_ = unix.Kill(pid, unix.SIGKILL)
-		}
-		if pid := readPid(dir, "nspawn.pid"); pid != 0 && cmdlineHas(pid, root) {
+		killBox(uint64(readPid(dir, "rootdev")))
+		if pid := readPid(dir, "nspawn.pid"); pid != 0 && cmdlineHas(pid, filepath.Join(dir, "root")) {
 			_ = unix.Kill(pid, unix.SIGKILL)
 		}
 		if err := teardownDir(dir); err != nil {
