@@ -9,6 +9,9 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 DATADIR    ?= $(PREFIX)/share
 SYSCONFDIR ?= /etc
 
+# Go from go.dev lives in /usr/local/go on a fresh machine, often not on
+# root's PATH; the tests run `go` too, so export it.
+export PATH := /usr/local/go/bin:$(PATH)
 GO       ?= go
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 SHIM     := $(LIBEXECDIR)/dockah/dockah-activate
@@ -56,10 +59,11 @@ deps: ## install the Debian packages the build and the tests need (root)
 demo: build ## boot a systemd box and show a socket-activated container answering (root)
 	$(GO) run ./tests/demo
 
-test: test-unit test-integration ## all tests: unit, privileged and, in a systemd box, integration (root for all of it)
+test: lint test-unit test-integration ## all tests: unit, privileged and, in a systemd box, integration (root for all of it)
 
-test-unit: ## tests that need no systemd box (root-only ones skip without root)
+test-unit: ## tests that need no systemd box; as root also runs them as nobody
 	$(GO) test $$($(GO) list ./... | grep -v '/tests/')
+	@if [ "$$(id -u)" = 0 ]; then ./tests/unprivileged.sh; fi
 
 # One box per package, packages one at a time (boxes share the host's
 # network), under both cgroup layouts because real hosts run pure v2.

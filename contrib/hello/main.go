@@ -87,6 +87,8 @@ func run(listen string, ignoreFDs bool, greeting string) error {
 // listeners returns the sockets systemd passed, or one bound to listen.
 func listeners(listen string, ignoreFDs bool) ([]net.Listener, string, error) {
 	if !ignoreFDs {
+		// Listeners unsets LISTEN_*; keep the names for the log line.
+		names := os.Getenv("LISTEN_FDNAMES")
 		ls, err := activation.Listeners()
 		if err != nil {
 			return nil, "", fmt.Errorf("take passed sockets: %w", err)
@@ -98,7 +100,7 @@ func listeners(listen string, ignoreFDs bool) ([]net.Listener, string, error) {
 			}
 		}
 		if len(usable) > 0 {
-			return usable, "socket-activated, LISTEN_FDNAMES=" + os.Getenv("LISTEN_FDNAMES"), nil
+			return usable, "socket-activated, LISTEN_FDNAMES=" + names, nil
 		}
 	}
 	l, err := net.Listen("tcp", listen)

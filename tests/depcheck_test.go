@@ -1,0 +1,100 @@
+package tests
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/dockah/dockah/tests/testenv"
+)
+
+const module = "github.com/dockah/dockah"
+
+// goPackage is the part of `go list -json` the dependency rules need.
+type goPackage struct {
+	ImportPath string
+	Imports    []string
+	Deps       []string
+}
+
+// TestDependencyDirection enforces the layering of docs/architecture.md:
+// leaves import nothing of ours, activation never imports unitgen, the
+// generator links unitgen and nothing else of ours, and unitgen stays pure.
+func TestDependencyDirection(t *testing.T) {
+	testenv.RequireCommand(t, "go")
+	pkgs := listPackages(t)
+	ours := func(deps []string) []string {
+		var found []string
+		for _, d := range deps {
+			if strings.HasPrefix(d, module+"/") {
+				found = append(found, strings.TrimPrefix(d, module+"/"))
+			}
+		}
+		return found
+	}
+	allowed := map[string][]string{
+		"unitgen":              nil,
+		"rootfs":               nil,
+		"policy":               nil,
+		"machined":             nil,
+		"activation":           {"rootfs", "policy", "machined"},
+		"cmd/dockah-generator": {"unitgen"},
+	}
+	for name, allow := range allowed {
+		for path, p := range pkgs {
+			if path != name && !strings.HasPrefix(path, name+"/") {
+				continue
+			}
+			for _, dep := range ours(p.Deps) {
+				if !permitted(dep, name, allow) {
+					t.Errorf("%s imports %s; allowed: %v", path, dep, allow)
+				}
+			}
+		}
+	}
+	impure := []string{"os", "os/exec", "syscall", "net", "golang.org/x/sys/unix", "github.com/godbus/dbus/v5"}
+	for path, p := range pkgs {
+		if path != "unitgen" && !strings.HasPrefix(path, "unitgen/") {
+			continue
+		}
+		for _, imp := range p.Imports {
+			for _, bad := range impure {
+				if imp == bad {
+					t.Errorf("%s imports %s: unitgen must stay pure (read files through io/fs)", path, imp)
+				}
+			}
+		}
+	}
+}
+
+func permitted(dep, self string, allow []string) bool {
+	if dep == self || strings.HasPrefix(dep, self+"/") {
+		return true
+	}
+	for _, a := range allow {
+		if dep == a || strings.HasPrefix(dep, a+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func listPackages(t *testing.T) map[string]goPackage {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-json", module+"/...")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	pkgs := map[string]goPackage{}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for dec.More() {
+		var p goPackage
+		if err := dec.Decode(&p); err != nil {
+			t.Fatalf("decode go list output: %v", err)
+		}
+		pkgs[strings.TrimPrefix(p.ImportPath, module+"/")] = p
+	}
+	return pkgs
+}
