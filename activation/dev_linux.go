@@ -1,0 +1,59 @@
+package activation
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// device is a node of the container's minimal /dev.
+type device struct {
+	name         string
+	major, minor uint32
+}
+
+// devices are the nodes every container gets, as in Docker's default set.
+// No /dev/console is made for a container without a terminal: binding the
+// host's would hand it the host's console.
+var devices = []device{
+	{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
+	{"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+}
+
+var devLinks = [][2]string{
+	{"ptmx", "pts/ptmx"},
+	{"fd", "/proc/self/fd"},
+	{"stdin", "/proc/self/fd/0"},
+	{"stdout", "/proc/self/fd/1"},
+	{"stderr", "/proc/self/fd/2"},
+}
+
+// populateDev creates the device nodes and links in the root's /dev, which
+// must be the fresh tmpfs the spec mounts there; the image's own /dev is
+// never used (CVE-2025-31133, CVE-2025-52565 came from following it).
+func populateDev(root int) error {
+	dev, err := openInRoot(root, "/dev", unix.O_PATH|unix.O_DIRECTORY)
+	if err != nil {
+		return fmt.Errorf("open /dev: %w", err)
+	}
+	defer unix.Close(dev)
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(dev, &st); err != nil {
+		return err
+	}
+	if st.Type != unix.TMPFS_MAGIC {
+		return errors.New("/dev is not the fresh tmpfs the spec mounts; refusing to create devices in the image's /dev")
+	}
+	for _, d := range devices {
+		if err := unix.Mknodat(dev, d.name, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor))); err != nil {
+			return fmt.Errorf("create /dev/%s: %w", d.name, err)
+		}
+	}
+	for _, l := range devLinks {
+		if err := unix.Symlinkat(l[1], dev, l[0]); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("create /dev/%s: %w", l[0], err)
+		}
+	}
+	return nil
+}

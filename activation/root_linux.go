@@ -1,0 +1,134 @@
+package activation
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// scratch is the private tmpfs the setup stage mounts on the mount point:
+// the root is mounted below it, and the generated files live in it. It is
+// in the container's mount namespace only and disappears with it.
+type scratch struct {
+	dir  string // the tmpfs
+	root string // where the overlay is mounted, below dir
+}
+
+// mountScratch isolates the mount namespace from the host and mounts the
+// scratch tmpfs and the overlay root.
+func mountScratch(cfg *Config) (*scratch, error) {
+	// Nothing mounted from here on may propagate back to the host.
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return nil, fmt.Errorf("make mounts private: %w", err)
+	}
+	s := &scratch{dir: cfg.MountPoint, root: filepath.Join(cfg.MountPoint, "root")}
+	if err := unix.Mount("tmpfs", s.dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0700,size=1m"); err != nil {
+		return nil, fmt.Errorf("mount scratch tmpfs on %s: %w", s.dir, err)
+	}
+	if err := os.Mkdir(s.root, 0o755); err != nil {
+		return nil, err
+	}
+	if err := mountOverlay(cfg.Root, s.root, cfg.Spec.Root != nil && cfg.Spec.Root.Readonly); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// maxMountData is the most mount(2) copies of its data argument.
+const maxMountData = 4096 - 1
+
+// mountOverlay mounts the root filesystem. The root is nodev: device
+// nodes only ever come from the fresh /dev.
+func mountOverlay(layers RootLayers, target string, readOnly bool) error {
+	if len(layers.Lower) == 0 {
+		return fmt.Errorf("mount root: no image layers")
+	}
+	lower := layers.Lower
+	options := overlayOptions(lower, layers)
+	if len(options) > maxMountData {
+		// Long layer paths do not fit in one page: mount from their
+		// common parent with relative paths, which overlayfs resolves
+		// against the working directory.
+		common := commonDir(append(append([]string{}, lower...), layers.Upper, layers.Work))
+		if err := os.Chdir(common); err != nil {
+			return fmt.Errorf("mount root: %w", err)
+		}
+		defer os.Chdir("/")
+		rel := func(p string) string {
+			if p == "" {
+				return ""
+			}
+			r, _ := filepath.Rel(common, p)
+			return r
+		}
+		var relLower []string
+		for _, l := range lower {
+			relLower = append(relLower, rel(l))
+		}
+		options = overlayOptions(relLower, RootLayers{Upper: rel(layers.Upper), Work: rel(layers.Work)})
+		if len(options) > maxMountData {
+			return fmt.Errorf("mount root: %d layers are too many for one overlay mount", len(lower))
+		}
+	}
+	flags := uintptr(unix.MS_NODEV)
+	if readOnly || layers.Upper == "" {
+		flags |= unix.MS_RDONLY
+	}
+	if err := unix.Mount("overlay", target, "overlay", flags, options); err != nil {
+		return fmt.Errorf("mount root overlay (%d layers): %w", len(lower), err)
+	}
+	return nil
+}
+
+func overlayOptions(lower []string, layers RootLayers) string {
+	var b strings.Builder
+	b.WriteString("lowerdir=")
+	b.WriteString(strings.Join(lower, ":"))
+	if layers.Upper != "" {
+		b.WriteString(",upperdir=" + layers.Upper + ",workdir=" + layers.Work)
+	}
+	return b.String()
+}
+
+// commonDir returns the longest directory that contains every path.
+func commonDir(paths []string) string {
+	var common string
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		dir := filepath.Dir(p)
+		if common == "" {
+			common = dir
+			continue
+		}
+		for common != "/" && dir != common && !strings.HasPrefix(dir, common+"/") {
+			common = filepath.Dir(common)
+		}
+	}
+	if common == "" {
+		return "/"
+	}
+	return common
+}
+
+// pivotRoot makes the root the process's "/" and detaches the host's
+// root, so nothing of the host stays reachable.
+func pivotRoot(root int) error {
+	if err := unix.Fchdir(root); err != nil {
+		return fmt.Errorf("enter root: %w", err)
+	}
+	// pivot_root(".", ".") stacks the old root on top of the new one at
+	// the same place, without needing a put_old directory inside the
+	// image; the unmount below then removes the old root.
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root: %w", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detach the host root: %w", err)
+	}
+	return unix.Chdir("/")
+}

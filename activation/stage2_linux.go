@@ -1,0 +1,214 @@
+package activation
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// stageEnv carries the fd of the sync socket to the setup stage; its
+// presence is what makes the shim binary run as the setup stage.
+const stageEnv = "_DOCKAH_STAGE"
+
+// Messages on the sync socket from the setup stage to the shim.
+const (
+	msgExec  = 'X' // setup done, exec follows; EOF after it means exec succeeded
+	msgError = 'E' // followed by a one-line error
+)
+
+// ExitSetupFailed is the exit status of a container whose setup failed
+// before its entrypoint ran. It is not one systemd treats as clean, so
+// Restart=on-failure applies.
+const ExitSetupFailed = 125
+
+// IsStage reports whether this process was started as the setup stage of
+// a container. main calls it first thing and, if so, RunStage.
+func IsStage() bool { return os.Getenv(stageEnv) != "" }
+
+// RunStage is the setup stage: it runs inside the container's new
+// namespaces as its pid 1, builds the root, applies the policy and execs
+// the entrypoint. It only returns through exit.
+func RunStage() {
+	// Credentials, the seccomp filter and no_new_privs are per thread:
+	// everything from here to exec happens on this one.
+	runtime.LockOSThread()
+	fd, err := strconv.Atoi(os.Getenv(stageEnv))
+	if err != nil || fd < 3 {
+		fmt.Fprintf(os.Stderr, "dockah-activate: bad %s\n", stageEnv)
+		os.Exit(ExitSetupFailed)
+	}
+	os.Unsetenv(stageEnv)
+	sync := os.NewFile(uintptr(fd), "sync")
+	cfg, err := readConfig(sync)
+	if err == nil {
+		err = setupAndExec(cfg, sync)
+	}
+	// Only failures get here.
+	report(sync, err)
+	os.Exit(ExitSetupFailed)
+}
+
+func report(sync *os.File, err error) {
+	msg := []byte{msgError}
+	msg = append(msg, err.Error()...)
+	_, _ = sync.Write(msg)
+}
+
+func setupAndExec(cfg *Config, sync *os.File) error {
+	// Modes below are exact; the entrypoint gets the usual 022 back.
+	unix.Umask(0)
+	root, err := buildRoot(cfg)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(root)
+	if h := cfg.Spec.Hostname; h != "" {
+		if err := unix.Sethostname([]byte(h)); err != nil {
+			return fmt.Errorf("set hostname: %w", err)
+		}
+	}
+	if cfg.LoopbackUp {
+		if err := loopbackUp(); err != nil {
+			return err
+		}
+	}
+	return execEntrypoint(cfg, root, sync)
+}
+
+// buildRoot mounts the root and everything in it, pivots into it and
+// returns an O_PATH fd of the new "/".
+func buildRoot(cfg *Config) (int, error) {
+	s, err := mountScratch(cfg)
+	if err != nil {
+		return -1, err
+	}
+	root, err := unix.Open(s.root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open root: %w", err)
+	}
+	defer unix.Close(root)
+	if err := mountAll(root, cfg.Spec.Mounts); err != nil {
+		return -1, err
+	}
+	if err := populateDev(root); err != nil {
+		return -1, err
+	}
+	if err := bindFiles(root, s, cfg.Files); err != nil {
+		return -1, err
+	}
+	if l := cfg.Spec.Linux; l != nil {
+		if err := maskPaths(root, l.MaskedPaths); err != nil {
+			return -1, err
+		}
+		if err := readOnlyPaths(root, l.ReadonlyPaths); err != nil {
+			return -1, err
+		}
+	}
+	if err := pivotRoot(root); err != nil {
+		return -1, err
+	}
+	newRoot, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open new root: %w", err)
+	}
+	return newRoot, nil
+}
+
+// execEntrypoint switches to the container's user and policy and execs
+// its entrypoint. root is "/" of the container.
+func execEntrypoint(cfg *Config, root int, sync *os.File) error {
+	proc := cfg.Spec.Process
+	if len(proc.Args) == 0 {
+		return fmt.Errorf("no entrypoint or command: the image sets none and the definition gives none")
+	}
+	user, err := lookupUser(root, proc.User)
+	if err != nil {
+		return err
+	}
+	env := processEnv(proc.Env, user, cfg.Sockets, os.Getpid())
+	argv0, err := lookPath(root, proc.Args[0], env)
+	if err != nil {
+		return err
+	}
+	if err := enterWorkdir(root, proc.Cwd); err != nil {
+		return err
+	}
+	if err := applyRlimits(proc.Rlimits); err != nil {
+		return err
+	}
+	if err := dropPrivileges(cfg, user); err != nil {
+		return err
+	}
+	// Every fd beyond stdio and the passed sockets is closed at exec,
+	// whoever opened it.
+	if err := unix.CloseRange(uint(3+len(cfg.Sockets)), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("close fds: %w", err)
+	}
+	unix.Umask(0o022)
+	// The shim's death must not kill the container once it runs.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
+		return err
+	}
+	if _, err := sync.Write([]byte{msgExec}); err != nil {
+		return fmt.Errorf("report to the shim: %w", err)
+	}
+	if proc.NoNewPrivileges {
+		if err := loadSeccomp(cfg.Seccomp); err != nil {
+			return err
+		}
+	}
+	err = syscall.Exec(argv0, proc.Args, env)
+	return fmt.Errorf("exec %s: %w", argv0, err)
+}
+
+// dropPrivileges applies the capability sets, the user and no_new_privs.
+// Without no_new_privs the kernel only accepts a seccomp filter from a
+// thread with CAP_SYS_ADMIN, so the filter is loaded before the rest.
+func dropPrivileges(cfg *Config, user User) error {
+	proc := cfg.Spec.Process
+	if !proc.NoNewPrivileges {
+		if err := loadSeccomp(cfg.Seccomp); err != nil {
+			return err
+		}
+	}
+	last, err := lastCap()
+	if err != nil {
+		return err
+	}
+	if err := dropBounding(cfg.Capabilities.Bounding, last); err != nil {
+		return err
+	}
+	if err := switchUser(user); err != nil {
+		return err
+	}
+	if err := setCapabilities(cfg.Capabilities, last); err != nil {
+		return err
+	}
+	if proc.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("set no_new_privs: %w", err)
+		}
+	}
+	return nil
+}
+
+// enterWorkdir changes into the working directory, resolved inside the
+// root and created when missing, as Docker does.
+func enterWorkdir(root int, dir string) error {
+	if dir == "" {
+		dir = "/"
+	}
+	fd, err := mkdirAllInRoot(root, dir, 0o755)
+	if err != nil {
+		return fmt.Errorf("working directory %s: %w", dir, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Fchdir(fd); err != nil {
+		return fmt.Errorf("working directory %s: %w", dir, err)
+	}
+	return nil
+}

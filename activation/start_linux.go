@@ -1,0 +1,171 @@
+package activation
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Container is a started container: its init's pid on the host.
+type Container struct {
+	Pid int
+	cmd *exec.Cmd
+}
+
+// StartOptions are the host-side resources of a start.
+type StartOptions struct {
+	// Sockets are the listening sockets, in the order the names in
+	// Config.Sockets give; they become fd 3 and on in the container.
+	Sockets []*os.File
+	// Stdin, Stdout and Stderr default to the shim's own, which systemd
+	// connected to the journal.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Started, if set, is called with the init's host pid as soon as it
+	// exists, while the container is still being set up (the shim
+	// registers the machine meanwhile).
+	Started func(pid int)
+}
+
+// Start creates the container's namespaces with a new process running the
+// setup stage (this binary, re-executed), hands it cfg, and returns once
+// the entrypoint has been exec'd or setup has failed. The shim must not
+// wait for the returned container: systemd, as the reaper of orphans,
+// collects its exit status once the shim has exited.
+func Start(cfg *Config, opts StartOptions) (*Container, error) {
+	if len(opts.Sockets) != len(cfg.Sockets) {
+		return nil, fmt.Errorf("%d sockets passed for %d names", len(opts.Sockets), len(cfg.Sockets))
+	}
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("create sync socket: %w", err)
+	}
+	ours, theirs := os.NewFile(uintptr(pair[0]), "sync"), os.NewFile(uintptr(pair[1]), "sync")
+	defer ours.Close()
+
+	self, err := os.Executable()
+	if err != nil {
+		theirs.Close()
+		return nil, err
+	}
+	cmd := exec.Command(self)
+	cmd.Args = []string{"dockah-activate", "[setup " + cfg.Name + "]"}
+	cmd.ExtraFiles = append(append([]*os.File{}, opts.Sockets...), theirs)
+	cmd.Env = []string{stageEnv + "=" + strconv.Itoa(3+len(opts.Sockets))}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio(opts)
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: cloneFlags(cfg.Spec),
+		// If the shim dies during setup, so does the half-built
+		// container; the stage clears this right before exec.
+		Pdeathsig: syscall.SIGKILL,
+	}
+	err = cmd.Start()
+	theirs.Close()
+	if err != nil {
+		return nil, fmt.Errorf("create container namespaces: %w", err)
+	}
+	c := &Container{Pid: cmd.Process.Pid, cmd: cmd}
+	if opts.Started != nil {
+		opts.Started(c.Pid)
+	}
+	if err := writeConfig(ours, cfg); err != nil {
+		return nil, c.fail(fmt.Errorf("send configuration: %w", err))
+	}
+	if err := unix.Shutdown(int(ours.Fd()), unix.SHUT_WR); err != nil {
+		return nil, c.fail(err)
+	}
+	reply, err := io.ReadAll(io.LimitReader(ours, 64<<10))
+	if err != nil {
+		return nil, c.fail(fmt.Errorf("read setup result: %w", err))
+	}
+	return c, c.interpret(reply)
+}
+
+func stdio(opts StartOptions) (io.Reader, io.Writer, io.Writer) {
+	in, out, errw := opts.Stdin, opts.Stdout, opts.Stderr
+	if in == nil {
+		in = os.Stdin
+	}
+	if out == nil {
+		out = os.Stdout
+	}
+	if errw == nil {
+		errw = os.Stderr
+	}
+	return in, out, errw
+}
+
+// interpret reads the setup stage's reply: nothing but msgExec followed by
+// EOF means the entrypoint runs; an error message means it does not.
+func (c *Container) interpret(reply []byte) error {
+	if i := bytes.IndexByte(reply, msgError); i >= 0 {
+		_ = c.cmd.Wait()
+		return errors.New(string(reply[i+1:]))
+	}
+	if len(reply) == 1 && reply[0] == msgExec {
+		return nil
+	}
+	return c.fail(fmt.Errorf("setup stage ended without a word (%s)", c.waitStatus()))
+}
+
+// fail kills a half-built container and returns err.
+func (c *Container) fail(err error) error {
+	_ = c.cmd.Process.Kill()
+	_ = c.cmd.Wait()
+	return err
+}
+
+func (c *Container) waitStatus() string {
+	if err := c.cmd.Wait(); err != nil {
+		return err.Error()
+	}
+	return "exit status 0"
+}
+
+// Wait waits for the container to exit, for a shim run outside systemd
+// (by hand, for debugging), and returns its exit status.
+func (c *Container) Wait() (int, error) {
+	err := c.cmd.Wait()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), nil
+		}
+		return exit.ExitCode(), nil
+	}
+	return 0, err
+}
+
+// cloneFlags returns the namespaces the spec asks for. A namespace with a
+// path (join an existing one) is not supported.
+func cloneFlags(spec *specs.Spec) uintptr {
+	var flags uintptr
+	if spec.Linux == nil {
+		return flags
+	}
+	for _, ns := range spec.Linux.Namespaces {
+		switch ns.Type {
+		case specs.MountNamespace:
+			flags |= unix.CLONE_NEWNS
+		case specs.PIDNamespace:
+			flags |= unix.CLONE_NEWPID
+		case specs.UTSNamespace:
+			flags |= unix.CLONE_NEWUTS
+		case specs.IPCNamespace:
+			flags |= unix.CLONE_NEWIPC
+		case specs.NetworkNamespace:
+			flags |= unix.CLONE_NEWNET
+		case specs.CgroupNamespace:
+			flags |= unix.CLONE_NEWCGROUP
+		}
+	}
+	return flags
+}

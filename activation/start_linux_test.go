@@ -1,0 +1,168 @@
+package activation
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/dockah/dockah/tests/testenv"
+)
+
+func TestMain(m *testing.M) {
+	// The test binary stands in for the shim: Start re-executes it as
+	// the setup stage.
+	if IsStage() {
+		RunStage()
+	}
+	os.Exit(m.Run())
+}
+
+// dockerDefaultCaps is Docker's default capability set without NET_RAW.
+const dockerDefaultCaps = 1<<0 | 1<<1 | 1<<3 | 1<<4 | 1<<5 | 1<<6 | 1<<7 | 1<<8 | 1<<10 | 1<<18 | 1<<27 | 1<<29 | 1<<31
+
+// testImage is a one-layer image holding busybox, built in a temp dir.
+func testImage(t *testing.T) (lower, store string) {
+	t.Helper()
+	testenv.RequireRoot(t)
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		testenv.Skip(t, "needs busybox (Debian package busybox-static)")
+	}
+	store = t.TempDir()
+	lower = filepath.Join(store, "layer")
+	if err := os.MkdirAll(filepath.Join(lower, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(busybox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(lower, "bin/busybox"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, applet := range []string{"sh", "cat", "ls", "id", "hostname", "grep", "ip", "mount", "touch", "echo", "readlink"} {
+		if err := os.Symlink("busybox", filepath.Join(lower, "bin", applet)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(lower, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	passwd := "root:x:0:0:root:/root:/bin/sh\nweb:x:1000:1000:web:/home/web:/bin/sh\n"
+	group := "root:x:0:\nweb:x:1000:\nextra:x:2000:web\n"
+	for name, text := range map[string]string{"etc/passwd": passwd, "etc/group": group} {
+		if err := os.WriteFile(filepath.Join(lower, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return lower, store
+}
+
+func testConfig(t *testing.T, args ...string) *Config {
+	t.Helper()
+	lower, store := testImage(t)
+	initLayer, err := InitLayer(filepath.Join(store, "init"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	upper, work, mnt := filepath.Join(store, "upper"), filepath.Join(store, "work"), filepath.Join(store, "mnt")
+	for _, d := range []string{upper, work, mnt} {
+		// The upper dir's mode is the mode of the container's "/".
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &Config{
+		Name: "test",
+		Spec: &specs.Spec{
+			Process: &specs.Process{
+				Args: args, Env: []string{"PATH=/bin"}, Cwd: "/",
+				NoNewPrivileges: true,
+			},
+			Hostname: "testbox",
+			Mounts:   testMounts,
+			Linux: &specs.Linux{
+				Namespaces: []specs.LinuxNamespace{
+					{Type: specs.MountNamespace}, {Type: specs.PIDNamespace}, {Type: specs.UTSNamespace},
+					{Type: specs.IPCNamespace}, {Type: specs.NetworkNamespace}, {Type: specs.CgroupNamespace},
+				},
+				MaskedPaths:   []string{"/proc/kcore", "/proc/keys", "/sys/firmware"},
+				ReadonlyPaths: []string{"/proc/sys", "/proc/sysrq-trigger"},
+			},
+		},
+		Root:       RootLayers{Lower: []string{initLayer, lower}, Upper: upper, Work: work},
+		MountPoint: mnt,
+		Files:      map[string]string{"/etc/hostname": "testbox\n", "/etc/hosts": "127.0.0.1 localhost testbox\n"},
+		Capabilities: CapabilitySets{
+			Bounding: dockerDefaultCaps, Effective: dockerDefaultCaps, Permitted: dockerDefaultCaps,
+		},
+		LoopbackUp: true,
+	}
+}
+
+var testMounts = []specs.Mount{
+	{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
+	{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+	{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+	{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+	{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
+	{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+}
+
+func run(t *testing.T, cfg *Config) (string, int) {
+	t.Helper()
+	var out bytes.Buffer
+	c, err := Start(cfg, StartOptions{Stdout: &out, Stderr: &out})
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	status, err := c.Wait()
+	if err != nil {
+		t.Fatalf("wait: %v", err)
+	}
+	return out.String(), status
+}
+
+func TestStartRunsIsolatedProcess(t *testing.T) {
+	cfg := testConfig(t, "/bin/sh", "-c", `echo pid=$$; hostname; grep CapEff /proc/self/status; grep NoNewPrivs /proc/self/status; ls /dev; ip link; ls /proc | grep -c '^[0-9]'; cat /etc/hostname; exit 3`)
+	out, status := run(t, cfg)
+	if status != 3 {
+		t.Errorf("exit status %d, want 3\n%s", status, out)
+	}
+	for _, want := range []string{"pid=1\n", "testbox\n", "CapEff:\t00000000a80405fb", "NoNewPrivs:\t1", "null", "urandom", "pts", "lo:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "eth0") {
+		t.Errorf("container sees a host interface:\n%s", out)
+	}
+}
+
+func TestStartReportsSetupErrors(t *testing.T) {
+	cfg := testConfig(t, "/no/such/binary")
+	_, err := Start(cfg, StartOptions{})
+	if err == nil || !strings.Contains(err.Error(), "/no/such/binary") {
+		t.Fatalf("start of a missing entrypoint: %v, want an error naming it", err)
+	}
+}
+
+func TestStartResolvesUser(t *testing.T) {
+	cfg := testConfig(t, "/bin/sh", "-c", "id; grep CapEff /proc/self/status")
+	cfg.Spec.Process.User = specs.User{Username: "web"}
+	out, status := run(t, cfg)
+	if status != 0 {
+		t.Fatalf("exit status %d\n%s", status, out)
+	}
+	if !strings.Contains(out, "uid=1000(web) gid=1000(web) groups=1000(web),2000(extra)") && !strings.Contains(out, "uid=1000") {
+		t.Errorf("id output %q", out)
+	}
+	if !strings.Contains(out, "CapEff:\t0000000000000000") {
+		t.Errorf("a non-root user kept capabilities:\n%s", out)
+	}
+}
