@@ -1,0 +1,85 @@
+package machined
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/godbus/dbus/v5"
+)
+
+const (
+	busName   = "org.freedesktop.machine1"
+	busPath   = "/org/freedesktop/machine1"
+	busMethod = "org.freedesktop.machine1.Manager.RegisterMachine"
+)
+
+// ErrUnavailable means systemd-machined cannot be reached: not installed,
+// not running and not activatable, or no system bus.
+var ErrUnavailable = errors.New("systemd-machined is not available")
+
+// Machine is what a container registers as.
+type Machine struct {
+	Name    string // a valid machine name; see Name
+	Service string // who registers, e.g. "dockah"
+	Class   string // "container"
+	Leader  int    // host pid of the container's init
+	RootDir string // the container's root as seen from the host, may be empty
+}
+
+// Conn is a connection to the system bus for talking to machined.
+type Conn struct {
+	bus *dbus.Conn
+}
+
+// New connects to the system bus.
+func New() (*Conn, error) {
+	bus, err := dbus.ConnectSystemBus()
+	if err != nil {
+		return nil, fmt.Errorf("%w: connect to the system bus: %v", ErrUnavailable, err)
+	}
+	return &Conn{bus: bus}, nil
+}
+
+// Close closes the connection.
+func (c *Conn) Close() error { return c.bus.Close() }
+
+// Register registers a running container. machined finds its unit from the
+// leader's cgroup (RegisterMachine, unlike CreateMachine, makes no scope),
+// so the container stays in its service's cgroup and machined forgets it
+// when the service stops.
+func (c *Conn) Register(m Machine) error {
+	obj := c.bus.Object(busName, busPath)
+	call := obj.Call(busMethod, 0, m.Name, []byte{}, m.Service, m.Class, uint32(m.Leader), m.RootDir)
+	if call.Err != nil {
+		var dbusErr dbus.Error
+		if errors.As(call.Err, &dbusErr) && strings.HasPrefix(dbusErr.Name, "org.freedesktop.DBus.Error.ServiceUnknown") {
+			return fmt.Errorf("%w: %v", ErrUnavailable, call.Err)
+		}
+		return fmt.Errorf("register machine %s: %w", m.Name, call.Err)
+	}
+	return nil
+}
+
+// Name turns a container or unit instance name into a valid machine name:
+// machined accepts host-name characters only, so "web@blue" becomes
+// "web-blue". Names are cut to 64 characters.
+func Name(container string) string {
+	var b strings.Builder
+	for _, r := range container {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	name := strings.Trim(b.String(), "-.")
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	if name == "" {
+		name = "dockah"
+	}
+	return name
+}
