@@ -41,9 +41,9 @@ type rawSyscall struct {
 }
 
 type rawFilter struct {
-	Caps      []string `json:"caps"`
-	Arches    []string `json:"arches"`
-	MinKernel string   `json:"minKernel"`
+	Caps      []string `json:"caps,omitempty"`
+	Arches    []string `json:"arches,omitempty"`
+	MinKernel string   `json:"minKernel,omitempty"`
 }
 
 // Limits on a profile file, far above any real profile.
@@ -85,7 +85,10 @@ func ParseSeccompProfile(data []byte, cfg SeccompConfig) (*SeccompProfile, error
 // jsonError rewords encoding/json's errors to name the field.
 func jsonError(err error) error {
 	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
+	if errors.As(err, &te) {
+		if te.Field == "" {
+			return fmt.Errorf("the profile must be a JSON object, not a JSON %s", te.Value)
+		}
 		return fmt.Errorf("%s: cannot use a JSON %s here (want %s)", te.Field, te.Value, te.Type)
 	}
 	var se *json.SyntaxError
