@@ -1,12 +1,19 @@
 // Package rootfs is dockah's image store.
 //
-// It imports images (docker-archive, OCI layout, plain root filesystem
-// tars), unpacks each layer once into a content-addressed directory that
-// overlayfs can use as a lower dir, shares layers between images, commits a
-// container's writable layer as a new image, saves images, and collects
-// garbage. Everything taken from an archive is hostile until checked.
+// A store is a directory (default /var/lib/dockah) holding image records,
+// references (NAME:TAG), layers unpacked once into content-addressed
+// directories that overlayfs can use as lower dirs, and each container's
+// writable layer. docs/store.md describes the files, the locks and what
+// happens after a crash.
 //
-// Boundary: rootfs returns mount plans (lower dirs, upper, work, options);
-// it never mounts a container's root itself. It imports nothing else of
-// dockah. Writes are atomic (temp name, fsync, rename) and guarded by a lock.
+// This package is the part the activation shim links: Open, Resolve and
+// MountPlan read one or two small records and never scan directories or
+// hash anything. Reading archives, unpacking layers and writing archives
+// live in the subpackages rootfs/layer and rootfs/archive, which import
+// compression libraries the shim does not need.
+//
+// Boundary: rootfs returns mount plans (lower dirs, upper, work); it never
+// mounts a container's root itself. It imports nothing else of dockah.
+// Writes are atomic (temp name, fsync, rename) and guarded by flock(2)
+// locks; a killed writer leaves no visible half image.
 package rootfs

@@ -1,0 +1,237 @@
+package rootfs
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Image is an image in the store.
+type Image struct {
+	// ID is the digest of RawConfig, "sha256:" and 64 hex digits.
+	ID string
+	// Config is the parsed OCI image config (entrypoint, env, diff IDs...).
+	Config v1.Image
+	// RawConfig is the config exactly as imported; ID is its digest and
+	// save writes it unchanged.
+	RawConfig []byte
+	// Layers are the image's layers, bottom first, as in Config.RootFS.
+	Layers []Layer
+	// Stored is when the image entered the store.
+	Stored time.Time
+}
+
+// Layer is one unpacked layer of an image.
+type Layer struct {
+	// DiffID is the digest of the layer's uncompressed tar.
+	DiffID string
+	// Dir is the layer's tree as an overlayfs lower dir: ROOT/l/SHORT, a
+	// short symlink to ROOT/layers/sha256/HEX/diff.
+	Dir string
+}
+
+// imageRecord is images/HEX.json. It holds everything Resolve and
+// MountPlan need so that they read one small file.
+type imageRecord struct {
+	ID     string        `json:"id"`
+	Stored time.Time     `json:"stored"`
+	Layers []recordLayer `json:"layers"`
+	Config string        `json:"config"`
+}
+
+type recordLayer struct {
+	DiffID string `json:"diffID"`
+	Link   string `json:"link"`
+}
+
+// Resolve finds the image a reference names: NAME:TAG, NAME (meaning
+// NAME:latest, then docker.io/library/NAME:latest and
+// localhost/NAME:latest, as docker and podman save them), a full image ID
+// with or without "sha256:", or an unambiguous prefix of one. It reads one
+// reference and one record; only a short ID prefix lists the images.
+func (s *Store) Resolve(ref string) (*Image, error) {
+	id, err := s.resolveID(ref)
+	if err != nil {
+		return nil, err
+	}
+	return s.image(id)
+}
+
+func (s *Store) resolveID(ref string) (string, error) {
+	bare := strings.TrimPrefix(ref, "sha256:")
+	if len(bare) == 64 && isHex(bare) {
+		return "sha256:" + bare, nil
+	}
+	if !strings.HasPrefix(ref, "sha256:") {
+		if r, err := ParseReference(ref); err == nil {
+			id, err := s.lookupName(r)
+			if err == nil || !errors.Is(err, ErrNotFound) {
+				return id, err
+			}
+		}
+	}
+	if len(bare) >= 4 && isHex(bare) {
+		return s.lookupPrefix(bare)
+	}
+	return "", fmt.Errorf("image %q: %w", ref, ErrNotFound)
+}
+
+// lookupName reads refs/NAME:TAG, trying the names docker and podman give
+// a short name when NAME has no registry part.
+func (s *Store) lookupName(r Reference) (string, error) {
+	candidates := []Reference{r}
+	if !strings.Contains(r.Name, "/") {
+		candidates = append(candidates,
+			Reference{Name: "docker.io/library/" + r.Name, Tag: r.Tag},
+			Reference{Name: "localhost/" + r.Name, Tag: r.Tag})
+	}
+	for _, c := range candidates {
+		id, err := s.readRef(c)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("image %s: %w", r, ErrNotFound)
+}
+
+func (s *Store) readRef(r Reference) (string, error) {
+	data, err := os.ReadFile(s.path(dirRefs, r.fileName()))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("image %s: %w", r, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read reference %s: %w", r, err)
+	}
+	id := strings.TrimSpace(string(data))
+	if _, err := digestHex(id); err != nil {
+		return "", fmt.Errorf("read reference %s: %w", r, err)
+	}
+	return id, nil
+}
+
+func (s *Store) lookupPrefix(prefix string) (string, error) {
+	entries, err := os.ReadDir(s.path(dirImages))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("list images: %w", err)
+	}
+	var found []string
+	for _, e := range entries {
+		hex, ok := strings.CutSuffix(e.Name(), ".json")
+		if ok && len(hex) == 64 && strings.HasPrefix(hex, prefix) {
+			found = append(found, "sha256:"+hex)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("image %s: %w", prefix, ErrNotFound)
+	case 1:
+		return found[0], nil
+	}
+	return "", fmt.Errorf("image ID prefix %s is ambiguous: %d images match", prefix, len(found))
+}
+
+// image reads images/HEX.json.
+func (s *Store) image(id string) (*Image, error) {
+	hex, err := digestHex(id)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(s.path(dirImages, hex+".json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("image %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read image %s: %w", id, err)
+	}
+	var rec imageRecord
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return nil, fmt.Errorf("read image %s: %w", id, err)
+	}
+	img := &Image{ID: rec.ID, RawConfig: []byte(rec.Config), Stored: rec.Stored}
+	if err := json.Unmarshal(img.RawConfig, &img.Config); err != nil {
+		return nil, fmt.Errorf("read image %s config: %w", id, err)
+	}
+	for _, l := range rec.Layers {
+		img.Layers = append(img.Layers, Layer{DiffID: l.DiffID, Dir: s.path(dirLinks, l.Link)})
+	}
+	return img, nil
+}
+
+// AddImage records an image whose layers are all stored, and points the
+// given names at it. The caller holds the store lock shared. The record is
+// written before the names, so a crash leaves at worst an unnamed image.
+func (s *Store) AddImage(rawConfig []byte, names []Reference) (*Image, error) {
+	sum := sha256.Sum256(rawConfig)
+	id := "sha256:" + hex.EncodeToString(sum[:])
+	var cfg v1.Image
+	if err := json.Unmarshal(rawConfig, &cfg); err != nil {
+		return nil, fmt.Errorf("add image %s: parse config: %w", id, err)
+	}
+	rec := imageRecord{ID: id, Stored: time.Now().UTC(), Config: string(rawConfig)}
+	for _, d := range cfg.RootFS.DiffIDs {
+		info, err := s.LayerInfo(string(d))
+		if err != nil {
+			return nil, fmt.Errorf("add image %s: %w", id, err)
+		}
+		rec.Layers = append(rec.Layers, recordLayer{DiffID: info.DiffID, Link: info.Link})
+	}
+	if old, err := s.image(id); err == nil {
+		rec.Stored = old.Stored
+	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return nil, fmt.Errorf("add image %s: %w", id, err)
+	}
+	if err := s.mkdirs(); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(s.path(dirImages, id[len("sha256:"):]+".json"), data, 0o600); err != nil {
+		return nil, fmt.Errorf("add image: %w", err)
+	}
+	for _, n := range names {
+		if err := s.setRef(n, id); err != nil {
+			return nil, err
+		}
+	}
+	return s.image(id)
+}
+
+func (s *Store) setRef(r Reference, id string) error {
+	if err := writeFileAtomic(s.path(dirRefs, r.fileName()), []byte(id+"\n"), 0o600); err != nil {
+		return fmt.Errorf("tag %s: %w", r, err)
+	}
+	return nil
+}
+
+// Tag points the name newRef at the image ref resolves to, replacing
+// whatever newRef pointed at before.
+func (s *Store) Tag(ref, newRef string) error {
+	r, err := ParseReference(newRef)
+	if err != nil {
+		return err
+	}
+	lk, err := s.LockShared()
+	if err != nil {
+		return err
+	}
+	defer lk.Release()
+	img, err := s.Resolve(ref)
+	if err != nil {
+		return err
+	}
+	if err := s.mkdirs(); err != nil {
+		return err
+	}
+	return s.setRef(r, img.ID)
+}

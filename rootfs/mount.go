@@ -1,0 +1,182 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+// MountOptions choose the writable layer of a container.
+type MountOptions struct {
+	// Ephemeral empties the writable layer at each MountPlan, so every
+	// start begins from the image.
+	Ephemeral bool
+	// ReadOnly gives the container no writable layer at all.
+	ReadOnly bool
+}
+
+// Plan is what the activation shim mounts as a container's root: an
+// overlayfs of Lower (topmost first) under Upper, with Work as overlayfs's
+// work directory. Upper and Work are empty for a read-only root.
+type Plan struct {
+	ImageID string
+	Lower   []string
+	Upper   string
+	Work    string
+}
+
+// maxMountData is the size of the page the kernel copies mount options
+// into; overlayfs's lowerdir list has to fit.
+const maxMountData = 4096
+
+// Data returns the overlayfs mount options for the plan, with ':' and ','
+// in paths escaped as overlayfs expects.
+func (p *Plan) Data() string {
+	lower := make([]string, len(p.Lower))
+	for i, l := range p.Lower {
+		lower[i] = escapeOverlay(l)
+	}
+	data := "lowerdir=" + strings.Join(lower, ":")
+	if p.Upper != "" {
+		data += ",upperdir=" + escapeOverlay(p.Upper) + ",workdir=" + escapeOverlay(p.Work)
+	}
+	return data
+}
+
+func escapeOverlay(p string) string {
+	r := strings.NewReplacer(`\`, `\\`, `:`, `\:`, `,`, `\,`)
+	return r.Replace(p)
+}
+
+// MountPlan resolves ref and prepares the writable layer of container
+// under ROOT/containers/NAME: upper and work are created if missing,
+// emptied first when Ephemeral, and left out when ReadOnly. The image ID
+// is recorded in ROOT/containers/NAME/image for commit and for the
+// in-use check of image removal. It reads two small files and makes a few
+// mkdir calls; it mounts nothing.
+func (s *Store) MountPlan(ref, container string, opts MountOptions) (*Plan, error) {
+	if err := checkContainerName(container); err != nil {
+		return nil, err
+	}
+	lk, err := s.LockShared()
+	if err != nil {
+		return nil, err
+	}
+	defer lk.Release()
+	img, err := s.Resolve(ref)
+	if err != nil {
+		return nil, err
+	}
+	plan := &Plan{ImageID: img.ID}
+	for i := len(img.Layers) - 1; i >= 0; i-- {
+		plan.Lower = append(plan.Lower, img.Layers[i].Dir)
+	}
+	if len(plan.Lower) == 0 {
+		empty := s.path(dirLinks, "empty")
+		if err := os.MkdirAll(empty, 0o755); err != nil {
+			return nil, fmt.Errorf("mount plan %s: %w", container, err)
+		}
+		plan.Lower = []string{empty}
+	}
+	cdir := s.path(dirContainers, container)
+	if err := os.MkdirAll(cdir, 0o700); err != nil {
+		return nil, fmt.Errorf("mount plan %s: %w", container, err)
+	}
+	if err := s.recordContainerImage(container, img.ID); err != nil {
+		return nil, err
+	}
+	if !opts.ReadOnly {
+		plan.Upper, plan.Work = s.path(dirContainers, container, "upper"), s.path(dirContainers, container, "work")
+		if err := prepareWritable(plan.Upper, plan.Work, opts.Ephemeral); err != nil {
+			return nil, fmt.Errorf("mount plan %s: %w", container, err)
+		}
+	}
+	if n := len(plan.Data()); n >= maxMountData {
+		return nil, fmt.Errorf("mount plan %s: %d layers need %d bytes of overlayfs options, more than the kernel's %d", container, len(plan.Lower), n, maxMountData-1)
+	}
+	return plan, nil
+}
+
+func prepareWritable(upper, work string, ephemeral bool) error {
+	for _, d := range []string{upper, work} {
+		if ephemeral {
+			if err := removeAll(d); err != nil {
+				return err
+			}
+		}
+		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordContainerImage writes ROOT/containers/NAME/image when it changes.
+func (s *Store) recordContainerImage(container, id string) error {
+	p := s.path(dirContainers, container, "image")
+	if old, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(old)) == id {
+		return nil
+	}
+	if err := writeFileAtomic(p, []byte(id+"\n"), 0o600); err != nil {
+		return fmt.Errorf("mount plan %s: %w", container, err)
+	}
+	return nil
+}
+
+// ContainerImage returns the ID of the image the container's writable
+// layer was last planned on; ErrNotFound if it has none.
+func (s *Store) ContainerImage(container string) (string, error) {
+	if err := checkContainerName(container); err != nil {
+		return "", err
+	}
+	data, err := os.ReadFile(s.path(dirContainers, container, "image"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("container %s: %w", container, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read container %s: %w", container, err)
+	}
+	return strings.TrimSpace(string(data)), nil
+}
+
+// ContainerUpper returns the container's writable layer directory.
+func (s *Store) ContainerUpper(container string) (string, error) {
+	if err := checkContainerName(container); err != nil {
+		return "", err
+	}
+	return s.path(dirContainers, container, "upper"), nil
+}
+
+// Containers lists the names under ROOT/containers.
+func (s *Store) Containers() ([]string, error) {
+	entries, err := os.ReadDir(s.path(dirContainers))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+// checkContainerName keeps a container name one safe path element.
+func checkContainerName(name string) error {
+	if name == "" || len(name) > 255 || name == "." || name == ".." {
+		return fmt.Errorf("container name %q: want 1 to 255 characters of A-Z a-z 0-9 _ . @ -", name)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !isAlnum(c) && c != '_' && c != '.' && c != '@' && c != '-' {
+			return fmt.Errorf("container name %q has %q (accepted: A-Z a-z 0-9 _ . @ -)", name, c)
+		}
+	}
+	return nil
+}
