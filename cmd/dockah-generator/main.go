@@ -2,28 +2,86 @@
 // definitions into NAME.service and NAME.socket units.
 //
 // systemd runs it at boot and on every daemon-reload as
-// "dockah-generator NORMAL EARLY LATE". It writes only into NORMAL.
+// "dockah-generator NORMAL EARLY LATE". It reads only the definition
+// directories, writes only into NORMAL, and never fails the boot: each
+// problem is logged on a line of its own (to /dev/kmsg, or to the journal
+// where there is no /dev/kmsg, and to stderr), the bad definition gets a
+// service that fails and shows the problem, and the good ones generate.
 package main
 
 import (
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
+
+	"github.com/dockah/dockah/unitgen"
 )
+
+// shimPath is the activation shim every NAME.service runs; the Makefile
+// sets it with -X main.shimPath=$(LIBEXECDIR)/dockah/dockah-activate.
+var shimPath = "/usr/local/libexec/dockah/dockah-activate"
 
 const usage = `usage: dockah-generator NORMAL_DIR [EARLY_DIR LATE_DIR]
 
 systemd runs this generator at boot and on daemon-reload. It reads container
 definitions from /etc/dockah/containers, /run/dockah/containers and
-/usr/lib/dockah/containers and writes NAME.service and NAME.socket units into
-NORMAL_DIR. It never fails the boot: a bad definition is reported and skipped.
+/usr/lib/dockah/containers and writes NAME.service and NAME.socket units, and
+the .wants/ links of wanted_by, into NORMAL_DIR. It never fails the boot: a
+bad definition is reported (kmsg or journal, and stderr) and gets a service
+that fails showing the problem; the others still generate.
+
+To see what it would write: dockah generate --dry-run
 `
 
 func main() {
-	args := os.Args[1:]
+	os.Exit(run(os.Args[1:], os.DirFS("/"), os.Stdout, openLogger(os.Stderr)))
+}
+
+// run generates the units of the definitions in root into the directory
+// args[0] and returns the exit status.
+func run(args []string, root fs.FS, stdout io.Writer, log *logger) int {
+	defer log.Close()
 	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
-		fmt.Print(usage)
-		return
+		fmt.Fprint(stdout, usage)
+		return 0
 	}
-	fmt.Fprintln(os.Stderr, "dockah-generator: generating units is not implemented yet")
-	os.Exit(1)
+	if len(args) != 1 && len(args) != 3 {
+		fmt.Fprint(log.stderr, usage)
+		return 2
+	}
+	out, err := unitgen.Generate(root, unitgen.Options{ShimPath: shimPath})
+	log.problems(err)
+	if out == nil {
+		return 1
+	}
+	if err := write(args[0], out); err != nil {
+		log.line("", "", fmt.Sprintf("write units: %v", err))
+		return 1
+	}
+	return 0
+}
+
+// write writes the units and links into dir, which systemd empties before
+// it runs the generators.
+func write(dir string, out *unitgen.Output) error {
+	for _, u := range out.Units {
+		if err := os.WriteFile(filepath.Join(dir, u.Name), []byte(u.Text), 0o644); err != nil {
+			return err
+		}
+	}
+	made := map[string]bool{}
+	for _, l := range out.Links {
+		if parent := filepath.Dir(l.Path); parent != "." && !made[parent] {
+			if err := os.MkdirAll(filepath.Join(dir, parent), 0o755); err != nil {
+				return err
+			}
+			made[parent] = true
+		}
+		if err := os.Symlink(l.Target, filepath.Join(dir, l.Path)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,0 +1,240 @@
+package unitgen
+
+import (
+	"io/fs"
+	"strings"
+	"time"
+)
+
+// Definition is one container definition: the main file merged with its
+// drop-ins, validated, with defaults applied. The activation shim builds the
+// container from it; Render turns it into units.
+//
+// Strings are as the user wrote them, with "%i" replaced by the instance and
+// "%%" by "%" for an instance (web@blue) and for a plain definition. For a
+// template (web@), strings keep "%i" and "%%" so that Render can leave the
+// instance to systemd.
+type Definition struct {
+	// Name is the unit name without suffix: "web", "web@" for a template,
+	// "web@blue" for an instance of the template web@.
+	Name string
+	// Instance is "blue" for web@blue, empty otherwise.
+	Instance string
+	// SourcePath is the main file, e.g. /etc/dockah/containers/web.toml.
+	SourcePath string
+	// DropIns are the drop-in files, in the order they were merged.
+	DropIns []string
+
+	Container Container
+	Sockets   []Socket
+	Volumes   []Volume
+	Tmpfs     []Tmpfs
+	Resources Resources
+	Security  Security
+	Service   Service
+	Systemd   Systemd
+}
+
+// Prefix returns the container's name without instance: "web" for web,
+// web@ and web@blue.
+func (d *Definition) Prefix() string {
+	prefix, _, _ := strings.Cut(d.Name, "@")
+	return prefix
+}
+
+// IsTemplate reports whether d is a template (NAME@.toml) that systemd
+// instantiates as NAME@INST.service.
+func (d *Definition) IsTemplate() bool { return strings.HasSuffix(d.Name, "@") }
+
+// Argv is an optional argument vector. Set distinguishes a key given as an
+// empty array (entrypoint = [], which clears the image's Entrypoint as
+// Docker's --entrypoint "") from a key not given at all (use the image's).
+type Argv struct {
+	Set  bool
+	Args []string
+}
+
+// Network modes.
+const (
+	NetworkNone = "none" // a private network namespace with loopback only
+	NetworkHost = "host" // the host's network namespace
+)
+
+// Container is the [container] table: what runs and how it sees itself.
+type Container struct {
+	// Image is a name[:tag], name@sha256:DIGEST or sha256:DIGEST in the
+	// image store.
+	Image string
+	// Entrypoint replaces the image's Entrypoint when Set.
+	Entrypoint Argv
+	// Command replaces the image's Cmd when Set.
+	Command Argv
+	// Environment is added to (and overrides) the image's Env.
+	Environment map[string]string
+	// EnvironmentFiles are absolute host paths of KEY=VALUE files, read at
+	// start in order, before Environment.
+	EnvironmentFiles []string
+	// WorkingDir is an absolute path in the container; empty: the image's.
+	WorkingDir string
+	// User is a name, uid, name:group or uid:gid resolved inside the
+	// image; empty: the image's.
+	User string
+	// Hostname is the container's host name; empty: the container's name.
+	Hostname string
+	// ReadOnly makes the root filesystem read-only.
+	ReadOnly bool
+	// Ephemeral discards the writable layer at every start.
+	Ephemeral bool
+	// Network is NetworkNone (default) or NetworkHost.
+	Network string
+	// Notify means the application sends READY=1 itself (sd_notify).
+	Notify bool
+	// Init runs a tiny init as pid 1 that reaps zombies and forwards
+	// signals to the application.
+	Init bool
+}
+
+// Socket types.
+const (
+	SocketStream    = "stream"
+	SocketDatagram  = "datagram"
+	SocketSeqPacket = "seqpacket"
+)
+
+// Socket is one [[socket]]: a listening socket systemd holds and passes to
+// the container on the first connection.
+type Socket struct {
+	// Listen is "PORT", "ADDR:PORT", "[ADDR]:PORT" or an absolute path of
+	// a unix socket.
+	Listen string
+	// Type is SocketStream (default), SocketDatagram or SocketSeqPacket.
+	Type string
+	// Port is the container port connections are forwarded to; 0 passes
+	// the listening socket itself (LISTEN_FDS).
+	Port int
+	// Name is the file descriptor name (LISTEN_FDNAMES); empty: the
+	// container's name (Prefix).
+	Name string
+}
+
+// IsUnix reports whether the socket is a unix socket (Listen is a path).
+func (s Socket) IsUnix() bool { return strings.HasPrefix(s.Listen, "/") }
+
+// Relabel modes of a volume under SELinux.
+const (
+	RelabelNone    = "none"    // leave the label alone
+	RelabelPrivate = "private" // label for this container only (:Z)
+	RelabelShared  = "shared"  // label for all containers (:z)
+)
+
+// Volume is one [[volume]]: a bind mount of a host path or a named volume.
+type Volume struct {
+	// Source is an absolute host path, or the name of a named volume.
+	Source string
+	// Target is an absolute path in the container.
+	Target string
+	// ReadOnly mounts it read-only.
+	ReadOnly bool
+	// Relabel is RelabelNone (default), RelabelPrivate or RelabelShared.
+	Relabel string
+}
+
+// IsNamed reports whether Source names a named volume rather than a path.
+func (v Volume) IsNamed() bool { return !strings.HasPrefix(v.Source, "/") }
+
+// Tmpfs is one [[tmpfs]]: a tmpfs mounted in the container.
+type Tmpfs struct {
+	// Target is an absolute path in the container.
+	Target string
+	// Size in bytes; 0: the kernel's default (half of the RAM).
+	Size uint64
+	// Mode is the permission bits of its root; 0 means 01777.
+	Mode fs.FileMode
+}
+
+// Unlimited is the value of a size or count set to "infinity".
+const Unlimited = ^uint64(0)
+
+// Resources is the [resources] table, enforced by systemd on the service's
+// cgroup. Zero values mean not set.
+type Resources struct {
+	MemoryMax     uint64 // bytes or Unlimited (MemoryMax=)
+	MemoryHigh    uint64 // bytes or Unlimited (MemoryHigh=)
+	MemorySwapMax uint64 // bytes or Unlimited (MemorySwapMax=)
+	CPUQuota      int    // percent of one CPU, may exceed 100 (CPUQuota=)
+	CPUWeight     int    // 1-10000 (CPUWeight=)
+	TasksMax      uint64 // count or Unlimited (TasksMax=)
+	IOWeight      int    // 1-10000 (IOWeight=)
+}
+
+// Seccomp profiles other than a path.
+const (
+	SeccompDefault    = "default"
+	SeccompUnconfined = "unconfined"
+)
+
+// Security is the [security] table.
+type Security struct {
+	// CapabilitiesAdd and CapabilitiesDrop are upper-case names with the
+	// CAP_ prefix ("CAP_NET_ADMIN"), or "ALL".
+	CapabilitiesAdd  []string
+	CapabilitiesDrop []string
+	// Seccomp is SeccompDefault, SeccompUnconfined or the absolute path of
+	// a profile (Docker/OCI JSON).
+	Seccomp string
+	// SELinuxType is the process type; empty: container_t.
+	SELinuxType string
+	// SELinuxLevel is an MLS level like s0:c1,c2; empty: a unique pair of
+	// categories is chosen at start.
+	SELinuxLevel string
+	// NoNewPrivileges sets no_new_privs (default true).
+	NoNewPrivileges bool
+	// MaskedPaths are hidden in the container, in addition to the
+	// default set.
+	MaskedPaths []string
+}
+
+// Restart policies (Restart= of systemd).
+var restartPolicies = []string{"no", "on-success", "on-failure", "on-abnormal", "on-watchdog", "on-abort", "always"}
+
+// Infinity is a stop_timeout of "infinity" (or "0"): wait forever.
+const Infinity = time.Duration(1<<63 - 1)
+
+// Service is the [service] table: how systemd runs the container.
+type Service struct {
+	// Restart is a Restart= policy; empty: systemd's default ("no").
+	Restart string
+	// IdleTimeout stops the container after this long without
+	// connections on its forwarded sockets; 0: never.
+	IdleTimeout time.Duration
+	// StopSignal is a signal name with the SIG prefix; empty: SIGTERM.
+	StopSignal string
+	// StopTimeout is how long to wait after StopSignal before SIGKILL;
+	// 0: systemd's default; Infinity: forever.
+	StopTimeout time.Duration
+	// After, Requires and Wants name other containers ("db") or units
+	// ("network-online.target").
+	After    []string
+	Requires []string
+	Wants    []string
+	// WantedBy are units (usually targets) that start the container, or
+	// its sockets, at boot.
+	WantedBy []string
+	// DefaultInstance is the instance of a template that WantedBy starts.
+	DefaultInstance string
+}
+
+// Directive is one raw line of a unit file section.
+type Directive struct {
+	Key   string
+	Value string
+}
+
+// Systemd holds the raw directives of [systemd.unit], [systemd.service] and
+// [systemd.socket], in key order; an array value gives a directive per
+// element, in order.
+type Systemd struct {
+	Unit    []Directive
+	Service []Directive
+	Socket  []Directive
+}

@@ -1,0 +1,160 @@
+package unitgen
+
+import (
+	"strings"
+	"time"
+)
+
+var resourceFields = []field[Resources]{
+	{"memory_max", func(c *converter, n *node, key string, out *Resources) { out.MemoryMax = c.size(n, key) }},
+	{"memory_high", func(c *converter, n *node, key string, out *Resources) { out.MemoryHigh = c.size(n, key) }},
+	{"memory_swap_max", func(c *converter, n *node, key string, out *Resources) { out.MemorySwapMax = c.size(n, key) }},
+	{"cpu_quota", func(c *converter, n *node, key string, out *Resources) { out.CPUQuota = c.percent(n, key) }},
+	{"cpu_weight", func(c *converter, n *node, key string, out *Resources) {
+		v, _ := c.integer(n, key, 1, 10000)
+		out.CPUWeight = int(v)
+	}},
+	{"tasks_max", func(c *converter, n *node, key string, out *Resources) {
+		if s, ok := n.value.(string); ok && s == "infinity" {
+			out.TasksMax = Unlimited
+			return
+		}
+		if v, ok := n.value.(int64); ok && v >= 1 && v <= 1<<31 {
+			out.TasksMax = uint64(v)
+			return
+		}
+		c.fail(n, key, `a number of tasks from 1 to 2147483648, or "infinity"`, "expected a number of tasks, got %s", describe(n))
+	}},
+	{"io_weight", func(c *converter, n *node, key string, out *Resources) {
+		v, _ := c.integer(n, key, 1, 10000)
+		out.IOWeight = int(v)
+	}},
+}
+
+// percent returns a CPU quota given as "50%" (of one CPU; "200%" is two).
+func (c *converter) percent(n *node, key string) int {
+	s, _ := n.value.(string)
+	num, ok := strings.CutSuffix(s, "%")
+	if ok && num != "" && len(num) <= 6 && allIn(num, digits) && num[0] != '0' {
+		v := 0
+		for _, d := range num {
+			v = v*10 + int(d-'0')
+		}
+		return v
+	}
+	c.fail(n, key, `a percentage of one CPU, e.g. "50%" or "200%"`, "expected a percentage, got %s", describe(n))
+	return 0
+}
+
+var securityFields = []field[Security]{
+	{"capabilities_add", func(c *converter, n *node, key string, out *Security) {
+		out.CapabilitiesAdd, _ = c.strings(n, key, "capability names", c.capability(key))
+	}},
+	{"capabilities_drop", func(c *converter, n *node, key string, out *Security) {
+		out.CapabilitiesDrop, _ = c.strings(n, key, "capability names", c.capability(key))
+	}},
+	{"seccomp", func(c *converter, n *node, key string, out *Security) {
+		out.Seccomp, _ = c.checked(n, key, `"default", "unconfined" or the absolute path of a profile (Docker/OCI JSON)`, func(s string) string {
+			if s == SeccompDefault || s == SeccompUnconfined {
+				return ""
+			}
+			return checkAbsPath(s)
+		})
+	}},
+	{"selinux_type", func(c *converter, n *node, key string, out *Security) {
+		out.SELinuxType, _ = c.checked(n, key, acceptSELinuxType, checkSELinuxType)
+	}},
+	{"selinux_level", func(c *converter, n *node, key string, out *Security) {
+		out.SELinuxLevel, _ = c.checked(n, key, acceptSELinuxLevel, checkSELinuxLevel)
+	}},
+	{"no_new_privileges", func(c *converter, n *node, key string, out *Security) {
+		out.NoNewPrivileges, _ = c.boolean(n, key)
+	}},
+	{"masked_paths", func(c *converter, n *node, key string, out *Security) {
+		paths, _ := c.strings(n, key, "absolute paths", c.checker(key, acceptContainerPath, checkAbsPath))
+		for i, p := range paths {
+			if p != "" {
+				paths[i] = cleanPath(p)
+			}
+		}
+		out.MaskedPaths = paths
+	}},
+}
+
+// capability returns the element check of a capability list: it
+// canonicalises the name ("net_admin" is "CAP_NET_ADMIN").
+func (c *converter) capability(key string) func(*node, string) (string, bool) {
+	return func(n *node, s string) (string, bool) {
+		name, hint := parseCapability(s)
+		if name != "" {
+			return name, true
+		}
+		msg := "is not a capability"
+		if hint != "" {
+			msg += "; did you mean " + hint + "?"
+		}
+		c.fail(n, key, acceptCapability, "%s %s", quote(s), msg)
+		return "", false
+	}
+}
+
+var serviceFields = []field[Service]{
+	{"restart", func(c *converter, n *node, key string, out *Service) {
+		out.Restart, _ = c.oneOf(n, key, restartPolicies...)
+	}},
+	{"idle_timeout", func(c *converter, n *node, key string, out *Service) {
+		out.IdleTimeout = c.duration(n, key)
+		if out.IdleTimeout == Infinity {
+			out.IdleTimeout = 0
+		}
+	}},
+	{"stop_signal", func(c *converter, n *node, key string, out *Service) {
+		s, ok := c.str(n, key)
+		if ok {
+			if out.StopSignal, ok = parseSignal(s); !ok {
+				c.fail(n, key, acceptSignal, "%s is not a signal", quote(s))
+			}
+		}
+	}},
+	{"stop_timeout", func(c *converter, n *node, key string, out *Service) {
+		if out.StopTimeout = c.duration(n, key); out.StopTimeout == 0 {
+			out.StopTimeout = Infinity // as systemd: 0 disables the timeout
+		}
+	}},
+	{"after", func(c *converter, n *node, key string, out *Service) { out.After = c.dependencies(n, key) }},
+	{"requires", func(c *converter, n *node, key string, out *Service) { out.Requires = c.dependencies(n, key) }},
+	{"wants", func(c *converter, n *node, key string, out *Service) { out.Wants = c.dependencies(n, key) }},
+	{"wanted_by", func(c *converter, n *node, key string, out *Service) {
+		out.WantedBy, _ = c.strings(n, key, "unit names", c.checker(key, `a unit name with its suffix, e.g. "multi-user.target"`, checkUnitName))
+	}},
+	{"default_instance", func(c *converter, n *node, key string, out *Service) {
+		out.DefaultInstance, _ = c.checked(n, key, "an instance name: letters, digits and : _ . - \\", func(s string) string {
+			if s == "" || !allIn(s, unitChars) {
+				return "is not an instance name"
+			}
+			return ""
+		})
+	}},
+}
+
+// duration returns a time span given as a string or a number of seconds.
+func (c *converter) duration(n *node, key string) time.Duration {
+	switch v := n.value.(type) {
+	case int64:
+		if v >= 0 && v < int64(Infinity/time.Second) {
+			return time.Duration(v) * time.Second
+		}
+	case string:
+		if d, ok := parseDuration(v); ok {
+			return d
+		}
+	}
+	c.fail(n, key, acceptDuration, "expected a time span, got %s", describe(n))
+	return 0
+}
+
+// dependencies returns the entries of after, requires or wants.
+func (c *converter) dependencies(n *node, key string) []string {
+	deps, _ := c.strings(n, key, "container or unit names", c.checker(key, acceptUnitName, checkDependency))
+	return deps
+}

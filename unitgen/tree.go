@@ -1,0 +1,166 @@
+package unitgen
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// maxFileSize bounds a definition file: definitions are small, and a huge
+// file must not stall the boot.
+const maxFileSize = 1 << 20
+
+// File is one definition file: a main file or a drop-in.
+type File struct {
+	// Path is the absolute path, as printed in diagnostics.
+	Path string
+	// Data is the file's content.
+	Data []byte
+}
+
+// node is a decoded TOML value that remembers where it was written, so
+// that every check after merging can name the file and the line.
+type node struct {
+	file  string
+	line  int
+	value any              // a scalar: string, int64, float64, bool or a date
+	table map[string]*node // non-nil for a table
+	list  []*node          // the elements of an array
+	array bool             // the value is an array (list may be empty)
+}
+
+// decodeFile decodes one file into a tree of nodes.
+func decodeFile(unit string, f File) (*node, *Diagnostic) {
+	if len(f.Data) > maxFileSize {
+		return nil, &Diagnostic{Unit: unit, File: f.Path, Msg: fmt.Sprintf("file is %d bytes", len(f.Data)), Accepted: "at most 1 MiB"}
+	}
+	src := string(f.Data)
+	var m map[string]any
+	if _, err := toml.Decode(src, &m); err != nil {
+		d := &Diagnostic{Unit: unit, File: f.Path, Msg: "invalid TOML: " + err.Error()}
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			d.Line, d.Msg = pe.Position.Line, "invalid TOML: "+pe.Message
+		}
+		return nil, d
+	}
+	return buildNode(m, "", f.Path, scanLines(src)), nil
+}
+
+// buildNode converts a decoded value at path into a node.
+func buildNode(v any, path, file string, lines lineIndex) *node {
+	n := &node{file: file, line: lines.line(path)}
+	switch v := v.(type) {
+	case map[string]any:
+		n.table = make(map[string]*node, len(v))
+		for k, e := range v {
+			n.table[k] = buildNode(e, joinPath(path, k), file, lines)
+		}
+	case []map[string]any:
+		n.array, n.list = true, make([]*node, len(v))
+		for i, e := range v {
+			n.list[i] = buildNode(e, joinPath(path, strconv.Itoa(i)), file, lines)
+		}
+	case []any:
+		n.array, n.list = true, make([]*node, len(v))
+		for i, e := range v {
+			n.list[i] = buildNode(e, joinPath(path, strconv.Itoa(i)), file, lines)
+		}
+	default:
+		n.value = v
+	}
+	return n
+}
+
+// listIdentity names, for the arrays of tables that drop-ins merge entry
+// by entry, the key that identifies an entry.
+var listIdentity = map[string]string{"socket": "listen", "volume": "target", "tmpfs": "target"}
+
+// merge merges the drop-in tree over into base and returns the result.
+// Tables merge key by key; arrays of sockets, volumes and tmpfs merge entry
+// by entry (see listIdentity); any other value of over replaces base's.
+func merge(base, over *node, path string) *node {
+	switch {
+	case base == nil:
+		return over
+	case base.table != nil && over.table != nil:
+		for k, v := range over.table {
+			base.table[k] = merge(base.table[k], v, joinPath(path, k))
+		}
+		return base
+	case base.array && over.array && listIdentity[path] != "" && len(over.list) > 0:
+		return mergeList(base, over, listIdentity[path])
+	default:
+		return over
+	}
+}
+
+// mergeList merges each entry of over into the entry of base with the same
+// identity key, or appends it.
+func mergeList(base, over *node, id string) *node {
+	for _, e := range over.list {
+		key, ok := identity(e, id)
+		i := -1
+		for j, b := range base.list {
+			if k, ok2 := identity(b, id); ok && ok2 && k == key {
+				i = j
+			}
+		}
+		if i < 0 {
+			base.list = append(base.list, e)
+			continue
+		}
+		base.list[i] = merge(base.list[i], e, "")
+	}
+	return base
+}
+
+func identity(n *node, id string) (string, bool) {
+	if n.table == nil || n.table[id] == nil {
+		return "", false
+	}
+	s, ok := n.table[id].value.(string)
+	return strings.TrimRight(s, "/"), ok
+}
+
+// describe says what a node holds, for messages: `the string "x"`.
+func describe(n *node) string {
+	switch v := n.value.(type) {
+	case string:
+		return "the string " + quote(v)
+	case int64:
+		return "the integer " + strconv.FormatInt(v, 10)
+	case float64:
+		return "the float " + strconv.FormatFloat(v, 'g', -1, 64)
+	case bool:
+		return "the boolean " + strconv.FormatBool(v)
+	}
+	switch {
+	case n.table != nil:
+		return "a table"
+	case n.array:
+		return "an array"
+	default:
+		return "a date-time"
+	}
+}
+
+// quote quotes user text for a message: Go syntax, so control characters
+// and quotes are escaped and the message stays on one line; long text is
+// cut.
+func quote(s string) string {
+	const max = 80
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !isRuneStart(s[cut]) {
+			cut--
+		}
+		return strconv.Quote(s[:cut]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
