@@ -80,7 +80,7 @@ func Capabilities(cfg CapConfig) (Caps, error) {
 	default:
 		bounding = DefaultCaps()
 	}
-	bounding = bounding&^drop | add
+	bounding = (bounding | add) &^ drop
 	added := add &^ drop
 	if cfg.UID == 0 {
 		return Caps{Bounding: bounding, Effective: bounding, Permitted: bounding}, nil
