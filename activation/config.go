@@ -34,8 +34,11 @@ type Config struct {
 	// Seccomp is the compiled BPF program (struct sock_filter array),
 	// loaded right before exec; nil means unconfined.
 	Seccomp []byte `json:"seccomp,omitempty"`
-	// CapabilityMasks are the capability sets as bit masks.
-	Capabilities CapabilitySets `json:"capabilities"`
+	// Capabilities are the capability sets for root; UserCapabilities
+	// those for any other user (known only once the user is resolved
+	// inside the image).
+	Capabilities     CapabilitySets `json:"capabilities"`
+	UserCapabilities CapabilitySets `json:"user_capabilities"`
 	// Init makes a tiny init pid 1 that forwards signals and reaps
 	// zombies, instead of exec'ing the entrypoint as pid 1.
 	Init bool `json:"init,omitempty"`

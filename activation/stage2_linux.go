@@ -43,9 +43,14 @@ func RunStage() {
 	}
 	os.Unsetenv(stageEnv)
 	sync := os.NewFile(uintptr(fd), "sync")
-	cfg, err := readConfig(sync)
-	if err == nil {
-		err = setupAndExec(cfg, sync)
+	if os.Getenv(appStageEnv) != "" {
+		err = runAppStage(sync)
+	} else {
+		var cfg *Config
+		cfg, err = readConfig(sync)
+		if err == nil {
+			err = setupAndExec(cfg, sync)
+		}
 	}
 	// Only failures get here.
 	report(sync, err)
@@ -61,6 +66,13 @@ func report(sync *os.File, err error) {
 func setupAndExec(cfg *Config, sync *os.File) error {
 	// Modes below are exact; the entrypoint gets the usual 022 back.
 	unix.Umask(0)
+	var init *initSetup
+	if cfg.Init {
+		var err error
+		if init, err = startAppStage(cfg, sync); err != nil {
+			return err
+		}
+	}
 	root, err := buildRoot(cfg)
 	if err != nil {
 		return err
@@ -75,6 +87,11 @@ func setupAndExec(cfg *Config, sync *os.File) error {
 		if err := loopbackUp(); err != nil {
 			return err
 		}
+	}
+	if init != nil {
+		// The app stage reports to the shim from now on.
+		sync.Close()
+		return becomeInit(cfg, init)
 	}
 	return execEntrypoint(cfg, root, sync)
 }
@@ -185,7 +202,11 @@ func dropPrivileges(cfg *Config, user User) error {
 	if err := switchUser(user); err != nil {
 		return err
 	}
-	if err := setCapabilities(cfg.Capabilities, last); err != nil {
+	sets := cfg.Capabilities
+	if user.UID != 0 {
+		sets = cfg.UserCapabilities
+	}
+	if err := setCapabilities(sets, last); err != nil {
 		return err
 	}
 	if proc.NoNewPrivileges {

@@ -10,6 +10,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/tests/testenv"
 )
 
@@ -45,7 +46,7 @@ func testImage(t *testing.T) (lower, store string) {
 	if err := os.WriteFile(filepath.Join(lower, "bin/busybox"), data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, applet := range []string{"sh", "cat", "ls", "id", "hostname", "grep", "ip", "mount", "touch", "echo", "readlink"} {
+	for _, applet := range []string{"sh", "cat", "ls", "id", "hostname", "grep", "ip", "mount", "touch", "echo", "readlink", "sleep"} {
 		if err := os.Symlink("busybox", filepath.Join(lower, "bin", applet)); err != nil {
 			t.Fatal(err)
 		}
@@ -164,5 +165,41 @@ func TestStartResolvesUser(t *testing.T) {
 	}
 	if !strings.Contains(out, "CapEff:\t0000000000000000") {
 		t.Errorf("a non-root user kept capabilities:\n%s", out)
+	}
+}
+
+func TestInitReapsAndPassesStatus(t *testing.T) {
+	cfg := testConfig(t, "/bin/sh", "-c", `echo app=$$; (sleep 0 &) ; ls /proc | grep -c '^[0-9]'; exit 7`)
+	cfg.Init = true
+	out, status := run(t, cfg)
+	if status != 7 {
+		t.Errorf("exit status %d, want the entrypoint's 7\n%s", status, out)
+	}
+	if strings.Contains(out, "app=1\n") || !strings.Contains(out, "app=") {
+		t.Errorf("under an init the entrypoint must not be pid 1:\n%s", out)
+	}
+}
+
+func TestPrepareAppliesDefaultPolicy(t *testing.T) {
+	base := testConfig(t, "/bin/sh", "-c", `grep -E '^(Seccomp|CapBnd|NoNewPrivs):' /proc/self/status; cat /proc/keys /proc/timer_list; echo 1 > /proc/sys/kernel/ns_last_pid && echo sys-writable; true`)
+	store := t.TempDir()
+	cfg, err := Prepare(Request{
+		Name: "policy", Spec: base.Spec, StoreRoot: store,
+		Plan: &rootfs.Plan{Lower: base.Root.Lower[1:], Upper: base.Root.Upper, Work: base.Root.Work},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, status := run(t, cfg)
+	if status != 0 {
+		t.Fatalf("exit status %d\n%s", status, out)
+	}
+	for _, want := range []string{"Seccomp:\t2", "CapBnd:\t00000000a80405fb", "NoNewPrivs:\t1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "sys-writable") || strings.Contains(out, "now at") {
+		t.Errorf("masked or read-only paths are reachable:\n%s", out)
 	}
 }

@@ -1,27 +1,86 @@
 // Command dockah-activate is the activation shim: NAME.service runs
 // "dockah-activate NAME", which builds the container and execs its
-// entrypoint in place, leaving nothing of dockah resident.
+// entrypoint, leaving nothing of dockah resident: systemd's main pid
+// becomes the container's init.
 package main
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+
+	"github.com/dockah/dockah/activation"
+	"github.com/dockah/dockah/unitgen"
 )
 
 const usage = `usage: dockah-activate NAME
+       dockah-activate --spec NAME
 
 Run the container NAME as the main process of the current systemd service.
-The generated NAME.service calls this; run it by hand only to debug. It reads
-the definition of NAME, takes the sockets systemd passed (LISTEN_FDS), builds
-the container and execs its entrypoint.
+The generated NAME.service calls this; run it by hand only to debug (it then
+waits for the container and exits with its status). It reads the definition
+of NAME, takes the sockets systemd passed (LISTEN_FDS), builds the container
+and execs its entrypoint.
+
+--spec prints the OCI runtime spec the container would run with.
+
+The image store is /var/lib/dockah unless DOCKAH_ROOT says otherwise.
 `
 
+
 func main() {
+	// The same binary is the setup stage inside the new namespaces.
+	if activation.IsStage() {
+		activation.RunStage()
+	}
 	args := os.Args[1:]
-	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
+	switch {
+	case len(args) == 1 && (args[0] == "-h" || args[0] == "--help"):
 		fmt.Print(usage)
+	case len(args) == 2 && args[0] == "--spec":
+		exitOn(args[1], printSpec(args[1]))
+	case len(args) == 1 && args[0] != "" && args[0][0] != '-':
+		status, err := start(args[0])
+		exitOn(args[0], err)
+		os.Exit(status)
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+}
+
+// exitOn prints err as the one line the journal shows and exits with a
+// status systemd's Restart= logic can act on.
+func exitOn(name string, err error) {
+	if err == nil {
 		return
 	}
-	fmt.Fprintln(os.Stderr, "dockah-activate: running containers is not implemented yet")
-	os.Exit(1)
+	fmt.Fprintf(os.Stderr, "dockah-activate: %s: %v\n", name, err)
+	var cfgErr configError
+	if errors.As(err, &cfgErr) {
+		os.Exit(exitConfig)
+	}
+	os.Exit(activation.ExitSetupFailed)
+}
+
+func printSpec(name string) error {
+	prep, err := prepare(name, nil)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(prep.cfg.Spec)
+}
+
+// definitionFS is the file system definitions are read from.
+var definitionFS = os.DirFS("/")
+
+func loadDefinition(name string) (*unitgen.Definition, error) {
+	def, err := unitgen.LoadUnit(definitionFS, name)
+	if err != nil {
+		return nil, configError{err}
+	}
+	return def, nil
 }

@@ -1,0 +1,165 @@
+package activation
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/dockah/dockah/policy"
+	"github.com/dockah/dockah/rootfs"
+)
+
+// Security is what a definition asks of the security policy; the shim
+// fills it from the definition, policy computes the rest.
+type Security struct {
+	CapabilitiesAdd, CapabilitiesDrop []string
+	// Seccomp is "default", "unconfined" or a profile path.
+	Seccomp string
+	// MaskedPaths are hidden in addition to the defaults.
+	MaskedPaths []string
+}
+
+// Request is one container start, as the shim assembled it.
+type Request struct {
+	Name     string
+	Spec     *specs.Spec // from the definition and the image (unitgen.Spec)
+	Plan     *rootfs.Plan
+	Security Security
+	// StoreRoot is the image store; the init layer, the seccomp cache
+	// and the mount point live under it.
+	StoreRoot string
+	// Sockets are the names of the passed sockets (LISTEN_FDNAMES).
+	Sockets []string
+	// Init and StopSignal: see Config.
+	Init       bool
+	StopSignal int
+	// NotifySocket, when set, is the host path of systemd's notification
+	// socket, bound into the container so the app reports readiness.
+	NotifySocket string
+}
+
+// Prepare completes the spec with the security policy and returns the
+// configuration Start runs. On the start path it costs a few small file
+// reads: the seccomp program comes compiled from the cache.
+func Prepare(req Request) (*Config, error) {
+	spec := req.Spec
+	if spec.Linux == nil {
+		spec.Linux = &specs.Linux{}
+	}
+	rootCaps, err := policy.Capabilities(policy.CapConfig{Add: req.Security.CapabilitiesAdd, Drop: req.Security.CapabilitiesDrop, UID: 0})
+	if err != nil {
+		return nil, err
+	}
+	userCaps, err := policy.Capabilities(policy.CapConfig{Add: req.Security.CapabilitiesAdd, Drop: req.Security.CapabilitiesDrop, UID: 1})
+	if err != nil {
+		return nil, err
+	}
+	spec.Process.Capabilities = rootCaps.OCI()
+	paths, err := policy.MaskedPaths(policy.PathConfig{Masked: req.Security.MaskedPaths, CPUs: possibleCPUs()})
+	if err != nil {
+		return nil, err
+	}
+	spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths = paths.Masked, paths.ReadOnly
+
+	profile, err := policy.Seccomp(policy.SeccompConfig{Profile: req.Security.Seccomp, Kernel: kernelVersion()})
+	if err != nil {
+		return nil, err
+	}
+	prog, _, err := policy.CachedBPF(filepath.Join(req.StoreRoot, "cache", "seccomp"), profile, rootCaps.Bounding)
+	if err != nil && prog == nil {
+		return nil, err
+	}
+	initLayer, err := InitLayer(filepath.Join(req.StoreRoot, "init"))
+	if err != nil {
+		return nil, err
+	}
+	mountPoint := filepath.Join(req.StoreRoot, "mnt")
+	if err := os.MkdirAll(mountPoint, 0o700); err != nil {
+		return nil, fmt.Errorf("create mount point: %w", err)
+	}
+	cfg := &Config{
+		Name:             req.Name,
+		Spec:             spec,
+		Root:             RootLayers{Lower: append([]string{initLayer}, req.Plan.Lower...), Upper: req.Plan.Upper, Work: req.Plan.Work},
+		MountPoint:       mountPoint,
+		Files:            hostFiles(spec),
+		Sockets:          req.Sockets,
+		Seccomp:          prog,
+		Capabilities:     capabilitySets(rootCaps),
+		UserCapabilities: capabilitySets(userCaps),
+		Init:             req.Init,
+		StopSignal:       req.StopSignal,
+		LoopbackUp:       hasNamespace(spec, specs.NetworkNamespace),
+	}
+	if req.NotifySocket != "" {
+		const inside = "/run/host/notify"
+		spec.Mounts = append(spec.Mounts, specs.Mount{Destination: inside, Type: "bind", Source: req.NotifySocket, Options: []string{"bind"}})
+		spec.Process.Env = append(spec.Process.Env, "NOTIFY_SOCKET="+inside)
+	}
+	return cfg, nil
+}
+
+func capabilitySets(c policy.Caps) CapabilitySets {
+	return CapabilitySets{
+		Bounding: uint64(c.Bounding), Effective: uint64(c.Effective), Permitted: uint64(c.Permitted),
+		Inheritable: uint64(c.Inheritable), Ambient: uint64(c.Ambient),
+	}
+}
+
+func hasNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+// hostFiles returns /etc/hostname, /etc/hosts and /etc/resolv.conf for
+// the container. With the host's network it sees the host's name service
+// files; in a private network namespace there is only loopback, so no
+// name server is listed.
+func hostFiles(spec *specs.Spec) map[string]string {
+	files := map[string]string{"/etc/hostname": spec.Hostname + "\n"}
+	if !hasNamespace(spec, specs.NetworkNamespace) {
+		for _, f := range []string{"/etc/hosts", "/etc/resolv.conf"} {
+			if data, err := os.ReadFile(f); err == nil {
+				files[f] = string(data)
+			}
+		}
+		return files
+	}
+	files["/etc/hosts"] = "127.0.0.1\tlocalhost " + spec.Hostname + "\n::1\tlocalhost ip6-localhost ip6-loopback " + spec.Hostname + "\n"
+	files["/etc/resolv.conf"] = "# no network: this container has only loopback\n"
+	return files
+}
+
+// possibleCPUs lists the host's CPUs, whose thermal_throttle directories
+// are masked; nil if unknown.
+func possibleCPUs() []int {
+	data, err := os.ReadFile("/sys/devices/system/cpu/possible")
+	if err != nil {
+		return nil
+	}
+	cpus, _ := policy.ParseCPUList(string(data))
+	return cpus
+}
+
+// kernelVersion returns the running kernel's version for seccomp rules
+// that depend on it; zero if it cannot be read.
+func kernelVersion() policy.KernelVersion {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return policy.KernelVersion{}
+	}
+	release := unix.ByteSliceToString(u.Release[:])
+	v, err := policy.ParseKernelVersion(strings.TrimSpace(release))
+	if err != nil {
+		return policy.KernelVersion{}
+	}
+	return v
+}
