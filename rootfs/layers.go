@@ -112,7 +112,7 @@ func (s *Store) InstallLayer(tmp *TempDir, info LayerInfo) (LayerInfo, error) {
 		}
 		return LayerInfo{}, fmt.Errorf("install layer %s: %w", info.DiffID, err)
 	}
-	tmp.Path = dst
+	tmp.Path, tmp.installed = dst, true
 	if err := syncDir(s.path(dirLayers)); err != nil {
 		return LayerInfo{}, fmt.Errorf("install layer %s: %w", info.DiffID, err)
 	}

@@ -117,3 +117,7 @@ func digestHex(d string) (string, error) {
 	}
 	return hex, nil
 }
+
+// ParseDigest checks that d is "sha256:" and 64 lower-case hex digits,
+// the only digests the store accepts, and returns its hex part.
+func ParseDigest(d string) (string, error) { return digestHex(d) }

@@ -16,8 +16,9 @@ import (
 // command, and CleanTemp removes it.
 type TempDir struct {
 	// Path is the directory; after InstallLayer it is the installed layer.
-	Path string
-	lock *os.File
+	Path      string
+	lock      *os.File
+	installed bool
 }
 
 // TempDir creates a locked work directory in the store.
@@ -49,10 +50,10 @@ func (t *TempDir) Remove() error {
 		return nil
 	}
 	defer func() { t.lock.Close(); t.lock = nil }()
-	if strings.Contains(t.Path, string(filepath.Separator)+dirTemp+string(filepath.Separator)) {
-		return removeAll(t.Path)
+	if t.installed {
+		return nil
 	}
-	return nil
+	return removeAll(t.Path)
 }
 
 // CleanTemp removes what killed commands left behind: work directories

@@ -30,7 +30,23 @@ type node struct {
 	table map[string]*node // non-nil for a table
 	list  []*node          // the elements of an array
 	array bool             // the value is an array (list may be empty)
+
+	// How a table or array came to be, for the fast decoder's checks
+	// against defining one twice (see fastDecode).
+	kind tableKind
 }
+
+// tableKind says how a table or an array was made.
+type tableKind uint8
+
+const (
+	kindValue    tableKind = iota // a value: a scalar, an array, or made by the reference decoder
+	kindImplicit                  // a table named on the way to a [header]
+	kindHeader                    // a table defined by a [header] or [[header]]
+	kindDotted                    // a table made by a dotted key (a.b = 1)
+	kindInline                    // an inline table { ... }: closed
+	kindTables                    // an array of tables [[header]]
+)
 
 // decodeFile decodes one file into a tree of nodes.
 func decodeFile(unit string, f File) (*node, *Diagnostic) {

@@ -28,7 +28,6 @@ and execs its entrypoint.
 The image store is /var/lib/dockah unless DOCKAH_ROOT says otherwise.
 `
 
-
 func main() {
 	// The same binary is the setup stage inside the new namespaces.
 	if activation.IsStage() {
