@@ -1,0 +1,83 @@
+package archive
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/dockah/dockah/rootfs"
+	"github.com/dockah/dockah/rootfs/layer"
+	"github.com/opencontainers/go-digest"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// CommitOptions tune Commit.
+type CommitOptions struct {
+	// Author and Message go into the history entry.
+	Author, Message string
+	// Progress receives the new layer's events.
+	Progress func(Event)
+}
+
+// Commit turns the writable layer of container into a new layer on top of
+// the image the container was last planned on, and names the result ref.
+// The new config is the old one with the layer's diff ID and a history
+// entry added. Commit a stopped container: a running one may change its
+// files while they are read.
+func Commit(st *rootfs.Store, container, ref string, opts CommitOptions) (*rootfs.Image, error) {
+	r, err := rootfs.ParseReference(ref)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.CleanTemp(); err != nil {
+		return nil, err
+	}
+	lk, err := st.LockShared()
+	if err != nil {
+		return nil, err
+	}
+	defer lk.Release()
+	baseID, err := st.ContainerImage(container)
+	if err != nil {
+		return nil, fmt.Errorf("commit %s: %w", container, err)
+	}
+	base, err := st.Resolve(baseID)
+	if err != nil {
+		return nil, fmt.Errorf("commit %s: %w", container, err)
+	}
+	upper, err := st.ContainerUpper(container)
+	if err != nil {
+		return nil, err
+	}
+	job := layerJob{open: func() (io.ReadCloser, error) {
+		pr, pw := io.Pipe()
+		go func() { pw.CloseWithError(layer.Diff(pw, upper)) }()
+		return pr, nil
+	}}
+	infos, err := importLayers(st, []layerJob{job}, layerOptions{progress: opts.Progress}, 1)
+	if err != nil {
+		return nil, fmt.Errorf("commit %s: %w", container, err)
+	}
+	cfg := committedConfig(base.Config, infos[0].DiffID, container, opts, time.Now().UTC())
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("commit %s: %w", container, err)
+	}
+	return st.AddImage(data, []rootfs.Reference{r})
+}
+
+func committedConfig(cfg v1.Image, diffID, container string, opts CommitOptions, now time.Time) v1.Image {
+	cfg.Created = &now
+	if opts.Author != "" {
+		cfg.Author = opts.Author
+	}
+	cfg.RootFS.DiffIDs = append(append([]digest.Digest(nil), cfg.RootFS.DiffIDs...), digest.Digest(diffID))
+	cfg.History = append(append([]v1.History(nil), cfg.History...), v1.History{
+		Created:   &now,
+		CreatedBy: "dockah commit " + container,
+		Author:    opts.Author,
+		Comment:   opts.Message,
+	})
+	return cfg
+}
