@@ -123,10 +123,12 @@ func TestCacheKey(t *testing.T) {
 			t.Errorf("%s: same key as the default set", name)
 		}
 	}
-	old := goldenProfile(t, SeccompConfig{})
-	old.kernel = KernelVersion{4, 4}
-	if old.cacheKey(caps) == k {
-		t.Error("kernel 4.4 (no ptrace) has the same key")
+	custom := goldenProfile(t, SeccompConfig{Profile: "testdata/seccomp/custom.json"})
+	admin := caps.With(unix.CAP_SYS_ADMIN)
+	newKernel := custom.cacheKey(admin)
+	custom.kernel = KernelVersion{5, 3}
+	if custom.cacheKey(admin) == newKernel {
+		t.Error("a kernel below the profile's minKernel has the same key")
 	}
 	x86 := goldenProfile(t, SeccompConfig{Arches: []string{"x86"}})
 	if x86.cacheKey(caps) == k {

@@ -15,6 +15,11 @@ import (
 //
 //   - native architecture only unless 32-bit is asked for (SeccompConfig.Arches);
 //   - AF_PACKET sockets need CAP_NET_RAW, which the default set lacks;
+//   - ptrace, process_vm_readv and process_vm_writev need CAP_SYS_PTRACE.
+//     Docker allows them on kernels >= 4.8 (seccomp re-checks a syscall a
+//     tracer rewrites), but then root in a container can trace its pid 1
+//     and read its memory: same uid, same capabilities, and Yama is often
+//     off. Debugging in a container is an explicit capabilities_add;
 //   - syscalls newer than any the profile names fail with ENOSYS (see compile).
 //
 // io_uring_setup, io_uring_enter and io_uring_register are not allowed: the
@@ -150,12 +155,6 @@ var defaultRuleSet = sync.OnceValue(defaultRules)
 func defaultRules() []seccompRule {
 	rules := make([]seccompRule, 0, 64)
 	rules = append(rules, allow(defaultAllowed...))
-	// ptrace of the container's own processes is harmless since 4.8, which
-	// made seccomp re-check after a tracer changes a syscall.
-	ptrace := allow("process_vm_readv", "process_vm_writev", "ptrace")
-	ptrace.Includes.MinKernel = KernelVersion{4, 8}
-	rules = append(rules, ptrace)
-
 	rules = append(rules, allowArg("socket", 0, specs.OpLessThan, unix.AF_ROSE+1))
 	for _, d := range socketDomains {
 		rules = append(rules, allowArg("socket", 0, specs.OpEqualTo, d))

@@ -35,6 +35,18 @@ var goldenConfigs = []struct {
 	{"denylist", SeccompConfig{Profile: "testdata/seccomp/denylist.json"}, DefaultCaps()},
 }
 
+// TestDefaultProfileJSON keeps the default profile in Docker's format
+// under testdata, the starting point docs/security.md points to for a
+// custom profile.
+func TestDefaultProfileJSON(t *testing.T) {
+	p := goldenProfile(t, SeccompConfig{})
+	data, err := json.MarshalIndent(p, "", "\t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, filepath.Join("testdata", "seccomp", "default.profile.json"), append(data, '\n'), "")
+}
+
 // goldenProfile loads a golden configuration's profile.
 func goldenProfile(t testing.TB, cfg SeccompConfig) *SeccompProfile {
 	t.Helper()

@@ -42,6 +42,9 @@ type attack struct {
 
 var nonexistent = bytePtr("/nonexistent-dockah-test")
 
+// noSuchPid is above pid_max, so no process can have it.
+const noSuchPid = 1 << 30
+
 func bytePtr(s string) uintptr {
 	p, _ := unix.BytePtrFromString(s)
 	return uintptr(unsafe.Pointer(p))
@@ -79,6 +82,8 @@ var attacks = []attack{
 	{"perf_event_open", func() unix.Errno { return raw(unix.SYS_PERF_EVENT_OPEN, 0, 0, ^uintptr(0), ^uintptr(0)) }},
 	{"swapon", func() unix.Errno { return raw(unix.SYS_SWAPON, 0, 0) }},
 	{"personality", func() unix.Errno { return raw(unix.SYS_PERSONALITY, 0x0040000) }},
+	{"ptrace", func() unix.Errno { return raw(unix.SYS_PTRACE, unix.PTRACE_ATTACH, noSuchPid) }}, // ESRCH if allowed
+	{"process_vm_readv", func() unix.Errno { return raw(unix.SYS_PROCESS_VM_READV, noSuchPid) }}, // no iovecs: 0 if allowed
 	{"nr-1000", func() unix.Errno { return raw(1000) }},
 }
 
@@ -168,7 +173,7 @@ func TestSeccompLoadedInChild(t *testing.T) {
 		"socket-packet": eperm, "socket-vsock": eperm, "reboot": eperm,
 		"sethostname": eperm, "settimeofday": eperm, "bpf": eperm,
 		"perf_event_open": eperm, "swapon": eperm, "personality": eperm,
-		"nr-1000": enosys,
+		"ptrace": eperm, "process_vm_readv": eperm, "nr-1000": enosys,
 	})
 
 	// CAP_SYS_ADMIN opens what Docker opens with it, and nothing else.
@@ -187,7 +192,8 @@ func TestSeccompLoadedInChild(t *testing.T) {
 		"getpid": ok, "mount": unix.ENOENT, "umount2": unix.ENOENT,
 		"clone-newuser": unix.EINVAL, "keyctl": ok, "socket-packet": ok,
 		"reboot": unix.EINVAL, "sethostname": unix.EINVAL, "settimeofday": ok,
-		"bpf": unix.EINVAL, "personality": ok,
+		"bpf": unix.EINVAL, "personality": ok, "ptrace": unix.ESRCH,
+		"process_vm_readv": ok, // nothing to copy
 	})
 	for _, a := range []string{"clone3", "add_key", "io_uring_setup", "swapon", "perf_event_open"} {
 		if none[a] == def[a] {

@@ -93,6 +93,7 @@ var blockedByDefault = []call{
 	sys("iopl"), sys("ioperm"), sys("lookup_dcookie"), sys("fsopen"),
 	sys("open_tree"), sys("move_mount"), sys("pidfd_getfd"), sys("kcmp"),
 	sys("process_madvise"), sys("mbind"), sys("vhangup"), sys("quotactl"),
+	sys("ptrace", unix.PTRACE_ATTACH, 1), sys("process_vm_readv"), sys("process_vm_writev"),
 	sys("nfsservctl"), sys("uselib"), sys("ustat"), sys("sysfs"),
 	sys("_sysctl"), sys("create_module"), sys("get_kernel_syms"),
 	sys("query_module"),
@@ -109,7 +110,7 @@ var blockedByDefault = []call{
 var allowedByDefault = []call{
 	sys("getpid"), sys("read"), sys("write"), sys("openat"), sys("execve"),
 	sys("mmap"), sys("futex"), sys("epoll_wait"), sys("accept4"),
-	sys("arch_prctl"), sys("modify_ldt"), sys("ptrace"), sys("chroot"),
+	sys("arch_prctl"), sys("modify_ldt"), sys("chroot"),
 	sys("clone", uint64(unix.SIGCHLD)), sys("clone", unix.CLONE_VM|unix.CLONE_THREAD|unix.CLONE_SIGHAND),
 	sys("socket", unix.AF_UNIX), sys("socket", unix.AF_INET), sys("socket", unix.AF_INET6),
 	sys("socket", unix.AF_NETLINK), sys("socket", unix.AF_INET, unix.SOCK_RAW),
@@ -168,7 +169,7 @@ func TestCapabilityConditionalRules(t *testing.T) {
 			[]call{sys("mount"), sys("umount2"), sys("unshare", unix.CLONE_NEWUSER), sys("setns"), sys("sethostname"),
 				sys("clone", unix.CLONE_NEWUSER), sys("clone3"), sys("bpf"), sys("perf_event_open"), sys("fsopen"), sys("syslog")},
 			[]call{sys("keyctl"), sys("io_uring_setup"), sys("kexec_load"), sys("init_module"), sys("reboot")}},
-		{unix.CAP_SYS_PTRACE, []call{sys("kcmp"), sys("pidfd_getfd"), sys("process_madvise")}, []call{sys("mount")}},
+		{unix.CAP_SYS_PTRACE, []call{sys("ptrace"), sys("process_vm_readv"), sys("process_vm_writev"), sys("kcmp"), sys("pidfd_getfd"), sys("process_madvise")}, []call{sys("mount")}},
 		{unix.CAP_SYS_MODULE, []call{sys("init_module"), sys("finit_module"), sys("delete_module")}, []call{sys("kexec_load")}},
 		{unix.CAP_SYS_BOOT, []call{sys("reboot")}, []call{sys("kexec_load")}},
 		{unix.CAP_SYS_TIME, []call{sys("settimeofday"), sys("clock_settime")}, []call{sys("mount")}},
@@ -207,20 +208,24 @@ func TestCapabilityConditionalRules(t *testing.T) {
 
 func TestProfileConditions(t *testing.T) {
 	nativeArch(t)
-	// Before 4.8 a tracer could rewrite a syscall past seccomp.
-	old := compileDefault(t, SeccompConfig{Kernel: KernelVersion{4, 4}}, DefaultCaps())
-	if got := decide(t, old, sys("ptrace")); got != eperm {
-		t.Errorf("ptrace on 4.4: got %s, want EPERM", got)
-	}
-	// Unknown kernel: no minKernel rule applies.
-	unknown := compileDefault(t, SeccompConfig{}, DefaultCaps())
-	if got := decide(t, unknown, sys("ptrace")); got != eperm {
-		t.Errorf("ptrace on an unknown kernel: got %s, want EPERM", got)
-	}
 	// Dropping SYS_CHROOT drops chroot.
 	noChroot := compileDefault(t, SeccompConfig{Kernel: KernelVersion{6, 1}}, DefaultCaps().Without(unix.CAP_SYS_CHROOT))
 	if got := decide(t, noChroot, sys("chroot")); got != eperm {
 		t.Errorf("chroot without SYS_CHROOT: got %s, want EPERM", got)
+	}
+	// minKernel: custom.json allows mount to SYS_ADMIN from 5.4 on; the
+	// zero (unknown) kernel satisfies no minKernel.
+	admin := DefaultCaps().With(unix.CAP_SYS_ADMIN)
+	for kernel, want := range map[KernelVersion]string{{5, 4}: allowed, {6, 1}: allowed, {5, 3}: eperm, {}: eperm} {
+		p := goldenProfile(t, SeccompConfig{Profile: "testdata/seccomp/custom.json"})
+		p.kernel = kernel
+		prog, err := CompileBPF(p, admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := decide(t, prog, sys("mount")); got != want {
+			t.Errorf("mount on kernel %s: got %s, want %s", kernel, got, want)
+		}
 	}
 }
 
