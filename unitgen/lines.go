@@ -6,10 +6,9 @@ import (
 	"unicode/utf8"
 )
 
-// lineIndex maps the dotted path of every key of a TOML document to the
-// line that defines it. Paths are those of the decoded tree: table keys
-// joined with ".", array elements by their index, so the listen key of the
-// second [[socket]] is "socket.1.listen".
+// lineIndex maps the path of every key of a TOML document to the line
+// that defines it. Paths are those of the decoded tree (see nodePath): the
+// listen key of the second [[socket]] is "\x00socket\x001\x00listen".
 //
 // BurntSushi/toml reports lines for syntax errors only; this index gives
 // the lines of keys for the checks done after decoding.
@@ -22,7 +21,7 @@ func (ix lineIndex) line(path string) int {
 		if l, ok := ix[path]; ok {
 			return l
 		}
-		i := strings.LastIndexByte(path, '.')
+		i := strings.LastIndexByte(path, 0)
 		if i < 0 {
 			return 0
 		}
@@ -30,7 +29,12 @@ func (ix lineIndex) line(path string) int {
 	}
 }
 
-// joinPath appends a key to a dotted path.
+// nodePath appends a key, or the index of an array element, to the path
+// of a node. Every key follows a NUL, so that no key (not even "" or
+// "a.b", which quoted keys allow) makes the path of another node.
+func nodePath(path, key string) string { return path + "\x00" + key }
+
+// joinPath appends a key to a dotted key of a diagnostic.
 func joinPath(path, key string) string {
 	if path == "" {
 		return key
@@ -102,14 +106,14 @@ func (s *lineScanner) header() string {
 		return ""
 	}
 	parent := s.resolve(parts[:len(parts)-1], line)
-	path := joinPath(parent, parts[len(parts)-1])
+	path := nodePath(parent, parts[len(parts)-1])
 	if !array {
 		s.lines[path] = line
 		return path
 	}
 	s.record(path, line)
 	s.arrays[path]++
-	path = joinPath(path, strconv.Itoa(s.arrays[path]-1))
+	path = nodePath(path, strconv.Itoa(s.arrays[path]-1))
 	s.lines[path] = line
 	return path
 }
@@ -119,9 +123,9 @@ func (s *lineScanner) header() string {
 func (s *lineScanner) resolve(parts []string, line int) string {
 	path := ""
 	for _, p := range parts {
-		path = joinPath(path, p)
+		path = nodePath(path, p)
 		if n, ok := s.arrays[path]; ok {
-			path = joinPath(path, strconv.Itoa(n-1))
+			path = nodePath(path, strconv.Itoa(n-1))
 		}
 		s.record(path, line)
 	}
@@ -133,7 +137,7 @@ func (s *lineScanner) keyValue(table string) {
 	line := s.lineAt(s.pos)
 	path := table
 	for _, p := range s.key() {
-		path = joinPath(path, p)
+		path = nodePath(path, p)
 		s.record(path, line)
 	}
 	if s.pos < len(s.src) && s.src[s.pos] == '=' {
@@ -167,7 +171,7 @@ func (s *lineScanner) value(path string) {
 				s.pos++
 				i++
 			default:
-				elem := joinPath(path, strconv.Itoa(i))
+				elem := nodePath(path, strconv.Itoa(i))
 				s.record(elem, s.lineAt(s.pos))
 				start := s.pos
 				s.value(elem)

@@ -41,7 +41,7 @@ func parse(name string, main File, dropIns []File, partial bool) (*Definition, e
 			root = tree
 			continue
 		}
-		root = merge(root, tree, "")
+		root = mergeRoot(root, tree)
 	}
 	if len(diags) > 0 {
 		return nil, joinDiagnostics(diags, files)

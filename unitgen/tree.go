@@ -54,16 +54,25 @@ func decodeFile(unit string, f File) (*node, *Diagnostic) {
 		return nil, &Diagnostic{Unit: unit, File: f.Path, Msg: fmt.Sprintf("file is %d bytes", len(f.Data)), Accepted: "at most 1 MiB"}
 	}
 	src := string(f.Data)
+	if root, ok := fastDecode(src, f.Path); ok {
+		return root, nil
+	}
+	return slowDecode(unit, f.Path, src)
+}
+
+// slowDecode decodes src with the reference decoder, and finds the lines
+// of the keys with scanLines.
+func slowDecode(unit, file, src string) (*node, *Diagnostic) {
 	var m map[string]any
 	if _, err := toml.Decode(src, &m); err != nil {
-		d := &Diagnostic{Unit: unit, File: f.Path, Msg: "invalid TOML: " + err.Error()}
+		d := &Diagnostic{Unit: unit, File: file, Msg: "invalid TOML: " + err.Error()}
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
 			d.Line, d.Msg = pe.Position.Line, "invalid TOML: "+pe.Message
 		}
 		return nil, d
 	}
-	return buildNode(m, "", f.Path, scanLines(src)), nil
+	return buildNode(m, "", file, scanLines(src)), nil
 }
 
 // buildNode converts a decoded value at path into a node.
@@ -73,17 +82,17 @@ func buildNode(v any, path, file string, lines lineIndex) *node {
 	case map[string]any:
 		n.table = make(map[string]*node, len(v))
 		for k, e := range v {
-			n.table[k] = buildNode(e, joinPath(path, k), file, lines)
+			n.table[k] = buildNode(e, nodePath(path, k), file, lines)
 		}
 	case []map[string]any:
 		n.array, n.list = true, make([]*node, len(v))
 		for i, e := range v {
-			n.list[i] = buildNode(e, joinPath(path, strconv.Itoa(i)), file, lines)
+			n.list[i] = buildNode(e, nodePath(path, strconv.Itoa(i)), file, lines)
 		}
 	case []any:
 		n.array, n.list = true, make([]*node, len(v))
 		for i, e := range v {
-			n.list[i] = buildNode(e, joinPath(path, strconv.Itoa(i)), file, lines)
+			n.list[i] = buildNode(e, nodePath(path, strconv.Itoa(i)), file, lines)
 		}
 	default:
 		n.value = v
@@ -95,20 +104,31 @@ func buildNode(v any, path, file string, lines lineIndex) *node {
 // by entry, the key that identifies an entry.
 var listIdentity = map[string]string{"socket": "listen", "volume": "target", "tmpfs": "target"}
 
-// merge merges the drop-in tree over into base and returns the result.
-// Tables merge key by key; arrays of sockets, volumes and tmpfs merge entry
+// mergeRoot merges the drop-in tree over into base.
+func mergeRoot(base, over *node) *node {
+	if base.table == nil || over.table == nil {
+		return over
+	}
+	for k, v := range over.table {
+		base.table[k] = merge(base.table[k], v, listIdentity[k])
+	}
+	return base
+}
+
+// merge merges the value over into base and returns the result. Tables
+// merge key by key; arrays of tables with an identity key id merge entry
 // by entry (see listIdentity); any other value of over replaces base's.
-func merge(base, over *node, path string) *node {
+func merge(base, over *node, id string) *node {
 	switch {
 	case base == nil:
 		return over
 	case base.table != nil && over.table != nil:
 		for k, v := range over.table {
-			base.table[k] = merge(base.table[k], v, joinPath(path, k))
+			base.table[k] = merge(base.table[k], v, "")
 		}
 		return base
-	case base.array && over.array && listIdentity[path] != "" && len(over.list) > 0:
-		return mergeList(base, over, listIdentity[path])
+	case base.array && over.array && id != "" && len(over.list) > 0:
+		return mergeList(base, over, id)
 	default:
 		return over
 	}
