@@ -66,36 +66,36 @@ var fastDecodeCases = []string{
 // fastDecodeRejects are inputs the fast decoder leaves to the reference
 // decoder: errors and what it does not take.
 var fastDecodeRejects = []string{
-	"a = 1\na = 2\n",              // duplicate key
-	"[t]\n[t]\n",                  // table defined twice
-	"a.b = 1\n[a]\n",              // dotted table, then a header
-	"a = {b = 1}\na.c = 2\n",      // inline tables are closed
-	"a = 1.5\n",                   // float
-	"a = 1979-05-27\n",            // date
-	"a = \"\"\"\nmulti\"\"\"\n",   // multi-line string
-	"a = { b = 1, }\n",            // TOML 1.1 trailing comma
-	"a = {\n b = 1 }\n",           // TOML 1.1 newline
-	"a = \"\\e\"\n",               // TOML 1.1 escape
-	"a = 01\n",                    // leading zero
-	"a = 1__0\n",                  // double underscore
-	"a = -0x1\n",                  // sign on hex
-	"a = \"x\ny\"\n",              // line break in a string
-	"a = 1 b = 2\n",               // two values on a line
-	"a = 1\rb = 2\n",              // lone carriage return
-	"[[a]]\n[a]\n",                // array of tables, then a table
-	"a = []\n[[a]]\n",             // static array, then a table of it
-	"a = 1 # \x01\n",              // control character in a comment
-	"a = \xff\n",                  // not UTF-8
-	"a = \"\\ud800\"\n",           // surrogate
-	"a =\n",                       // no value
-	"[a\n",                        // unclosed header
-	"a = [1,,2]\n",                // empty element
-	"a = 'unterminated\n",         // unterminated string
-	"= 1\n",                       // no key
-	"a = \"\\u00\"\n",             // short escape
-	"[ [a] ]\n",                   // spaced brackets
-	"a = tru\n",                   // not a boolean
-	"a = 9223372036854775808\n",   // overflows int64
+	"a = 1\na = 2\n",            // duplicate key
+	"[t]\n[t]\n",                // table defined twice
+	"a.b = 1\n[a]\n",            // dotted table, then a header
+	"a = {b = 1}\na.c = 2\n",    // inline tables are closed
+	"a = 1.5\n",                 // float
+	"a = 1979-05-27\n",          // date
+	"a = \"\"\"\nmulti\"\"\"\n", // multi-line string
+	"a = { b = 1, }\n",          // TOML 1.1 trailing comma
+	"a = {\n b = 1 }\n",         // TOML 1.1 newline
+	"a = \"\\e\"\n",             // TOML 1.1 escape
+	"a = 01\n",                  // leading zero
+	"a = 1__0\n",                // double underscore
+	"a = -0x1\n",                // sign on hex
+	"a = \"x\ny\"\n",            // line break in a string
+	"a = 1 b = 2\n",             // two values on a line
+	"a = 1\rb = 2\n",            // lone carriage return
+	"[[a]]\n[a]\n",              // array of tables, then a table
+	"a = []\n[[a]]\n",           // static array, then a table of it
+	"a = 1 # \x01\n",            // control character in a comment
+	"a = \xff\n",                // not UTF-8
+	"a = \"\\ud800\"\n",         // surrogate
+	"a =\n",                     // no value
+	"[a\n",                      // unclosed header
+	"a = [1,,2]\n",              // empty element
+	"a = 'unterminated\n",       // unterminated string
+	"= 1\n",                     // no key
+	"a = \"\\u00\"\n",           // short escape
+	"[ [a] ]\n",                 // spaced brackets
+	"a = tru\n",                 // not a boolean
+	"a = 9223372036854775808\n", // overflows int64
 }
 
 func TestFastDecodeAgreesWithReference(t *testing.T) {
