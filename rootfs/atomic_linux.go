@@ -1,11 +1,10 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-
-	"golang.org/x/sys/unix"
 )
 
 // writeFileAtomic replaces path with data: a temp file in the same
@@ -14,14 +13,11 @@ import (
 // and leaves the old file in place.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
+	f, err := createLocked(dir, ".tmp-"+filepath.Base(path)+"-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	tmp := f.Name()
-	// Locked while written, so that CleanTemp tells a leftover of a killed
-	// writer from a write in progress.
-	_ = unix.Flock(int(f.Fd()), unix.LOCK_EX)
 	ok := false
 	defer func() {
 		if !ok {
@@ -61,4 +57,24 @@ func syncDir(dir string) error {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
+}
+
+// createLocked creates a temp file and locks it, so that CleanTemp tells
+// a leftover of a killed writer from a write in progress.
+func createLocked(dir, pattern string) (*os.File, error) {
+	for range 10 {
+		f, err := os.CreateTemp(dir, pattern)
+		if err != nil {
+			return nil, err
+		}
+		err = lockFresh(f)
+		if err == nil {
+			return f, nil
+		}
+		f.Close()
+		if !errors.Is(err, errLost) {
+			return nil, err
+		}
+	}
+	return nil, errLost
 }

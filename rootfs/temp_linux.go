@@ -26,22 +26,56 @@ func (s *Store) TempDir() (*TempDir, error) {
 	if err := s.mkdirs(); err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp(s.path(dirTemp), "work-")
-	if err != nil {
-		return nil, fmt.Errorf("create work directory: %w", err)
-	}
-	f, err := os.Open(dir)
-	if err == nil {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-	}
-	if err != nil {
-		if f != nil {
-			f.Close()
+	for range 10 {
+		dir, err := os.MkdirTemp(s.path(dirTemp), "work-")
+		if err != nil {
+			return nil, fmt.Errorf("create work directory: %w", err)
 		}
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("lock work directory: %w", err)
+		f, err := lockNew(dir)
+		if err == nil {
+			return &TempDir{Path: dir, lock: f}, nil
+		}
+		if !errors.Is(err, errLost) {
+			return nil, err
+		}
 	}
-	return &TempDir{Path: dir, lock: f}, nil
+	return nil, fmt.Errorf("create work directory: %w", errLost)
+}
+
+// errLost says that a new temp entry was taken for a leftover by a
+// concurrent CleanTemp before it could be locked.
+var errLost = errors.New("removed by a concurrent cleanup")
+
+// lockNew opens and locks a just-created temp directory.
+func lockNew(p string) (*os.File, error) {
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errLost
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", p, err)
+	}
+	if err := lockFresh(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// lockFresh locks a just-created temp entry. Between the creation and the
+// lock, a concurrent CleanTemp may take it for a leftover and remove it;
+// the lock is good only if the name still leads to the entry locked,
+// otherwise errLost tells the caller to try another name.
+func lockFresh(f *os.File) error {
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return errLost // held by a CleanTemp about to remove it
+	}
+	held, err1 := f.Stat()
+	named, err2 := os.Lstat(f.Name())
+	if err1 != nil || err2 != nil || !os.SameFile(held, named) {
+		return errLost
+	}
+	return nil
 }
 
 // Remove deletes the directory, unless it was installed, and drops the lock.

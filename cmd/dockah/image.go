@@ -1,22 +1,149 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"strings"
 
+	"github.com/dockah/dockah/rootfs"
+	"github.com/dockah/dockah/rootfs/archive"
+	"github.com/dockah/dockah/rootfs/layer"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 )
 
-func newImageCommand(_ *globalOptions) *cobra.Command {
+func newImageCommand(opts *globalOptions) *cobra.Command {
 	image := &cobra.Command{
 		Use:   "image",
 		Short: "Import, list, inspect, save and remove images",
 	}
-	image.AddCommand(&cobra.Command{
+	image.AddCommand(
+		newImageImportCommand(opts),
+		newImageListCommand(opts),
+		newImageInspectCommand(opts),
+		newImageTagCommand(opts),
+		newImageRemoveCommand(opts),
+		newImagePruneCommand(opts),
+		newImageSaveCommand(opts),
+	)
+	return image
+}
+
+// openStore opens the store the global options name.
+func openStore(opts *globalOptions) (*rootfs.Store, error) {
+	return rootfs.Open(opts.storeRoot)
+}
+
+type importFlags struct {
+	name, platform, entrypoint, cmd, workdir, user string
+	env, ports                                     []string
+	all, allowDevices                              bool
+	jobs                                           int
+	limits                                         layer.Limits
+}
+
+func newImageImportCommand(opts *globalOptions) *cobra.Command {
+	f := &importFlags{}
+	cmd := &cobra.Command{
 		Use:   "import SOURCE",
 		Short: "Import a docker-archive, OCI layout or root filesystem tar",
-		RunE: func(*cobra.Command, []string) error {
-			return fmt.Errorf("image import: %w", errNotImplemented)
+		Long: `Import images from SOURCE, telling its kind by content:
+
+  a docker-archive (docker save, podman save): every image in it, with its tags;
+  an OCI image layout, a directory or a tar of one: the image for the host
+    platform (or --platform), or with --all every image the index names;
+  a plain root filesystem tar (plain, gzip or zstd): one image named --name,
+    configured by --entrypoint, --cmd, --env, --workdir, --user and --port.
+
+Layers may be plain, gzip or zstd tars; every digest is checked. Layers
+already stored are not stored again.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return runImport(c, opts, f, args[0])
 		},
-	})
-	return image
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.name, "name", "", "NAME[:TAG] of the image (required for a root filesystem tar)")
+	fl.BoolVar(&f.all, "all", false, "import every image of an OCI layout")
+	fl.StringVar(&f.platform, "platform", "", "OS/ARCH[/VARIANT] to pick from a multi-platform image (default: the host's)")
+	fl.StringVar(&f.entrypoint, "entrypoint", "", `entrypoint of a root filesystem image: words, or a JSON array`)
+	fl.StringVar(&f.cmd, "cmd", "", `command of a root filesystem image: words, or a JSON array`)
+	fl.StringArrayVar(&f.env, "env", nil, "KEY=VALUE in the environment of a root filesystem image (repeatable)")
+	fl.StringVar(&f.workdir, "workdir", "", "working directory of a root filesystem image")
+	fl.StringVar(&f.user, "user", "", "USER[:GROUP] of a root filesystem image")
+	fl.StringArrayVar(&f.ports, "port", nil, "PORT[/tcp|udp] a root filesystem image exposes (repeatable)")
+	fl.BoolVar(&f.allowDevices, "allow-devices", false, "let device nodes into layers (refused by default)")
+	fl.IntVar(&f.jobs, "jobs", 0, "layers unpacked at once (default: one per CPU)")
+	fl.Int64Var(&f.limits.MaxTarSize, "max-layer-size", layer.DefaultLimits.MaxTarSize, "largest uncompressed layer, in bytes")
+	fl.Int64Var(&f.limits.MaxFileSize, "max-file-size", layer.DefaultLimits.MaxFileSize, "largest file in a layer, in bytes")
+	fl.Int64Var(&f.limits.MaxEntries, "max-entries", layer.DefaultLimits.MaxEntries, "most entries in a layer")
+	return cmd
+}
+
+func runImport(c *cobra.Command, opts *globalOptions, f *importFlags, source string) error {
+	st, err := openStore(opts)
+	if err != nil {
+		return err
+	}
+	io := archive.ImportOptions{Name: f.name, All: f.all, Limits: f.limits, AllowDevices: f.allowDevices, Jobs: f.jobs}
+	if f.platform != "" {
+		if io.Platform, err = archive.ParsePlatform(f.platform); err != nil {
+			return err
+		}
+	}
+	if io.Config, err = f.imageConfig(); err != nil {
+		return err
+	}
+	prog := newProgress(c.ErrOrStderr(), opts.quiet)
+	io.Progress = prog.event
+	imgs, err := archive.Import(st, source, io)
+	prog.finish()
+	for _, img := range imgs {
+		fmt.Fprintln(c.OutOrStdout(), img.ID)
+	}
+	return err
+}
+
+// imageConfig is the config of an image made from a root filesystem tar.
+func (f *importFlags) imageConfig() (v1.ImageConfig, error) {
+	var cfg v1.ImageConfig
+	var err error
+	if cfg.Entrypoint, err = words(f.entrypoint); err != nil {
+		return cfg, fmt.Errorf("--entrypoint: %w", err)
+	}
+	if cfg.Cmd, err = words(f.cmd); err != nil {
+		return cfg, fmt.Errorf("--cmd: %w", err)
+	}
+	for _, e := range f.env {
+		if !strings.Contains(e, "=") {
+			return cfg, fmt.Errorf("--env %q: want KEY=VALUE", e)
+		}
+	}
+	cfg.Env, cfg.WorkingDir, cfg.User = f.env, f.workdir, f.user
+	for _, p := range f.ports {
+		if !strings.Contains(p, "/") {
+			p += "/tcp"
+		}
+		if cfg.ExposedPorts == nil {
+			cfg.ExposedPorts = map[string]struct{}{}
+		}
+		cfg.ExposedPorts[p] = struct{}{}
+	}
+	return cfg, nil
+}
+
+// words reads a JSON array of strings, or else splits on white space.
+func words(s string) ([]string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	if strings.HasPrefix(s, "[") {
+		var out []string
+		if err := json.Unmarshal([]byte(s), &out); err != nil {
+			return nil, fmt.Errorf("not a JSON array of strings: %w", err)
+		}
+		return out, nil
+	}
+	return strings.Fields(s), nil
 }

@@ -71,6 +71,7 @@ This command manages images and shows what the generator and the shim do.`,
 		newGenerateCommand(opts),
 		newValidateCommand(opts),
 		newImageCommand(opts),
+		newCommitCommand(opts),
 		newSpecCommand(opts),
 	)
 	return root

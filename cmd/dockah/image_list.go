@@ -1,0 +1,135 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"text/tabwriter"
+	"time"
+
+	"github.com/dockah/dockah/rootfs"
+	"github.com/spf13/cobra"
+)
+
+func newImageListCommand(opts *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:     "ls",
+		Aliases: []string{"list"},
+		Short:   "List images: name, tag, ID, created, size and the size shared with other images",
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			st, err := openStore(opts)
+			if err != nil {
+				return err
+			}
+			list, err := st.List()
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 3, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tTAG\tIMAGE ID\tCREATED\tSIZE\tSHARED")
+			for _, s := range list {
+				names := s.Names
+				if len(names) == 0 {
+					names = []rootfs.Reference{{Name: "<none>", Tag: "<none>"}}
+				}
+				for _, n := range names {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Tag, s.ID[7:19],
+						created(s.Image), humanSize(s.Size), humanSize(s.SharedSize))
+				}
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func created(img *rootfs.Image) string {
+	if img.Config.Created == nil {
+		return "-"
+	}
+	return img.Config.Created.UTC().Format(time.DateTime)
+}
+
+func humanSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// inspected is what `image inspect` prints for one image.
+type inspected struct {
+	ID     string           `json:"id"`
+	Names  []string         `json:"names"`
+	Stored time.Time        `json:"stored"`
+	Config json.RawMessage  `json:"config"`
+	Layers []inspectedLayer `json:"layers"`
+}
+
+type inspectedLayer struct {
+	DiffID  string `json:"diffID"`
+	Dir     string `json:"dir"`
+	Size    int64  `json:"size"`
+	TarSize int64  `json:"tarSize"`
+}
+
+func newImageInspectCommand(opts *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "inspect IMAGE...",
+		Short: "Print images' config and layers as JSON",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			st, err := openStore(opts)
+			if err != nil {
+				return err
+			}
+			names, err := namesByID(st)
+			if err != nil {
+				return err
+			}
+			var out []inspected
+			for _, ref := range args {
+				img, err := st.Resolve(ref)
+				if err != nil {
+					return err
+				}
+				out = append(out, inspect(st, img, names[img.ID]))
+			}
+			enc := json.NewEncoder(c.OutOrStdout())
+			enc.SetIndent("", "  ")
+			return enc.Encode(out)
+		},
+	}
+}
+
+func inspect(st *rootfs.Store, img *rootfs.Image, names []string) inspected {
+	in := inspected{ID: img.ID, Names: names, Stored: img.Stored, Config: img.RawConfig, Layers: []inspectedLayer{}}
+	if in.Names == nil {
+		in.Names = []string{}
+	}
+	for _, l := range img.Layers {
+		info, _ := st.LayerInfo(l.DiffID)
+		in.Layers = append(in.Layers, inspectedLayer{DiffID: l.DiffID, Dir: l.Dir, Size: info.Size, TarSize: info.TarSize})
+	}
+	return in
+}
+
+func namesByID(st *rootfs.Store) (map[string][]string, error) {
+	list, err := st.List()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for _, s := range list {
+		for _, n := range s.Names {
+			out[s.ID] = append(out[s.ID], n.String())
+		}
+	}
+	return out, nil
+}

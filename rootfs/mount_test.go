@@ -1,0 +1,183 @@
+package rootfs
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// addTestImage stores an image of n layers (each holding one file) named
+// ref, the way an import does but without archives.
+func addTestImage(t testing.TB, s *Store, ref string, n int) *Image {
+	t.Helper()
+	cfg := v1.Image{RootFS: v1.RootFS{Type: "layers"}, Config: v1.ImageConfig{Cmd: []string{"/bin/true"}}}
+	for i := 0; i < n; i++ {
+		sum := sha256.Sum256([]byte(fmt.Sprintf("%s layer %d", ref, i)))
+		diffID := "sha256:" + hex.EncodeToString(sum[:])
+		if !s.HasLayer(diffID) {
+			tmp, err := s.TempDir()
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.MkdirAll(filepath.Join(tmp.Path, "diff"), 0o755)
+			os.WriteFile(filepath.Join(tmp.Path, "diff", fmt.Sprint(i)), nil, 0o644)
+			if _, err := s.InstallLayer(tmp, LayerInfo{DiffID: diffID}); err != nil {
+				t.Fatal(err)
+			}
+			tmp.Remove()
+		}
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.Digest(diffID))
+	}
+	data, _ := json.Marshal(cfg)
+	r, err := ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := s.AddImage(data, []Reference{r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func openTestStore(t testing.TB) *Store {
+	s, err := Open(filepath.Join(t.TempDir(), "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestMountPlan(t *testing.T) {
+	s := openTestStore(t)
+	img := addTestImage(t, s, "app:1", 3)
+	plan, err := s.MountPlan("app:1", "web", MountOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.ImageID != img.ID || len(plan.Lower) != 3 {
+		t.Fatalf("plan %+v", plan)
+	}
+	// Topmost first: the last layer holds file "2".
+	if _, err := os.Stat(filepath.Join(plan.Lower[0], "2")); err != nil {
+		t.Errorf("lower[0] is not the top layer: %v", err)
+	}
+	for _, d := range append(plan.Lower, plan.Upper, plan.Work) {
+		if !filepath.IsAbs(d) {
+			t.Errorf("%s is not absolute", d)
+		}
+		if info, err := os.Stat(d); err != nil || !info.IsDir() {
+			t.Errorf("%s: %v", d, err)
+		}
+	}
+	if len(plan.Lower[0]) != len(s.Root())+len("/l/")+12 {
+		t.Errorf("lower dir %s is not a short link", plan.Lower[0])
+	}
+	want := "lowerdir=" + strings.Join(plan.Lower, ":") + ",upperdir=" + plan.Upper + ",workdir=" + plan.Work
+	if plan.Data() != want {
+		t.Errorf("Data() = %q, want %q", plan.Data(), want)
+	}
+	if id, err := s.ContainerImage("web"); err != nil || id != img.ID {
+		t.Errorf("ContainerImage = %s, %v", id, err)
+	}
+
+	os.WriteFile(filepath.Join(plan.Upper, "kept"), nil, 0o644)
+	plan, _ = s.MountPlan("app:1", "web", MountOptions{})
+	if _, err := os.Stat(filepath.Join(plan.Upper, "kept")); err != nil {
+		t.Errorf("persistent upper lost its file: %v", err)
+	}
+	plan, _ = s.MountPlan("app:1", "web", MountOptions{Ephemeral: true})
+	if _, err := os.Stat(filepath.Join(plan.Upper, "kept")); err == nil {
+		t.Errorf("ephemeral upper kept its file")
+	}
+	plan, _ = s.MountPlan("app:1", "web", MountOptions{ReadOnly: true})
+	if plan.Upper != "" || plan.Work != "" || strings.Contains(plan.Data(), "upperdir") {
+		t.Errorf("read-only plan has an upper: %+v", plan)
+	}
+}
+
+func TestMountPlanErrors(t *testing.T) {
+	s := openTestStore(t)
+	addTestImage(t, s, "app:1", 1)
+	for _, tc := range []struct{ ref, container string }{
+		{"missing:1", "web"},
+		{"app:1", "../etc"},
+		{"app:1", ""},
+		{"app:1", "a/b"},
+	} {
+		if _, err := s.MountPlan(tc.ref, tc.container, MountOptions{}); err == nil {
+			t.Errorf("MountPlan(%q, %q) succeeded", tc.ref, tc.container)
+		}
+	}
+	if _, err := s.MountPlan("missing:1", "web", MountOptions{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("MountPlan of a missing image = %v, want ErrNotFound", err)
+	}
+}
+
+func TestMountPlanEscapesAndLimits(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "a:b,c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addTestImage(t, s, "app:1", 1)
+	plan, err := s.MountPlan("app:1", "web", MountOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan.Data(), `a\:b\,c`) {
+		t.Errorf("Data() = %q: ':' and ',' not escaped", plan.Data())
+	}
+	addTestImage(t, s, "huge:1", 200)
+	if _, err := s.MountPlan("huge:1", "web", MountOptions{}); err == nil || !strings.Contains(err.Error(), "4095") {
+		t.Errorf("MountPlan of 200 layers = %v, want the mount options limit", err)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	s := openTestStore(t)
+	img := addTestImage(t, s, "docker.io/library/nginx:1", 1)
+	hex := img.ID[len("sha256:"):]
+	for _, ref := range []string{"nginx:1", "docker.io/library/nginx:1", img.ID, hex, hex[:12], "sha256:" + hex[:8]} {
+		got, err := s.Resolve(ref)
+		if err != nil || got.ID != img.ID {
+			t.Errorf("Resolve(%q) = %v, %v", ref, got, err)
+		}
+	}
+	for _, ref := range []string{"nginx", "nginx:2", "abc", "sha256:zz"} {
+		if _, err := s.Resolve(ref); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Resolve(%q) = %v, want ErrNotFound", ref, err)
+		}
+	}
+}
+
+// BenchmarkMountPlan measures what the activation shim does at every
+// container start: Open, Resolve and MountPlan of a 10-layer image.
+func BenchmarkMountPlan(b *testing.B) {
+	root := filepath.Join(b.TempDir(), "store")
+	s, _ := Open(root)
+	addTestImage(b, s, "app:1", 10)
+	// The first plan creates the writable layer and records the image
+	// (with fsync); later starts find them.
+	if _, err := s.MountPlan("app:1", "web", MountOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s, err := Open(root)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.MountPlan("app:1", "web", MountOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
