@@ -21,6 +21,11 @@ type Security struct {
 	Seccomp string
 	// MaskedPaths are hidden in addition to the defaults.
 	MaskedPaths []string
+	// SELinuxType and SELinuxLevel override the process type and the
+	// container's unique MCS level.
+	SELinuxType, SELinuxLevel string
+	// Volumes to relabel (relabel = "private" or "shared").
+	Volumes []VolumeLabel
 }
 
 // Request is one container start, as the shim assembled it.
@@ -40,6 +45,12 @@ type Request struct {
 	// NotifySocket, when set, is the host path of systemd's notification
 	// socket, bound into the container so the app reports readiness.
 	NotifySocket string
+	// Printable asks for the resolved seccomp rules in the spec, for
+	// "dockah spec"; the start path only needs the compiled program.
+	Printable bool
+	// Log receives notes worth a line in the journal (debug notes start
+	// with "<7>", which journald reads as the priority).
+	Log func(string)
 }
 
 // Prepare completes the spec with the security policy and returns the
@@ -73,6 +84,28 @@ func Prepare(req Request) (*Config, error) {
 	if err != nil && prog == nil {
 		return nil, err
 	}
+	if err != nil {
+		// Compiled but not cached: this start works, the next is slow.
+		logf(req, err.Error())
+	}
+	if req.Printable && !profile.Unconfined() {
+		spec.Linux.Seccomp = profile.Resolve(rootCaps.Bounding)
+	}
+	labels, note, err := selinuxLabels(req)
+	if err != nil {
+		return nil, err
+	}
+	if note != "" {
+		logf(req, "<7>"+note)
+	}
+	spec.Process.SelinuxLabel, spec.Linux.MountLabel = labels.Process, labels.File
+	if req.Printable {
+		// Nothing on disk for a spec that is only printed.
+		return &Config{Name: req.Name, Spec: spec}, nil
+	}
+	if err := relabelOnce(labels, req.Plan.Upper, req.Security.Volumes); err != nil {
+		return nil, err
+	}
 	initLayer, err := InitLayer(filepath.Join(req.StoreRoot, "init"))
 	if err != nil {
 		return nil, err
@@ -101,6 +134,12 @@ func Prepare(req Request) (*Config, error) {
 		spec.Process.Env = append(spec.Process.Env, "NOTIFY_SOCKET="+inside)
 	}
 	return cfg, nil
+}
+
+func logf(req Request, msg string) {
+	if req.Log != nil {
+		req.Log(msg)
+	}
 }
 
 func capabilitySets(c policy.Caps) CapabilitySets {

@@ -209,6 +209,9 @@ func dropPrivileges(cfg *Config, user User) error {
 	if err := setCapabilities(sets, last); err != nil {
 		return err
 	}
+	if err := setExecLabel(proc.SelinuxLabel); err != nil {
+		return err
+	}
 	if proc.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("set no_new_privs: %w", err)

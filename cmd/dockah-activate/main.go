@@ -64,7 +64,7 @@ func exitOn(name string, err error) {
 }
 
 func printSpec(name string) error {
-	prep, err := prepare(name, nil)
+	prep, err := prepare(name, nil, true)
 	if err != nil {
 		return err
 	}

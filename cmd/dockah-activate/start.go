@@ -34,7 +34,7 @@ type prepared struct {
 
 // prepare loads the definition and the image and computes the container's
 // configuration.
-func prepare(name string, sockets []string) (*prepared, error) {
+func prepare(name string, sockets []string, printable bool) (*prepared, error) {
 	def, err := loadDefinition(name)
 	if err != nil {
 		return nil, err
@@ -55,12 +55,15 @@ func prepare(name string, sockets []string) (*prepared, error) {
 	if err != nil {
 		return nil, configError{err}
 	}
-	if err := makeNamedVolumes(def, store.Root()+"/volumes"); err != nil {
-		return nil, err
-	}
-	plan, err := store.MountPlan(image.ID, name, rootfs.MountOptions{Ephemeral: def.Container.Ephemeral, ReadOnly: def.Container.ReadOnly})
-	if err != nil {
-		return nil, err
+	var plan *rootfs.Plan
+	if !printable {
+		if err := makeNamedVolumes(def, store.Root()+"/volumes"); err != nil {
+			return nil, err
+		}
+		plan, err = store.MountPlan(image.ID, name, rootfs.MountOptions{Ephemeral: def.Container.Ephemeral, ReadOnly: def.Container.ReadOnly})
+		if err != nil {
+			return nil, err
+		}
 	}
 	req := activation.Request{
 		Name: name, Spec: spec, Plan: plan, StoreRoot: store.Root(), Sockets: sockets,
@@ -69,8 +72,13 @@ func prepare(name string, sockets []string) (*prepared, error) {
 			CapabilitiesDrop: def.Security.CapabilitiesDrop,
 			Seccomp:          def.Security.Seccomp,
 			MaskedPaths:      def.Security.MaskedPaths,
+			SELinuxType:      def.Security.SELinuxType,
+			SELinuxLevel:     def.Security.SELinuxLevel,
+			Volumes:          volumeLabels(def, store.Root()+"/volumes"),
 		},
-		Init: def.Container.Init,
+		Init:      def.Container.Init,
+		Printable: printable,
+		Log:       func(msg string) { fmt.Fprintf(os.Stderr, "dockah-activate: %s: %s\n", name, msg) },
 	}
 	if def.Container.Notify {
 		req.NotifySocket = os.Getenv(activation.NotifySocketEnv)
@@ -101,6 +109,22 @@ func readEnvFiles(paths []string) ([][]byte, error) {
 	return files, nil
 }
 
+// volumeLabels lists the volumes whose SELinux label the definition asks
+// dockah to set.
+func volumeLabels(def *unitgen.Definition, dir string) []activation.VolumeLabel {
+	var out []activation.VolumeLabel
+	for _, v := range def.Volumes {
+		if v.Relabel == unitgen.RelabelPrivate || v.Relabel == unitgen.RelabelShared {
+			p := v.Source
+			if v.IsNamed() {
+				p = dir + "/" + v.Source + "/_data"
+			}
+			out = append(out, activation.VolumeLabel{Path: p, Relabel: v.Relabel})
+		}
+	}
+	return out
+}
+
 func makeNamedVolumes(def *unitgen.Definition, dir string) error {
 	for _, v := range def.Volumes {
 		if v.IsNamed() {
@@ -120,7 +144,7 @@ func start(name string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	prep, err := prepare(name, names)
+	prep, err := prepare(name, names, false)
 	if err != nil {
 		return 0, err
 	}
