@@ -2,12 +2,35 @@
 //
 // It loads definitions from the search path (/etc, /run and /usr/lib
 // dockah/containers, a file higher up masking one of the same name lower
-// down), merges NAME.toml.d drop-ins, expands templates, validates every key
-// with errors that name file, line and key, and renders NAME.service and
-// NAME.socket as text.
+// down, an empty file or a link to /dev/null masking it altogether), merges
+// NAME.toml.d drop-ins, expands templates (NAME@.toml, "%i"), validates
+// every key with errors that name file, line and key and say what is
+// accepted (Diagnostic), and renders NAME.service and NAME.socket as text.
 //
-// Boundary: unitgen is pure. It reads definition files through io/fs and
-// nothing else: no syscalls, no D-Bus, no image store. Its output depends only
-// on the definition files, so the generator that wraps it is fast, runs before
-// /var is mounted, and gives the same units on every machine.
+// The entry points:
+//
+//   - LoadAll reads every definition (the generator), LoadUnit one (the
+//     activation shim: it reads only that unit's files).
+//   - Parse and CheckDropIn check files given as bytes (dockah validate).
+//   - Render makes the units of a Definition, RenderFailed the failing
+//     service of a bad one, and Generate does all of it for the generator.
+//
+// Boundary: unitgen is pure. It reads definition files through io/fs (the
+// caller passes os.DirFS("/"), tests an fstest.MapFS) and nothing else: no
+// syscalls, no D-Bus, no image store, nothing of dockah's other packages.
+// Its output depends only on the definition files, so the generator that
+// wraps it is fast, runs before /var is mounted, and gives the same units on
+// every machine.
+//
+// Invariants callers rely on:
+//
+//   - A Definition is complete: defaults are applied (network "none",
+//     seccomp "default", no_new_privileges true, socket type "stream").
+//   - Strings of an instance have "%i" and "%%" expanded; only a template
+//     (Name "web@") keeps them, for Render to leave to systemd.
+//   - LoadUnit and LoadAll give the same Definition, and the same
+//     problems, for the same unit.
+//   - Render is deterministic, and every value it writes is escaped for
+//     the directive it goes to (checked by systemd-analyze verify in the
+//     tests).
 package unitgen

@@ -37,7 +37,7 @@ func RenderFailed(unit, source string, problems []error, opts Options) (*Output,
 	}
 	// Problems are text, never specifiers, even in a template.
 	w.set("Description", text("dockah container "+r.name()+":", r.template)+" "+text(first, false))
-	w.set("SourcePath", r.spec(source))
+	r.sourcePath(w)
 
 	w.section("Service")
 	w.set("Type", "oneshot")

@@ -2,11 +2,7 @@ package unitgen
 
 import (
 	"errors"
-	"go/parser"
-	"go/token"
 	"io/fs"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -108,31 +104,3 @@ type wrapErr struct{ err error }
 
 func (w *wrapErr) Error() string { return "wrapped: " + w.err.Error() }
 func (w *wrapErr) Unwrap() error { return w.err }
-
-// TestPurity enforces the boundary of unitgen: it reads files through
-// io/fs and does nothing else to the system, and imports nothing of ours.
-func TestPurity(t *testing.T) {
-	forbidden := []string{"os", "os/exec", "syscall", "net", "golang.org/x/sys/unix", "github.com/godbus/dbus/v5", "github.com/coreos/go-systemd/v22/dbus"}
-	files, _ := filepath.Glob("*.go")
-	fset := token.NewFileSet()
-	for _, file := range files {
-		if strings.HasSuffix(file, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, file, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range f.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			for _, bad := range forbidden {
-				if path == bad {
-					t.Errorf("%s imports %s: unitgen must stay pure", file, path)
-				}
-			}
-			if strings.HasPrefix(path, "github.com/dockah/dockah/") {
-				t.Errorf("%s imports %s: unitgen imports nothing of ours", file, path)
-			}
-		}
-	}
-}

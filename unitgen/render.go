@@ -171,6 +171,13 @@ func (r *renderer) header(w *unitWriter) {
 	w.WriteString("# Edit the definition, not this file, then run \"systemctl daemon-reload\".\n")
 }
 
+// sourcePath writes SourcePath=, which systemd takes only absolute.
+func (r *renderer) sourcePath(w *unitWriter) {
+	if strings.HasPrefix(r.d.SourcePath, "/") && !hasControl(r.d.SourcePath) {
+		w.set("SourcePath", r.spec(r.d.SourcePath))
+	}
+}
+
 // description returns the Description= of d's units.
 func (r *renderer) description(what string) string {
 	return text(fmt.Sprintf("dockah %s %s (%s)", what, r.name(), r.d.Container.Image), r.template)
@@ -182,7 +189,7 @@ func (r *renderer) service(sockets []SocketUnit) string {
 	r.header(w)
 	w.section("Unit")
 	w.set("Description", r.description("container"))
-	w.set("SourcePath", r.spec(d.SourcePath))
+	r.sourcePath(w)
 	r.dependencies(w)
 	writeRaw(w, d.Systemd.Unit)
 
@@ -287,7 +294,7 @@ func (r *renderer) socket(s SocketUnit) string {
 	r.header(w)
 	w.section("Unit")
 	w.set("Description", r.description("sockets of container"))
-	w.set("SourcePath", r.spec(r.d.SourcePath))
+	r.sourcePath(w)
 
 	w.section("Socket")
 	for _, sock := range s.Sockets {

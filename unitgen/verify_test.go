@@ -19,11 +19,7 @@ func TestSystemdVerify(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no golden cases: %v", err)
 	}
-	// verify checks that ExecStart= names an executable: give it one.
-	shim := filepath.Join(t.TempDir(), "dockah-activate")
-	if err := os.WriteFile(shim, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	shim := fakeShim(t)
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
 			gc := readGolden(t, file)
@@ -34,6 +30,17 @@ func TestSystemdVerify(t *testing.T) {
 			verifyUnits(t, out.Units)
 		})
 	}
+}
+
+// fakeShim returns the path of an executable to render units with: verify
+// checks that ExecStart= names one.
+func fakeShim(t *testing.T) string {
+	t.Helper()
+	shim := filepath.Join(t.TempDir(), "dockah-activate")
+	if err := os.WriteFile(shim, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return shim
 }
 
 // TestSystemdVerifyCatches proves that the check above can fail: a unit
