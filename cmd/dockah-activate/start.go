@@ -78,7 +78,7 @@ func prepare(name string, sockets []string, printable bool) (*prepared, error) {
 		},
 		Init:      def.Container.Init,
 		Printable: printable,
-		Log:       func(msg string) { fmt.Fprintf(os.Stderr, "dockah-activate: %s: %s\n", name, msg) },
+		Log:       func(msg string) { logLine(name, msg) },
 	}
 	if def.Container.Notify {
 		req.NotifySocket = os.Getenv(activation.NotifySocketEnv)
@@ -88,6 +88,16 @@ func prepare(name string, sockets []string, printable bool) (*prepared, error) {
 		return nil, configError{err}
 	}
 	return &prepared{def: def, cfg: cfg}, nil
+}
+
+// logLine writes one line to the journal (the shim's stderr). A leading
+// "<N>" priority is moved to the front of the line, where journald reads it.
+func logLine(name, msg string) {
+	prefix := ""
+	if len(msg) > 3 && msg[0] == '<' && msg[2] == '>' {
+		prefix, msg = msg[:3], msg[3:]
+	}
+	fmt.Fprintf(os.Stderr, "%sdockah-activate: %s: %s\n", prefix, name, msg)
 }
 
 func storeRoot() string {

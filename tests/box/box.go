@@ -257,7 +257,10 @@ func (b *Box) start() error {
 		// an upper dir, and whiteouts (0:0 character devices) written
 		// through an overlay would vanish.
 		"--bind="+b.storeDir()+":/var/lib/dockah",
-		"-b", "systemd.unit=multi-user.target")
+		// basic.target, not multi-user.target: the host's own services
+		// (databases, getty) must not start in a box that shares the
+		// host's network. dbus and machined are activated on demand.
+		"-b", "systemd.unit=basic.target")
 	cmd.Env = append(os.Environ(),
 		// nspawn's own seccomp filter would hide what our filter does
 		// (the attack tests need to see which syscalls we allow).
@@ -343,7 +346,8 @@ func (b *Box) waitRunning(timeout time.Duration) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return fmt.Errorf("box systemd not running after %s (last state %q): %s", timeout, state, b.consoleTail())
+	jobs, _ := b.Run("systemctl", "list-jobs", "--no-pager")
+	return fmt.Errorf("box systemd not running after %s (last state %q); jobs:\n%s\nconsole: %s", timeout, state, jobs, b.consoleTail())
 }
 
 // Close stops the box and removes everything it made: its processes (by

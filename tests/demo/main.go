@@ -1,10 +1,13 @@
 // Command demo shows dockah's main job on this machine: it boots a real
 // systemd in a copy-on-write box (the host need not run systemd), installs
-// dockah there, and shows a socket-activated service started by its first
-// connection, with its journal. `make demo` runs it, as root.
+// dockah there, imports an image of the hello server built from this
+// repository, declares it from the shipped example definition, and shows
+// the container started by its first connection: the answer, systemctl
+// status, its journal and machinectl list. `make demo` runs it, as root.
 package main
 
 import (
+	"archive/tar"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,7 +20,11 @@ import (
 	"github.com/dockah/dockah/tests/box"
 )
 
-const listen = "127.0.0.1:18080"
+const (
+	listen     = "127.0.0.1:18080"
+	example    = "/usr/share/dockah/examples/hello.toml"
+	definition = "/etc/dockah/containers/hello.toml"
+)
 
 func main() {
 	if err := run(); err != nil {
@@ -47,33 +54,33 @@ func run() error {
 		_ = b.Close()
 		os.Exit(130)
 	}()
-
 	project, err := box.FindProjectDir()
 	if err != nil {
 		return err
 	}
-	step("installing the hello server and a socket on %s", listen)
-	hello := b.Path("/opt/dockah-demo/hello")
-	if err := os.MkdirAll(filepath.Dir(hello), 0o755); err != nil {
+
+	step("importing the hello image (bin/hello, a static server built from contrib/hello)")
+	if err := writeImageTar(filepath.Join(project, "bin/hello"), b.Path("/opt/dockah-demo/hello.tar")); err != nil {
+		return fmt.Errorf("package bin/hello (run make build first): %w", err)
+	}
+	show(b, "dockah", "image", "import", "/opt/dockah-demo/hello.tar", "--name", "hello:latest", "--entrypoint", "/hello")
+	show(b, "dockah", "image", "ls")
+
+	step("declaring the container from %s, listening on %s", example, listen)
+	data, err := os.ReadFile(b.Path(example))
+	if err != nil {
 		return err
 	}
-	if err := copyFile(filepath.Join(project, "bin/hello"), hello); err != nil {
-		return fmt.Errorf("copy bin/hello (run make build first): %w", err)
-	}
-	units := map[string]string{
-		"hello.socket":  "[Unit]\nDescription=dockah demo socket\n\n[Socket]\nListenStream=" + listen + "\n",
-		"hello.service": "[Unit]\nDescription=dockah demo service\n\n[Service]\nExecStart=/opt/dockah-demo/hello\n",
-	}
-	for name, text := range units {
-		if err := b.WriteFile("/etc/systemd/system/"+name, []byte(text), 0o644); err != nil {
-			return err
-		}
+	def := strings.Replace(string(data), `listen = "127.0.0.1:8080"`, `listen = "`+listen+`"`, 1)
+	if err := b.WriteFile(definition, []byte(def), 0o644); err != nil {
+		return err
 	}
 	for _, args := range [][]string{{"daemon-reload"}, {"start", "hello.socket"}} {
 		if _, err := b.Systemctl(args...); err != nil {
 			return err
 		}
 	}
+	show(b, "systemctl", "cat", "--no-pager", "hello.service")
 	show(b, "systemctl", "status", "--no-pager", "hello.socket", "hello.service")
 
 	step("first connection: curl http://%s/", listen)
@@ -84,13 +91,15 @@ func run() error {
 	}
 	fmt.Printf("    answer after %s: %s", time.Since(t0).Round(time.Millisecond), out)
 
-	step("the service systemd started for it")
+	step("the container systemd started for it")
 	show(b, "systemctl", "status", "--no-pager", "hello.service")
-	step("its journal")
+	step("journalctl -u hello")
 	if _, err := b.WaitJournal("hello.service", "hello: GET /", 10*time.Second); err != nil {
 		return err
 	}
 	show(b, "journalctl", "--no-pager", "-u", "hello.service")
+	step("machinectl list")
+	show(b, "machinectl", "list", "--no-pager")
 	step("done in %s; tearing the box down", time.Since(start).Round(time.Millisecond))
 	return nil
 }
@@ -104,10 +113,29 @@ func show(b *box.Box, args ...string) {
 	}
 }
 
-func copyFile(src, dst string) error {
-	data, err := os.ReadFile(src)
+// writeImageTar packages the server as a one-file root filesystem tar.
+func writeImageTar(server, path string) error {
+	data, err := os.ReadFile(server)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(dst, data, 0o755)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	tw := tar.NewWriter(f)
+	if err := tw.WriteHeader(&tar.Header{Name: "hello", Mode: 0o755, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
+		return err
+	}
+	if _, err := tw.Write(data); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return f.Close()
 }
