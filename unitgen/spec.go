@@ -23,6 +23,11 @@ const OptionalMount = "x-dockah.optional"
 // /dev/log in every container so syslog messages reach the host journal.
 const JournalSyslogSocket = "/run/systemd/journal/dev-log"
 
+// specVersion is the runtime-spec version the spec claims: the oldest
+// that has every field dockah writes, so that older runtimes (crun 1.8 and
+// runc 1.1 of Debian 12 refuse "1.3.0") run the same bundle.
+const specVersion = "1.0.2"
+
 // SpecInput is what the runtime spec is built from besides the
 // definition; the caller reads it from the host and the image store.
 type SpecInput struct {
@@ -50,7 +55,7 @@ func Spec(def *Definition, in SpecInput) (*specs.Spec, error) {
 		return nil, err
 	}
 	spec := &specs.Spec{
-		Version: specs.Version,
+		Version: specVersion,
 		Process: &specs.Process{
 			Args:            args,
 			Env:             env,
