@@ -6,6 +6,10 @@
 // writable layer. docs/store.md describes the files, the locks and what
 // happens after a crash.
 //
+// The API the shim uses: Open(root), Store.Resolve(ref) for an image's ID,
+// OCI config and layer dirs, and Store.MountPlan(ref, container, opts) for
+// the lower, upper and work dirs of its overlayfs root.
+//
 // This package is the part the activation shim links: Open, Resolve and
 // MountPlan read one or two small records and never scan directories or
 // hash anything. Reading archives, unpacking layers and writing archives

@@ -106,7 +106,7 @@ func (s *Store) lookupName(r Reference) (string, error) {
 }
 
 func (s *Store) readRef(r Reference) (string, error) {
-	data, err := os.ReadFile(s.path(dirRefs, r.fileName()))
+	data, err := readRecord(s.path(dirRefs, r.fileName()))
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("image %s: %w", r, ErrNotFound)
 	}
@@ -147,7 +147,7 @@ func (s *Store) image(id string) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(s.path(dirImages, hex+".json"))
+	data, err := readRecord(s.path(dirImages, hex+".json"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("image %s: %w", id, ErrNotFound)
 	}

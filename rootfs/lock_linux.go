@@ -11,36 +11,36 @@ import (
 // description, so locks taken by goroutines of one process exclude each
 // other exactly as locks of different processes do.
 type Lock struct {
-	f *os.File
+	fd int
 }
 
 // Release drops the lock. It is safe to call on a nil Lock.
 func (l *Lock) Release() {
-	if l == nil || l.f == nil {
+	if l == nil || l.fd < 0 {
 		return
 	}
 	// Closing the last descriptor of the open file description drops the
 	// flock; no explicit LOCK_UN is needed.
-	l.f.Close()
-	l.f = nil
+	unix.Close(l.fd)
+	l.fd = -1
 }
 
 func lockFile(path string, how int) (*Lock, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("lock: %w", err)
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	for {
-		err = unix.Flock(int(f.Fd()), how)
+		err = unix.Flock(fd, how)
 		if err != unix.EINTR {
 			break
 		}
 	}
 	if err != nil {
-		f.Close()
+		unix.Close(fd)
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	return &Lock{f: f}, nil
+	return &Lock{fd: fd}, nil
 }
 
 // LockShared takes the store lock shared. Readers (Resolve callers that

@@ -45,10 +45,10 @@ func (p *Plan) Data() string {
 	return data
 }
 
-func escapeOverlay(p string) string {
-	r := strings.NewReplacer(`\`, `\\`, `:`, `\:`, `,`, `\,`)
-	return r.Replace(p)
-}
+// overlayEscaper escapes what overlayfs's option parser splits on.
+var overlayEscaper = strings.NewReplacer(`\`, `\\`, `:`, `\:`, `,`, `\,`)
+
+func escapeOverlay(p string) string { return overlayEscaper.Replace(p) }
 
 // MountPlan resolves ref and prepares the writable layer of container
 // under ROOT/containers/NAME: upper and work are created if missing,
@@ -116,7 +116,7 @@ func prepareWritable(upper, work string, ephemeral bool) error {
 // recordContainerImage writes ROOT/containers/NAME/image when it changes.
 func (s *Store) recordContainerImage(container, id string) error {
 	p := s.path(dirContainers, container, "image")
-	if old, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(old)) == id {
+	if old, err := readRecord(p); err == nil && strings.TrimSpace(string(old)) == id {
 		return nil
 	}
 	if err := writeFileAtomic(p, []byte(id+"\n"), 0o600); err != nil {
@@ -131,7 +131,7 @@ func (s *Store) ContainerImage(container string) (string, error) {
 	if err := checkContainerName(container); err != nil {
 		return "", err
 	}
-	data, err := os.ReadFile(s.path(dirContainers, container, "image"))
+	data, err := readRecord(s.path(dirContainers, container, "image"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("container %s: %w", container, ErrNotFound)
 	}

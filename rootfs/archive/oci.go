@@ -133,20 +133,32 @@ func ociImages(src source, opts ociOptions) ([]imageSpec, error) {
 		if err != nil {
 			return nil, err
 		}
-		if n := d.Annotations[annotationImageName]; n != "" {
-			if r, err := rootfs.ParseReference(n); err == nil {
-				spec.names = append(spec.names, r)
-			}
-		} else if n := d.Annotations[annotationRefName]; n != "" {
-			r, err := rootfs.ParseReference(n)
-			if err != nil {
-				return nil, fmt.Errorf("image %s: annotation %s: %w", d.Digest, annotationRefName, err)
-			}
-			spec.names = append(spec.names, r)
+		names, err := annotatedNames(d)
+		if err != nil {
+			return nil, err
 		}
+		spec.names = names
 		specs = append(specs, spec)
 	}
 	return specs, nil
+}
+
+// annotatedNames names an image by its org.opencontainers.image.ref.name
+// (NAME:latest when it has no tag), or else by containerd's
+// io.containerd.image.name.
+func annotatedNames(d v1.Descriptor) ([]rootfs.Reference, error) {
+	n := d.Annotations[annotationRefName]
+	if n == "" {
+		n = d.Annotations[annotationImageName]
+	}
+	if n == "" {
+		return nil, nil
+	}
+	r, err := rootfs.ParseReference(n)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: name annotation: %w", d.Digest, err)
+	}
+	return []rootfs.Reference{r}, nil
 }
 
 func refNames(descs []v1.Descriptor) []string {
