@@ -166,11 +166,30 @@ func (l *loader) read(p string, entry fs.DirEntry) (data []byte, masked bool, er
 		return nil, false, err
 	}
 	defer f.Close()
-	data, err = io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
+	if data, err = readLimited(f); err != nil {
 		return nil, false, err
 	}
 	return data, len(bytes.TrimSpace(data)) == 0, nil
+}
+
+// readLimited reads a file up to one byte past maxFileSize, in as few
+// reads as a small file allows (io.ReadAll starts with 512 bytes).
+func readLimited(r io.Reader) ([]byte, error) {
+	data := make([]byte, 0, 4096)
+	for len(data) <= maxFileSize {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := r.Read(data[len(data):min(cap(data), maxFileSize+1)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return data, nil
 }
 
 // readDiagnostic reports a file that could not be read.

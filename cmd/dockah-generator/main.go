@@ -14,9 +14,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
+	"runtime/debug"
 
 	"github.com/dockah/dockah/unitgen"
+	"golang.org/x/sys/unix"
 )
 
 // shimPath is the activation shim every NAME.service runs; the Makefile
@@ -36,7 +38,12 @@ To see what it would write: dockah generate --dry-run
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.DirFS("/"), os.Stdout, openLogger(os.Stderr)))
+	// A run allocates a few tens of MiB for a thousand definitions and
+	// exits: collecting garbage on the way only costs time, unless the
+	// heap grows large.
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(256 << 20)
+	os.Exit(run(os.Args[1:], hostFS{root: "/"}, os.Stdout, openLogger(os.Stderr)))
 }
 
 // run generates the units of the definitions in root into the directory
@@ -64,24 +71,48 @@ func run(args []string, root fs.FS, stdout io.Writer, log *logger) int {
 }
 
 // write writes the units and links into dir, which systemd empties before
-// it runs the generators.
+// it runs the generators. It calls the system directly: through package
+// os, every file would also go through the network poller.
 func write(dir string, out *unitgen.Output) error {
 	for _, u := range out.Units {
-		if err := os.WriteFile(filepath.Join(dir, u.Name), []byte(u.Text), 0o644); err != nil {
+		if err := writeFile(dir+"/"+u.Name, u.Text); err != nil {
 			return err
 		}
 	}
 	made := map[string]bool{}
 	for _, l := range out.Links {
-		if parent := filepath.Dir(l.Path); parent != "." && !made[parent] {
-			if err := os.MkdirAll(filepath.Join(dir, parent), 0o755); err != nil {
-				return err
+		if parent := path.Dir(l.Path); parent != "." && !made[parent] {
+			if err := unix.Mkdir(dir+"/"+parent, 0o755); err != nil && err != unix.EEXIST {
+				return &fs.PathError{Op: "mkdir", Path: dir + "/" + parent, Err: err}
 			}
 			made[parent] = true
 		}
-		if err := os.Symlink(l.Target, filepath.Join(dir, l.Path)); err != nil {
-			return err
+		if err := unix.Symlink(l.Target, dir+"/"+l.Path); err != nil {
+			return &fs.PathError{Op: "symlink", Path: dir + "/" + l.Path, Err: err}
 		}
+	}
+	return nil
+}
+
+// writeFile creates a file with text in it.
+func writeFile(p, text string) error {
+	fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return &fs.PathError{Op: "open", Path: p, Err: err}
+	}
+	for data := []byte(text); len(data) > 0; {
+		n, err := unix.Write(fd, data)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			unix.Close(fd)
+			return &fs.PathError{Op: "write", Path: p, Err: err}
+		}
+		data = data[n:]
+	}
+	if err := unix.Close(fd); err != nil {
+		return &fs.PathError{Op: "close", Path: p, Err: err}
 	}
 	return nil
 }

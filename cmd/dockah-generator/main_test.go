@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,5 +118,113 @@ func TestRunFailsWhenItCannotWrite(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "missing")
 	if code := run([]string{missing}, definitions, io.Discard, &logger{stderr: &stderr}); code != 1 || !strings.Contains(stderr.String(), "write units:") {
 		t.Errorf("run into a missing directory = %d, want 1 and a message; output:\n%s", code, stderr.String())
+	}
+}
+
+// BenchmarkRun is the generator's whole run over 1,000 definitions with a
+// drop-in each, on disk: read, parse, render, write the units and links.
+func BenchmarkRun(b *testing.B) {
+	root := b.TempDir()
+	for i := range 1000 {
+		name := fmt.Sprintf("app%04d", i)
+		write := func(p, text string) {
+			p = filepath.Join(root, p)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				b.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+		write("etc/dockah/containers/"+name+".toml", fmt.Sprintf(benchDefinition, name, i, 20000+i))
+		write("etc/dockah/containers/"+name+".toml.d/10-local.toml", "[resources]\nmemory_max = \"1G\"\n")
+	}
+	fsys := hostFS{root: root}
+	// systemd's generator directories are on a tmpfs (/run).
+	tmpfs := "/dev/shm"
+	if _, err := os.Stat(tmpfs); err != nil {
+		tmpfs = b.TempDir()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		out, err := os.MkdirTemp(tmpfs, "dockah-generator-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { os.RemoveAll(out) })
+		b.StartTimer()
+		if code := run([]string{out}, fsys, io.Discard, &logger{stderr: io.Discard}); code != 0 {
+			b.Fatalf("exit status %d", code)
+		}
+	}
+}
+
+const benchDefinition = `# %[1]s: a web application
+[container]
+image = "registry.example.com/team/%[1]s:1.%[2]d"
+command = ["serve", "--port", "80"]
+environment = { TZ = "UTC", APP = "%[1]s" }
+
+[[socket]]
+listen = "127.0.0.1:%[3]d"
+port = 80
+
+[[volume]]
+source = "/srv/%[1]s"
+target = "/data"
+read_only = true
+
+[resources]
+memory_max = "512M"
+cpu_quota = "50%%"
+
+[service]
+restart = "on-failure"
+after = ["db"]
+wanted_by = ["multi-user.target"]
+`
+
+// TestHostFS checks the generator's file system against the fs.FS rules,
+// and against os.DirFS on the same tree.
+func TestHostFS(t *testing.T) {
+	root := t.TempDir()
+	for name, text := range map[string]string{
+		"etc/dockah/containers/web.toml":             "[container]\nimage = \"x\"\n",
+		"etc/dockah/containers/web.toml.d/10-a.toml": "",
+		"usr/lib/dockah/containers/db.toml":          "",
+	} {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("/dev/null", filepath.Join(root, "etc/dockah/containers/masked.toml")); err != nil {
+		t.Fatal(err)
+	}
+	h := hostFS{root: root}
+	if err := fstest.TestFS(h, "etc/dockah/containers/web.toml", "etc/dockah/containers/web.toml.d/10-a.toml", "usr/lib/dockah/containers/db.toml"); err != nil {
+		t.Error(err)
+	}
+	if target, err := fs.ReadLink(h, "etc/dockah/containers/masked.toml"); err != nil || target != "/dev/null" {
+		t.Errorf("ReadLink = %q, %v", target, err)
+	}
+	entries, err := fs.ReadDir(h, "etc/dockah/containers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name()+" "+e.Type().String())
+	}
+	want := []string{"masked.toml L---------", "web.toml ----------", "web.toml.d d---------"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ReadDir (-want +got):\n%s", diff)
+	}
+	if _, err := h.Open("../etc"); err == nil {
+		t.Error("Open(../etc) left the root")
 	}
 }
