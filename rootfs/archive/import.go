@@ -107,6 +107,9 @@ func Import(st *rootfs.Store, path string, opts ImportOptions) ([]*rootfs.Image,
 	return imgs, nil
 }
 
+// maxLayers is overlayfs's limit on stacked lower dirs.
+const maxLayers = 500
+
 // errRootfsTar says that an archive holds no image metadata.
 var errRootfsTar = errors.New("a root filesystem tar")
 
@@ -130,6 +133,9 @@ func importImage(st *rootfs.Store, src source, spec imageSpec, opts ImportOption
 	var cfg v1.Image
 	if err := json.Unmarshal(spec.config, &cfg); err != nil {
 		return nil, fmt.Errorf("parse config %s: %w", digestOf(spec.config), err)
+	}
+	if len(spec.layers) > maxLayers {
+		return nil, fmt.Errorf("config %s: %d layers, more than overlayfs stacks (%d): %w", digestOf(spec.config), len(spec.layers), maxLayers, rootfs.ErrUnsafePath)
 	}
 	if cfg.RootFS.Type != "layers" || len(cfg.RootFS.DiffIDs) != len(spec.layers) {
 		return nil, fmt.Errorf("config %s: rootfs has %d diff IDs of type %q for %d layers", digestOf(spec.config), len(cfg.RootFS.DiffIDs), cfg.RootFS.Type, len(spec.layers))
