@@ -78,11 +78,16 @@ func (c *converter) unknown(n *node, table, key string, known []string) {
 }
 
 // closest returns the known key nearest to key in edit distance, if near
-// enough to be a typo.
+// enough to be a typo, or one that key begins ("memory" for memory_max).
 func closest(key string, known []string) string {
+	key = strings.ToLower(key)
 	best, bestDist := "", len(key)/3+2
 	for _, k := range known {
-		if d := editDistance(strings.ToLower(key), k); d < bestDist {
+		d := editDistance(key, k)
+		if len(key) >= 4 && strings.HasPrefix(k, key) {
+			d = min(d, 1)
+		}
+		if d < bestDist {
 			best, bestDist = k, d
 		}
 	}

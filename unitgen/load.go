@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // searchPath are the definition directories, highest priority first, as
@@ -172,25 +173,33 @@ func (l *loader) read(p string, entry fs.DirEntry) (data []byte, masked bool, er
 	return data, len(bytes.TrimSpace(data)) == 0, nil
 }
 
-// readLimited reads a file up to one byte past maxFileSize, in as few
-// reads as a small file allows (io.ReadAll starts with 512 bytes).
+// readLimited reads a file up to one byte past maxFileSize. It reads into
+// a reused buffer and returns an exact copy: the generator reads thousands
+// of small files, and fresh memory costs a page fault per page.
 func readLimited(r io.Reader) ([]byte, error) {
-	data := make([]byte, 0, 4096)
-	for len(data) <= maxFileSize {
-		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
+	bufp := readBuffers.Get().(*[]byte)
+	defer readBuffers.Put(bufp)
+	buf := (*bufp)[:0]
+	for len(buf) <= maxFileSize {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
 		}
-		n, err := r.Read(data[len(data):min(cap(data), maxFileSize+1)])
-		data = data[:len(data)+n]
+		n, err := r.Read(buf[len(buf):min(cap(buf), maxFileSize+1)])
+		buf = buf[:len(buf)+n]
 		if err == io.EOF {
-			return data, nil
+			break
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
-	return data, nil
+	if cap(buf) <= 64<<10 {
+		*bufp = buf // keep a grown buffer, unless it grew large
+	}
+	return bytes.Clone(buf), nil
 }
+
+var readBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
 
 // readDiagnostic reports a file that could not be read.
 func readDiagnostic(unit, p string, err error) error {

@@ -6,6 +6,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -62,7 +63,10 @@ func (h hostFS) ReadDir(name string) ([]fs.DirEntry, error) {
 // readDirFD lists the open directory fd, sorted by name.
 func (h hostFS) readDirFD(fd int, name string) ([]fs.DirEntry, error) {
 	var entries []fs.DirEntry
-	buf := make([]byte, 16<<10)
+	// Fresh memory costs a page fault per page: reuse the buffers.
+	bufp := direntBuffers.Get().(*[]byte)
+	defer direntBuffers.Put(bufp)
+	buf := *bufp
 	for {
 		n, err := unix.Getdents(fd, buf)
 		if err == unix.EINTR {
@@ -79,6 +83,8 @@ func (h hostFS) readDirFD(fd int, name string) ([]fs.DirEntry, error) {
 	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	return entries, nil
 }
+
+var direntBuffers = sync.Pool{New: func() any { b := make([]byte, 8<<10); return &b }}
 
 // parseDirents appends the entries of a getdents64 buffer, but . and ..
 func parseDirents(h hostFS, dir string, buf []byte, entries []fs.DirEntry) []fs.DirEntry {

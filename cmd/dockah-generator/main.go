@@ -10,12 +10,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path"
-	"runtime/debug"
+	"runtime"
+	"sync"
 
 	"github.com/dockah/dockah/unitgen"
 	"golang.org/x/sys/unix"
@@ -38,11 +40,6 @@ To see what it would write: dockah generate --dry-run
 `
 
 func main() {
-	// A run allocates a few tens of MiB for a thousand definitions and
-	// exits: collecting garbage on the way only costs time, unless the
-	// heap grows large.
-	debug.SetGCPercent(-1)
-	debug.SetMemoryLimit(256 << 20)
 	os.Exit(run(os.Args[1:], hostFS{root: "/"}, os.Stdout, openLogger(os.Stderr)))
 }
 
@@ -74,10 +71,20 @@ func run(args []string, root fs.FS, stdout io.Writer, log *logger) int {
 // it runs the generators. It calls the system directly: through package
 // os, every file would also go through the network poller.
 func write(dir string, out *unitgen.Output) error {
-	for _, u := range out.Units {
-		if err := writeFile(dir+"/"+u.Name, u.Text); err != nil {
-			return err
-		}
+	// A file at a time costs a few system calls: keep every CPU busy.
+	workers := min(runtime.GOMAXPROCS(0), len(out.Units)/64+1)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(out.Units) && errs[w] == nil; i += workers {
+				errs[w] = writeFile(dir+"/"+out.Units[i].Name, out.Units[i].Text)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	made := map[string]bool{}
 	for _, l := range out.Links {
