@@ -27,7 +27,12 @@ var errNotImplemented = errors.New("not implemented yet")
 func main() {
 	root := newRootCommand()
 	if err := root.Execute(); err != nil {
-		fmt.Fprintf(os.Stderr, "dockah: %v\n", err)
+		// A command that passes on a container's exit status has
+		// nothing to add to it.
+		var status exitStatusError
+		if !errors.As(err, &status) {
+			fmt.Fprintf(os.Stderr, "dockah: %v\n", err)
+		}
 		os.Exit(exitCode(err))
 	}
 }
@@ -73,6 +78,7 @@ This command manages images and shows what the generator and the shim do.`,
 		newImageCommand(opts),
 		newCommitCommand(opts),
 		newSpecCommand(opts),
+		newRunCommand(opts),
 	)
 	return root
 }

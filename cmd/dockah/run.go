@@ -1,0 +1,291 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	sd "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/godbus/dbus/v5"
+	"github.com/spf13/cobra"
+
+	"github.com/dockah/dockah/unitgen"
+)
+
+// runDir holds the definitions of containers started by "dockah run". It
+// is not on the generator's search path: these containers are transient
+// units, not generated ones.
+const runDir = "/run/dockah/run"
+
+type runOptions struct {
+	name        string
+	remove      bool
+	interactive bool
+	publish     []string
+	env         []string
+}
+
+func newRunCommand(g *globalOptions) *cobra.Command {
+	var o runOptions
+	cmd := &cobra.Command{
+		Use:   "run [flags] IMAGE [COMMAND [ARG...]]",
+		Short: "Run an image now, as a transient systemd unit",
+		Long: `Run a container of IMAGE now, with the same setup as a defined container,
+as a transient systemd service started through systemd's D-Bus API. Its
+output appears on the terminal, its exit status is the command's, and
+Ctrl-C stops it.
+
+-p HOST:CONTAINER listens on HOST (a port, ADDR:PORT or [ADDR]:PORT) through
+a transient socket unit and forwards each connection to CONTAINER inside the
+container, which has no network but loopback.`,
+		Example: `  dockah run hello:latest
+  dockah run --rm busybox:latest echo "Hello, World!"
+  dockah run --rm -p 127.0.0.1:8080:80 nginx:latest`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runContainer(cmd.Context(), g, o, args[0], args[1:])
+		},
+	}
+	cmd.Flags().SetInterspersed(false) // flags after IMAGE belong to COMMAND
+	cmd.Flags().StringVar(&o.name, "name", "", "container name (default: run-RANDOM)")
+	cmd.Flags().BoolVar(&o.remove, "rm", false, "discard the container's writable layer when it exits")
+	cmd.Flags().BoolVarP(&o.interactive, "interactive", "i", false, "connect standard input")
+	cmd.Flags().StringArrayVarP(&o.publish, "publish", "p", nil, "listen on HOST and forward to the container's port CONTAINER (HOST:CONTAINER)")
+	cmd.Flags().StringArrayVarP(&o.env, "env", "e", nil, "set an environment variable (NAME=VALUE)")
+	return cmd
+}
+
+// runDefinition is the TOML definition of a "dockah run" container.
+type runDefinition struct {
+	Container runContainerTable `toml:"container"`
+	Socket    []runSocket       `toml:"socket,omitempty"`
+}
+
+type runContainerTable struct {
+	Image       string            `toml:"image"`
+	Command     []string          `toml:"command,omitempty"`
+	Environment map[string]string `toml:"environment,omitempty"`
+	Ephemeral   bool              `toml:"ephemeral"`
+}
+
+type runSocket struct {
+	Listen string `toml:"listen"`
+	Port   int    `toml:"port"`
+}
+
+// buildRunDefinition writes the definition of a run as TOML. It is
+// checked by the same loader as any definition before anything starts.
+func buildRunDefinition(o runOptions, image string, command []string) ([]byte, error) {
+	def := runDefinition{Container: runContainerTable{Image: image, Command: command, Ephemeral: o.remove}}
+	for _, kv := range o.env {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("-e %q: want NAME=VALUE", kv)
+		}
+		if def.Container.Environment == nil {
+			def.Container.Environment = map[string]string{}
+		}
+		def.Container.Environment[name] = value
+	}
+	for _, p := range o.publish {
+		i := strings.LastIndexByte(p, ':')
+		port, err := strconv.Atoi(p[i+1:])
+		if i <= 0 || err != nil {
+			return nil, fmt.Errorf("-p %q: want HOST:CONTAINER, HOST being PORT, ADDR:PORT or [ADDR]:PORT", p)
+		}
+		def.Socket = append(def.Socket, runSocket{Listen: p[:i], Port: port})
+	}
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(def); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func randomName() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "run-" + hex.EncodeToString(b[:])
+}
+
+func runContainer(ctx context.Context, g *globalOptions, o runOptions, image string, command []string) error {
+	if o.name == "" {
+		o.name = randomName()
+	}
+	if _, err := unitgen.LoadUnit(os.DirFS("/"), o.name); err == nil {
+		return fmt.Errorf("a container named %s is defined in %s; choose another --name", o.name, strings.Join(unitgen.SearchPath(), ", "))
+	}
+	data, err := buildRunDefinition(o, image, command)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(runDir, o.name+".toml")
+	def, err := unitgen.Parse(o.name, unitgen.File{Path: path, Data: data})
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(runDir, 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return err
+	}
+	defer os.Remove(path)
+	conn, err := sd.NewSystemConnectionContext(ctx)
+	if err != nil {
+		return fmt.Errorf("connect to systemd: %w", err)
+	}
+	defer conn.Close()
+	r := &transientRun{conn: conn, name: o.name, def: def, definition: path, store: g.storeRoot, stdin: o.interactive}
+	return r.run(ctx)
+}
+
+// transientRun is one container run as transient units.
+type transientRun struct {
+	conn       *sd.Conn
+	name       string
+	def        *unitgen.Definition
+	definition string
+	store      string
+	stdin      bool
+}
+
+func (r *transientRun) service() string { return r.name + ".service" }
+func (r *transientRun) socket() string  { return r.name + ".socket" }
+
+func (r *transientRun) run(ctx context.Context) error {
+	if len(r.def.Sockets) > 0 {
+		if err := r.start(ctx, r.socket(), r.socketProperties()); err != nil {
+			return err
+		}
+		defer r.conn.StopUnitContext(context.Background(), r.socket(), "replace", nil)
+	}
+	if err := r.start(ctx, r.service(), r.serviceProperties()); err != nil {
+		return err
+	}
+	interrupts := make(chan os.Signal, 1)
+	signal.Notify(interrupts, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(interrupts)
+	for {
+		state, err := r.property(ctx, "ActiveState")
+		if err != nil {
+			return err
+		}
+		if state == "inactive" || state == "failed" {
+			return r.result(ctx)
+		}
+		select {
+		case <-interrupts:
+			// Ctrl-C stops the container the way systemctl stop does.
+			_, _ = r.conn.StopUnitContext(ctx, r.service(), "replace", nil)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// start starts a transient unit and waits for its start job.
+func (r *transientRun) start(ctx context.Context, unit string, props []sd.Property) error {
+	done := make(chan string, 1)
+	if _, err := r.conn.StartTransientUnitContext(ctx, unit, "fail", props, done); err != nil {
+		return fmt.Errorf("start %s: %w", unit, err)
+	}
+	if result := <-done; result != "done" {
+		msg, _ := r.property(ctx, "StatusText")
+		return fmt.Errorf("start %s: %s %s (see journalctl -u %s)", unit, result, msg, unit)
+	}
+	return nil
+}
+
+func (r *transientRun) socketProperties() []sd.Property {
+	var listen []struct{ Type, Address string }
+	for _, s := range r.def.Sockets {
+		listen = append(listen, struct{ Type, Address string }{socketListenType(s.Type), s.Listen})
+	}
+	return []sd.Property{
+		sd.PropDescription("dockah run " + r.name + " sockets"),
+		{Name: "Listen", Value: dbus.MakeVariant(listen)},
+		{Name: "AddRef", Value: dbus.MakeVariant(true)},
+		{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")},
+	}
+}
+
+func socketListenType(t string) string {
+	switch t {
+	case unitgen.SocketDatagram:
+		return "Datagram"
+	case unitgen.SocketSeqPacket:
+		return "SequentialPacket"
+	}
+	return "Stream"
+}
+
+func (r *transientRun) serviceProperties() []sd.Property {
+	stdin := dbus.UnixFD(0)
+	if !r.stdin {
+		null, err := os.Open(os.DevNull)
+		if err == nil {
+			stdin = dbus.UnixFD(null.Fd())
+		}
+	}
+	return []sd.Property{
+		sd.PropDescription("dockah run " + r.name + " (" + r.def.Container.Image + ")"),
+		sd.PropExecStart([]string{shimPath, "--definition", r.definition, r.name}, false),
+		sd.PropType("notify"),
+		{Name: "NotifyAccess", Value: dbus.MakeVariant("main")},
+		{Name: "KillMode", Value: dbus.MakeVariant("mixed")},
+		{Name: "Environment", Value: dbus.MakeVariant([]string{"DOCKAH_ROOT=" + r.store})},
+		{Name: "StandardInputFileDescriptor", Value: dbus.MakeVariant(stdin)},
+		{Name: "StandardOutputFileDescriptor", Value: dbus.MakeVariant(dbus.UnixFD(1))},
+		{Name: "StandardErrorFileDescriptor", Value: dbus.MakeVariant(dbus.UnixFD(2))},
+		// Keep the unit, and its exit status, until this client is gone.
+		{Name: "AddRef", Value: dbus.MakeVariant(true)},
+		{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")},
+	}
+}
+
+func (r *transientRun) property(ctx context.Context, name string) (string, error) {
+	p, err := r.conn.GetUnitPropertyContext(ctx, r.service(), name)
+	if err != nil {
+		return "", fmt.Errorf("read %s of %s: %w", name, r.service(), err)
+	}
+	return strings.Trim(p.Value.String(), `"`), nil
+}
+
+// result turns the finished unit's main process status into the
+// command's: the exit status, or 128+N for death by signal N.
+func (r *transientRun) result(ctx context.Context) error {
+	p, err := r.conn.GetServicePropertyContext(ctx, r.service(), "ExecMainStatus")
+	if err != nil {
+		return err
+	}
+	status, _ := p.Value.Value().(int32)
+	code, err := r.conn.GetServicePropertyContext(ctx, r.service(), "ExecMainCode")
+	if err != nil {
+		return err
+	}
+	c, _ := code.Value.Value().(int32)
+	_ = r.conn.ResetFailedUnitContext(ctx, r.service())
+	const cldExited = 1
+	switch {
+	case c != cldExited && status != 0:
+		return exitStatusError{128 + int(status)}
+	case status != 0:
+		return exitStatusError{int(status)}
+	}
+	result, _ := r.property(ctx, "Result")
+	if result != "success" && result != "" {
+		return errors.New("the container's unit ended with result " + result + " (see journalctl -u " + r.service() + ")")
+	}
+	return nil
+}
