@@ -57,16 +57,16 @@ type SocketUnit struct {
 // socket; none when d declares no socket.
 func (d *Definition) SocketUnits() []SocketUnit {
 	var units []SocketUnit
+	index := map[string]int{}
 	for _, s := range d.Sockets {
 		name := s.Name
 		if name == "" {
 			name = strings.ReplaceAll(d.Prefix(), ":", "_")
 		}
-		i := 0
-		for i < len(units) && units[i].FDName != name {
-			i++
-		}
-		if i == len(units) {
+		i, ok := index[name]
+		if !ok {
+			i = len(units)
+			index[name] = i
 			extra := name
 			if i == 0 {
 				extra = ""

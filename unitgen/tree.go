@@ -137,15 +137,21 @@ func merge(base, over *node, id string) *node {
 // mergeList merges each entry of over into the entry of base with the same
 // identity key, or appends it.
 func mergeList(base, over *node, id string) *node {
-	for _, e := range over.list {
-		key, ok := identity(e, id)
-		i := -1
-		for j, b := range base.list {
-			if k, ok2 := identity(b, id); ok && ok2 && k == key {
-				i = j
+	index := make(map[string]int, len(base.list))
+	for i, b := range base.list {
+		if k, ok := identity(b, id); ok {
+			if _, dup := index[k]; !dup {
+				index[k] = i
 			}
 		}
-		if i < 0 {
+	}
+	for _, e := range over.list {
+		k, ok := identity(e, id)
+		i, found := index[k]
+		if !ok || !found {
+			if ok {
+				index[k] = len(base.list)
+			}
 			base.list = append(base.list, e)
 			continue
 		}

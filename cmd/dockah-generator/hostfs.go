@@ -78,7 +78,11 @@ func (h hostFS) readDirFD(fd int, name string) ([]fs.DirEntry, error) {
 		if n <= 0 {
 			break
 		}
-		entries = parseDirents(h, strings.TrimSuffix(name, "."), buf[:n], entries)
+		dir := name
+		if dir == "." {
+			dir = ""
+		}
+		entries = parseDirents(h, dir, buf[:n], entries)
 	}
 	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	return entries, nil
