@@ -241,6 +241,7 @@ func (s *lineScanner) key() []string {
 
 // skipString skips a basic, literal or multi-line string.
 func (s *lineScanner) skipString() {
+	defer func() { s.pos = min(s.pos, len(s.src)) }() // past a final backslash
 	q := s.src[s.pos]
 	escapes := q == '"'
 	if strings.HasPrefix(s.src[s.pos:], strings.Repeat(string(q), 3)) {
