@@ -33,11 +33,13 @@ type RemoveOptions struct {
 // image uses are deleted with the image. A used image is refused with
 // ErrInUse unless forced.
 func (s *Store) Remove(ref string, opts RemoveOptions) (Removal, error) {
+	var trash trash
+	defer func() { trash.empty() }() // the slice as filled, not as it is now
 	lk, err := s.LockExclusive()
 	if err != nil {
 		return Removal{}, err
 	}
-	defer lk.Release()
+	defer lk.Release() // runs before trash.empty: deleting trees needs no lock
 	rm, err := s.planRemoval(ref)
 	if err != nil {
 		return Removal{}, err
@@ -68,7 +70,7 @@ func (s *Store) Remove(ref string, opts RemoveOptions) (Removal, error) {
 	if err := syncDir(s.path(dirImages)); err != nil {
 		return Removal{}, err
 	}
-	_, err = s.collectLayers()
+	_, err = s.collectLayers(&trash)
 	return rm, err
 }
 
@@ -100,15 +102,17 @@ type PruneReport struct {
 // Prune deletes layers that no image uses and the leftovers of killed
 // commands.
 func (s *Store) Prune() (PruneReport, error) {
+	var trash trash
+	defer func() { trash.empty() }() // the slice as filled, not as it is now
 	lk, err := s.LockExclusive()
 	if err != nil {
 		return PruneReport{}, err
 	}
-	defer lk.Release()
+	defer lk.Release() // runs before trash.empty: deleting trees needs no lock
 	if err := s.CleanTemp(); err != nil {
 		return PruneReport{}, err
 	}
-	rep, err := s.collectLayers()
+	rep, err := s.collectLayers(&trash)
 	if err != nil {
 		return rep, err
 	}
@@ -121,7 +125,7 @@ func (s *Store) Prune() (PruneReport, error) {
 
 // collectLayers deletes the layers no image record names, and links that
 // lead nowhere. The caller holds the store lock exclusively.
-func (s *Store) collectLayers() (PruneReport, error) {
+func (s *Store) collectLayers(trash *trash) (PruneReport, error) {
 	used := map[string]bool{}
 	ids, err := s.imageIDs()
 	if err != nil {
@@ -147,7 +151,7 @@ func (s *Store) collectLayers() (PruneReport, error) {
 			continue
 		}
 		info, _ := s.LayerInfo(diffID)
-		if err := s.deleteLayer(e.Name()); err != nil {
+		if err := s.deleteLayer(e.Name(), trash); err != nil {
 			return rep, err
 		}
 		rep.Layers = append(rep.Layers, diffID)
@@ -156,19 +160,28 @@ func (s *Store) collectLayers() (PruneReport, error) {
 	return rep, s.removeDanglingLinks()
 }
 
-// deleteLayer moves the layer out of sight with one rename, then removes
-// it, so that a crash in between leaves a leftover under tmp/ rather than
-// a half layer.
-func (s *Store) deleteLayer(hex string) error {
+// deleteLayer moves the layer out of sight with one rename into a work
+// directory, deleted once the store lock is released; a crash in between
+// leaves a leftover under tmp/ rather than a half layer.
+func (s *Store) deleteLayer(hex string, trash *trash) error {
 	tmp, err := s.TempDir()
 	if err != nil {
 		return err
 	}
-	defer tmp.Remove()
+	*trash = append(*trash, tmp)
 	if err := os.Rename(s.path(dirLayers, hex), tmp.Path+"/layer"); err != nil {
 		return fmt.Errorf("remove layer sha256:%s: %w", hex, err)
 	}
 	return syncDir(s.path(dirLayers))
+}
+
+// trash holds work directories to delete after the lock is released.
+type trash []*TempDir
+
+func (t trash) empty() {
+	for _, d := range t {
+		d.Remove()
+	}
 }
 
 func (s *Store) removeDanglingLinks() error {

@@ -100,6 +100,8 @@ func TestKilledImportLeavesNoImage(t *testing.T) {
 		}
 		if left := tempLeft(t, st); len(left) != 0 {
 			t.Errorf("after a kill at %v and a prune, tmp holds %v", delay, left)
+			out, _ := exec.Command("ls", "-laR", filepath.Join(st.Root(), "tmp")).CombinedOutput()
+			t.Logf("%s", out)
 		}
 		mustImport(t, st, src, ImportOptions{})
 		if _, err := st.Resolve("big:1"); err != nil {
