@@ -18,11 +18,19 @@ type logger struct {
 	kmsg   io.WriteCloser // nil: no /dev/kmsg
 	// journal sends one entry; nil when there is no journal either.
 	journal func(msg string, vars map[string]string) error
+	// connect sets kmsg or journal at the first problem, so that a run
+	// without problems touches neither.
+	connect func(*logger)
 }
 
-// openLogger opens /dev/kmsg, or else checks for the journal.
+// openLogger returns the logger of the generator: kmsg, or the journal,
+// and stderr.
 func openLogger(stderr io.Writer) *logger {
-	l := &logger{stderr: stderr}
+	return &logger{stderr: stderr, connect: connectSinks}
+}
+
+// connectSinks opens /dev/kmsg, or else checks for the journal.
+func connectSinks(l *logger) {
 	if f, err := os.OpenFile("/dev/kmsg", os.O_WRONLY, 0); err == nil {
 		l.kmsg = f
 	} else if journal.Enabled() {
@@ -30,7 +38,6 @@ func openLogger(stderr io.Writer) *logger {
 			return journal.Send(msg, journal.PriErr, vars)
 		}
 	}
-	return l
 }
 
 // problems logs every problem in err.
@@ -50,6 +57,10 @@ func (l *logger) problems(err error) {
 // line logs one problem. unit and file, when known, go into journal fields
 // so that "journalctl DOCKAH_CONTAINER=web" finds them.
 func (l *logger) line(unit, file, msg string) {
+	if l.connect != nil {
+		l.connect(l)
+		l.connect = nil
+	}
 	msg = "dockah: " + msg
 	fmt.Fprintln(l.stderr, msg)
 	switch {

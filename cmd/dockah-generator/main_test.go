@@ -228,3 +228,19 @@ func TestHostFS(t *testing.T) {
 		t.Error("Open(../etc) left the root")
 	}
 }
+
+func TestLoggerConnectsAtTheFirstProblemOnly(t *testing.T) {
+	for _, tc := range []struct {
+		defs  fstest.MapFS
+		calls int
+	}{
+		{fstest.MapFS{"etc/dockah/containers/web.toml": definitions["etc/dockah/containers/web.toml"]}, 0},
+		{definitions, 1},
+	} {
+		calls := 0
+		log := &logger{stderr: io.Discard, connect: func(*logger) { calls++ }}
+		if code := run([]string{t.TempDir()}, tc.defs, io.Discard, log); code != 0 || calls != tc.calls {
+			t.Errorf("run = %d with %d connects, want 0 with %d", code, calls, tc.calls)
+		}
+	}
+}
