@@ -37,6 +37,14 @@ type CapConfig struct {
 	Add, Drop []string
 	// UID is the user the entrypoint runs as, resolved inside the image.
 	UID uint32
+	// Available is what the caller can grant: the shim's own bounding
+	// set. A process cannot hand out a capability it lacks (capset fails
+	// with EPERM), and a host may withhold some from every process (a
+	// nested container, a unit's CapabilityBoundingSet=). "ALL" and the
+	// default set are limited to it; a capability added by name that is
+	// not available is an error naming it. Zero means every capability
+	// this package knows.
+	Available CapSet
 }
 
 // Caps holds the five capability sets of the container's first process.
@@ -49,7 +57,8 @@ type Caps struct {
 // The bounding set is the defaults, or every capability when Add holds
 // "ALL", or none when Drop holds "ALL"; then Drop is taken away and Add is
 // added. A capability both added and dropped by name is an error: the
-// definition would be ambiguous.
+// definition would be ambiguous. Everything is then limited to
+// cfg.Available; ALL means every capability the shim can grant.
 //
 // For root (UID 0) effective and permitted equal the bounding set. For any
 // other user they are empty unless the definition adds capabilities
@@ -70,15 +79,22 @@ func Capabilities(cfg CapConfig) (Caps, error) {
 	if both := add & drop; both != 0 {
 		return Caps{}, fmt.Errorf("capabilities: %s both added and dropped", both)
 	}
+	avail := cfg.Available
+	if avail == 0 {
+		avail = AllCaps()
+	}
+	if missing := add &^ avail; missing != 0 {
+		return Caps{}, fmt.Errorf("capabilities_add: the shim cannot grant %s: its own bounding set lacks it (withheld by the host or the unit)", missing)
+	}
 	var bounding CapSet
 	switch {
 	case addAll:
-		bounding = AllCaps()
-		add = AllCaps()
+		bounding = AllCaps() & avail
+		add = bounding
 	case dropAll:
 		bounding = 0
 	default:
-		bounding = DefaultCaps()
+		bounding = DefaultCaps() & avail
 	}
 	bounding = (bounding | add) &^ drop
 	added := add &^ drop

@@ -90,6 +90,21 @@ func TestCapabilities(t *testing.T) {
 				s := AllCaps().Without(unix.CAP_SYS_MODULE)
 				return Caps{Bounding: s, Effective: s, Permitted: s, Inheritable: s, Ambient: s}
 			}()},
+		{name: "ALL is what the shim has", cfg: CapConfig{Add: []string{"ALL"}, Drop: []string{"SYS_ADMIN"}, Available: AllCaps().Without(unix.CAP_SYS_RESOURCE)},
+			want: func() Caps {
+				s := AllCaps().Without(unix.CAP_SYS_RESOURCE).Without(unix.CAP_SYS_ADMIN)
+				return Caps{Bounding: s, Effective: s, Permitted: s}
+			}()},
+		{name: "defaults the shim lacks are left out", cfg: CapConfig{UID: 7, Add: []string{"NET_ADMIN"}, Available: AllCaps().Without(unix.CAP_MKNOD)},
+			want: Caps{Bounding: def.Without(unix.CAP_MKNOD).With(unix.CAP_NET_ADMIN), Effective: caps("NET_ADMIN"),
+				Permitted: caps("NET_ADMIN"), Inheritable: caps("NET_ADMIN"), Ambient: caps("NET_ADMIN")}},
+		{name: "an unavailable capability added by name", cfg: CapConfig{Add: []string{"SYS_RESOURCE", "NET_ADMIN"}, Available: DefaultCaps()},
+			err: "capabilities_add: the shim cannot grant NET_ADMIN,SYS_RESOURCE: its own bounding set lacks it"},
+		{name: "unavailable but dropped as well is no error", cfg: CapConfig{Add: []string{"ALL"}, Drop: []string{"SYS_RESOURCE"}, Available: AllCaps().Without(unix.CAP_SYS_RESOURCE)},
+			want: func() Caps {
+				s := AllCaps().Without(unix.CAP_SYS_RESOURCE)
+				return Caps{Bounding: s, Effective: s, Permitted: s}
+			}()},
 		{name: "unknown names, all reported", cfg: CapConfig{Add: []string{"FLY"}, Drop: []string{"SWIM"}},
 			err: `capabilities_add: unknown capability "FLY"`},
 		{name: "both added and dropped", cfg: CapConfig{Add: []string{"NET_ADMIN"}, Drop: []string{"cap_net_admin"}},
