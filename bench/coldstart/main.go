@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/dockah/dockah/tests/box"
+	"github.com/dockah/dockah/tests/images"
 )
 
 // variant is one way of running the hello server behind a socket unit.
@@ -122,7 +123,7 @@ func setup(b *box.Box, project string) ([]*variant, error) {
 	if err := copyFile(hello, b.Path("/opt/bench/hello"), 0o755); err != nil {
 		return nil, fmt.Errorf("copy bin/hello (run make build): %w", err)
 	}
-	if err := writeImageTar(hello, b.Path("/opt/bench/hello.tar")); err != nil {
+	if err := images.WriteTar(b.Path("/opt/bench/hello.tar"), []images.Entry{{Name: "hello", Source: hello}}); err != nil {
 		return nil, err
 	}
 	if out, err := b.Run("dockah", "image", "import", "-q", "/opt/bench/hello.tar", "--name", "hello:bench", "--entrypoint", "/hello"); err != nil {

@@ -7,7 +7,6 @@
 package main
 
 import (
-	"archive/tar"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dockah/dockah/tests/box"
+	"github.com/dockah/dockah/tests/images"
 )
 
 const (
@@ -60,7 +60,8 @@ func run() error {
 	}
 
 	step("importing the hello image (bin/hello, a static server built from contrib/hello)")
-	if err := writeImageTar(filepath.Join(project, "bin/hello"), b.Path("/opt/dockah-demo/hello.tar")); err != nil {
+	hello := []images.Entry{{Name: "hello", Source: filepath.Join(project, "bin/hello")}}
+	if err := images.WriteTar(b.Path("/opt/dockah-demo/hello.tar"), hello); err != nil {
 		return fmt.Errorf("package bin/hello (run make build first): %w", err)
 	}
 	show(b, "dockah", "image", "import", "/opt/dockah-demo/hello.tar", "--name", "hello:latest", "--entrypoint", "/hello")
@@ -111,31 +112,4 @@ func show(b *box.Box, args ...string) {
 	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
 		fmt.Println("    " + line)
 	}
-}
-
-// writeImageTar packages the server as a one-file root filesystem tar.
-func writeImageTar(server, path string) error {
-	data, err := os.ReadFile(server)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	tw := tar.NewWriter(f)
-	if err := tw.WriteHeader(&tar.Header{Name: "hello", Mode: 0o755, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
-		return err
-	}
-	if _, err := tw.Write(data); err != nil {
-		return err
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	return f.Close()
 }
