@@ -183,7 +183,7 @@ func start(t *testing.T, b *box.Box, name, definition string) (run *probeRun, ok
 		journal, _ := b.Journal(unit)
 		return nil, false, fmt.Sprintf("start: %v; Result=%s ExecMainStatus=%s\n%s", startErr, result, status, journal)
 	}
-	journal, err := b.WaitJournal(unit, `{"summary":`, 20*time.Second)
+	journal, err := b.WaitJournal(unit, `{"summary":`, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
