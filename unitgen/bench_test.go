@@ -151,7 +151,7 @@ func BenchmarkGenerateDisk(b *testing.B) {
 
 // BenchmarkLoadUnit is the shim's load of one definition among 1,000.
 func BenchmarkLoadUnit(b *testing.B) {
-	fsys := fs.FS(benchDefinitions(1000))
+	fsys := fs.FS(newIndexedFS(benchDefinitions(1000)))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := LoadUnit(fsys, "app0500"); err != nil {

@@ -48,10 +48,11 @@ func fastDecode(src, file string) (*node, bool) {
 }
 
 type fastParser struct {
-	src  string
-	pos  int
-	line int
-	file string
+	src   string
+	pos   int
+	line  int
+	file  string
+	parts []string // the parts of the last key, reused
 }
 
 func (p *fastParser) newTable(kind tableKind, line int) *node {
@@ -144,9 +145,11 @@ func (p *fastParser) keyValue(t *node) bool {
 	return true
 }
 
-// key reads a dotted key and the blanks after it.
+// key reads a dotted key and the blanks after it. The parts it returns
+// are good until the next call.
 func (p *fastParser) key() ([]string, bool) {
-	var parts []string
+	parts := p.parts[:0]
+	defer func() { p.parts = parts[:0] }()
 	for {
 		var part string
 		var ok bool

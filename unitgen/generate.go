@@ -19,8 +19,9 @@ func Generate(fsys fs.FS, opts Options) (*Output, error) {
 	}
 	r := loadAll(fsys)
 	g := &generation{out: &Output{}, owner: map[string]string{}, opts: opts}
-	for _, d := range r.defs {
-		out, err := Render(d, opts)
+	outs, errs := renderAll(r.defs, opts)
+	for i, d := range r.defs {
+		out, err := outs[i], errs[i]
 		if err == nil {
 			err = g.claim(d.Name, d.SourcePath, out)
 		}
@@ -41,6 +42,14 @@ func Generate(fsys fs.FS, opts Options) (*Output, error) {
 	slices.SortFunc(g.out.Links, func(a, b Link) int { return cmp.Compare(a.Path, b.Path) })
 	g.out.Links = slices.CompactFunc(g.out.Links, func(a, b Link) bool { return a.Path == b.Path })
 	return g.out, errors.Join(r.errs...)
+}
+
+// renderAll renders the definitions on as many goroutines as there are
+// CPUs.
+func renderAll(defs []*Definition, opts Options) ([]*Output, []error) {
+	outs, errs := make([]*Output, len(defs)), make([]error, len(defs))
+	parallel(len(defs), func(i int) { outs[i], errs[i] = Render(defs[i], opts) })
+	return outs, errs
 }
 
 // generation collects the output of Generate.

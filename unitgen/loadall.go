@@ -58,16 +58,9 @@ func loadAll(fsys fs.FS) loadResult {
 		err error
 	}
 	results := make([]result, len(units))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(units)/32+1) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(units); i = int(next.Add(1) - 1) {
-				results[i].def, results[i].err = l.load(units[i].name, units[i].main)
-			}
-		})
-	}
-	wg.Wait()
+	parallel(len(units), func(i int) {
+		results[i].def, results[i].err = l.load(units[i].name, units[i].main)
+	})
 	for i, res := range results {
 		switch {
 		case errors.Is(res.err, ErrMasked):
@@ -89,6 +82,21 @@ func loadAll(fsys fs.FS) loadResult {
 		}
 	}
 	return r
+}
+
+// parallel calls do(0) to do(n-1) on as many goroutines as there are CPUs
+// (one for a small n).
+func parallel(n int, do func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n/32+1) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				do(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // units returns the units of the search path, sorted by name: one per

@@ -103,6 +103,7 @@ func Render(d *Definition, opts Options) (*Output, error) {
 		return nil, err
 	}
 	r := &renderer{d: d, opts: opts, template: d.IsTemplate()}
+	r.desc = r.description()
 	sockets := d.SocketUnits()
 	out := &Output{Units: []Unit{{Name: d.ServiceUnit(), Text: r.service(sockets)}}}
 	for _, s := range sockets {
@@ -121,6 +122,7 @@ type renderer struct {
 	d        *Definition
 	opts     Options
 	template bool
+	desc     string // "NAME (IMAGE)", escaped
 }
 
 // name is the container's name in the unit: a template's instance is left
@@ -179,9 +181,9 @@ func (r *renderer) sourcePath(w *unitWriter) {
 	}
 }
 
-// description returns the Description= of d's units.
-func (r *renderer) description(what string) string {
-	return text(fmt.Sprintf("dockah %s %s (%s)", what, r.name(), r.d.Container.Image), r.template)
+// description returns what the Description= of d's units end with.
+func (r *renderer) description() string {
+	return text(r.name()+" ("+r.d.Container.Image+")", r.template)
 }
 
 // service renders NAME.service.
@@ -189,7 +191,7 @@ func (r *renderer) service(sockets []SocketUnit) string {
 	d, w := r.d, &unitWriter{}
 	r.header(w)
 	w.section("Unit")
-	w.set("Description", r.description("container"))
+	w.set("Description", "dockah container "+r.desc)
 	r.sourcePath(w)
 	r.dependencies(w)
 	writeRaw(w, d.Systemd.Unit)
@@ -294,7 +296,7 @@ func (r *renderer) socket(s SocketUnit) string {
 	w := &unitWriter{}
 	r.header(w)
 	w.section("Unit")
-	w.set("Description", r.description("sockets of container"))
+	w.set("Description", "dockah sockets of container "+r.desc)
 	r.sourcePath(w)
 
 	w.section("Socket")
