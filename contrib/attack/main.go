@@ -6,7 +6,7 @@
 // summary line:
 //
 //	{"attack":"mount","allowed":false,"result":"blocked","detail":"mount tmpfs: EPERM"}
-//	{"summary":{"attacks":31,"blocked":29,"allowed":[],"absent":["proc-kcore-read","proc-sysrq-write"],"errors":[]}}
+//	{"summary":{"attacks":32,"blocked":30,"allowed":[],"absent":["proc-sysrq-write","proc-kcore-read"],"errors":[]}}
 //
 // result is "blocked", "allowed", "absent" (the kernel lacks the file or
 // the syscall, so the attempt says nothing) or "error" (the probe could

@@ -193,3 +193,28 @@ func TestAddedPtraceCannotReachAPrivilegedInit(t *testing.T) {
 		t.Errorf("the container can trace a more privileged pid 1:\n  %s\n  %s", trace.Detail, priv.Detail)
 	}
 }
+
+// TestWorkdirThroughProcFdStaysInRoot is CVE-2024-21626's shape: a
+// working directory of /proc/self/fd/N names whatever the setup stage
+// has open as N, a host directory perhaps. The container must either
+// refuse to start or end up with its working directory inside its root.
+func TestWorkdirThroughProcFdStaysInRoot(t *testing.T) {
+	b := attackBox(t)
+	for fd := 3; fd <= 8; fd++ {
+		workdir := fmt.Sprintf("/proc/self/fd/%d", fd)
+		run, ok, journal := start(t, b, fmt.Sprintf("attack-workdir-%d", fd), definition("false", "working_dir = \""+workdir+"\"\n"))
+		if !ok {
+			i := strings.Index(journal, "working directory "+workdir)
+			if i < 0 {
+				t.Errorf("working_dir %s: the container did not start, but not for its working directory:\n%s", workdir, journal)
+				continue
+			}
+			line, _, _ := strings.Cut(journal[i:], "\n")
+			t.Logf("refused: %s", line)
+			continue
+		}
+		if rep := run.reports["cwd-outside-root"]; rep.Result != "blocked" {
+			t.Errorf("working_dir %s: %s: %s", workdir, rep.Result, rep.Detail)
+		}
+	}
+}
