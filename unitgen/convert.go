@@ -29,6 +29,30 @@ type field[T any] struct {
 	set func(c *converter, n *node, key string, out *T)
 }
 
+// fieldKey is a key in a table.
+type fieldKey struct{ table, key string }
+
+// fieldPaths holds the dotted keys of the fields of every table ("container"
+// and "image" make "container.image"), joined once rather than for every
+// definition; withPrefix fills it as the tables are made.
+var fieldPaths = map[fieldKey]string{}
+
+// withPrefix registers the dotted keys of the fields of the table prefix.
+func withPrefix[T any](prefix string, fields []field[T]) []field[T] {
+	for _, f := range fields {
+		fieldPaths[fieldKey{prefix, f.key}] = joinPath(prefix, f.key)
+	}
+	return fields
+}
+
+// fieldPath returns the dotted key of a field.
+func fieldPath(table, key string) string {
+	if p, ok := fieldPaths[fieldKey{table, key}]; ok {
+		return p
+	}
+	return joinPath(table, key)
+}
+
 // walk converts the table n at key into out, field by field, and reports
 // keys that fields does not know.
 func walk[T any](c *converter, n *node, key string, fields []field[T], out *T) {
@@ -42,7 +66,7 @@ func walk[T any](c *converter, n *node, key string, fields []field[T], out *T) {
 			c.unknown(v, key, k, fieldKeys(fields))
 			continue
 		}
-		fields[i].set(c, v, joinPath(key, fields[i].key), out)
+		fields[i].set(c, v, fieldPath(key, fields[i].key), out)
 	}
 }
 

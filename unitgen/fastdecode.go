@@ -53,10 +53,31 @@ type fastParser struct {
 	line  int
 	file  string
 	parts []string // the parts of the last key, reused
+	slab  []node   // nodes are allocated a few dozen at a time
+	sized bool     // the first slab was sized by the file
+}
+
+// newNode returns a fresh node of the file at the current line. Nodes
+// come from slabs: the first sized by the file (about a node per 16 bytes
+// of definition), the others of 32.
+func (p *fastParser) newNode() *node {
+	if len(p.slab) == 0 {
+		size := 32
+		if !p.sized {
+			size, p.sized = min(max(len(p.src)/16, 8), 256), true
+		}
+		p.slab = make([]node, size)
+	}
+	n := &p.slab[0]
+	p.slab = p.slab[1:]
+	n.file, n.line = p.file, p.line
+	return n
 }
 
 func (p *fastParser) newTable(kind tableKind, line int) *node {
-	return &node{file: p.file, line: line, table: map[string]*node{}, kind: kind}
+	n := p.newNode()
+	n.line, n.table, n.kind = line, map[string]*node{}, kind
+	return n
 }
 
 // header reads [a.b] or [[a.b]] and returns the table that follows.
@@ -95,7 +116,8 @@ func (p *fastParser) header(root *node) (*node, bool) {
 	child := t.table[last]
 	switch {
 	case array && child == nil:
-		child = &node{file: p.file, line: line, array: true, kind: kindTables}
+		child = p.newNode()
+		child.line, child.array, child.kind = line, true, kindTables
 		t.table[last] = child
 		fallthrough
 	case array && child.kind == kindTables:
@@ -189,7 +211,7 @@ func (p *fastParser) value() (*node, bool) {
 	if p.pos >= len(p.src) {
 		return nil, false
 	}
-	n := &node{file: p.file, line: p.line}
+	n := p.newNode()
 	var ok bool
 	switch c := p.src[p.pos]; {
 	case strings.HasPrefix(p.src[p.pos:], `"""`) || strings.HasPrefix(p.src[p.pos:], "'''"):

@@ -9,7 +9,7 @@ import (
 // test all come from one place.
 
 // topFields are the top-level tables of a definition.
-var topFields = []field[Definition]{
+var topFields = withPrefix("", []field[Definition]{
 	{"container", func(c *converter, n *node, key string, d *Definition) {
 		walk(c, n, key, containerFields, &d.Container)
 	}},
@@ -35,7 +35,7 @@ var topFields = []field[Definition]{
 	{"systemd", func(c *converter, n *node, key string, d *Definition) {
 		walk(c, n, key, systemdFields, &d.Systemd)
 	}},
-}
+})
 
 // tableList converts an array of tables, each element starting from zero
 // and needing the keys in required.
@@ -87,7 +87,7 @@ var homeTables = func() map[string]string {
 // none or in several.
 func homeTable(key string) string { return homeTables[key] }
 
-var containerFields = []field[Container]{
+var containerFields = withPrefix("container", []field[Container]{
 	{"image", func(c *converter, n *node, key string, out *Container) {
 		out.Image, _ = c.checked(n, key, acceptImage, checkImage)
 	}},
@@ -119,7 +119,7 @@ var containerFields = []field[Container]{
 	}},
 	{"notify", func(c *converter, n *node, key string, out *Container) { out.Notify, _ = c.boolean(n, key) }},
 	{"init", func(c *converter, n *node, key string, out *Container) { out.Init, _ = c.boolean(n, key) }},
-}
+})
 
 // checked returns a string value that check accepts.
 func (c *converter) checked(n *node, key, accepted string, check func(string) string) (string, bool) {

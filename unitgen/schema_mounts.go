@@ -5,7 +5,7 @@ import (
 	"strconv"
 )
 
-var socketFields = []field[Socket]{
+var socketFields = withPrefix("socket", []field[Socket]{
 	{"listen", func(c *converter, n *node, key string, out *Socket) {
 		if port, ok := n.value.(int64); ok {
 			out.Listen = strconv.FormatInt(port, 10) // listen = 8080 is a port
@@ -23,7 +23,7 @@ var socketFields = []field[Socket]{
 	{"name", func(c *converter, n *node, key string, out *Socket) {
 		out.Name, _ = c.checked(n, key, acceptFDName, checkFDName)
 	}},
-}
+})
 
 // checkSockets checks what depends on several keys of a socket, or on
 // several sockets: the listen address for the type, forwarding only for
@@ -51,7 +51,7 @@ func checkSockets(c *converter, n *node, key string, sockets []Socket) {
 	}
 }
 
-var volumeFields = []field[Volume]{
+var volumeFields = withPrefix("volume", []field[Volume]{
 	{"source", func(c *converter, n *node, key string, out *Volume) {
 		out.Source, _ = c.checked(n, key, acceptVolumeName, checkVolumeSource)
 	}},
@@ -62,9 +62,9 @@ var volumeFields = []field[Volume]{
 	{"relabel", func(c *converter, n *node, key string, out *Volume) {
 		out.Relabel, _ = c.oneOf(n, key, RelabelPrivate, RelabelShared, RelabelNone)
 	}},
-}
+})
 
-var tmpfsFields = []field[Tmpfs]{
+var tmpfsFields = withPrefix("tmpfs", []field[Tmpfs]{
 	{"target", func(c *converter, n *node, key string, out *Tmpfs) {
 		out.Target = c.containerPath(n, key)
 	}},
@@ -78,7 +78,7 @@ var tmpfsFields = []field[Tmpfs]{
 	{"mode", func(c *converter, n *node, key string, out *Tmpfs) {
 		out.Mode = c.mode(n, key)
 	}},
-}
+})
 
 // size returns a byte size given as an integer or a string.
 func (c *converter) size(n *node, key string) uint64 {

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-var resourceFields = []field[Resources]{
+var resourceFields = withPrefix("resources", []field[Resources]{
 	{"memory_max", func(c *converter, n *node, key string, out *Resources) { out.MemoryMax = c.size(n, key) }},
 	{"memory_high", func(c *converter, n *node, key string, out *Resources) { out.MemoryHigh = c.size(n, key) }},
 	{"memory_swap_max", func(c *converter, n *node, key string, out *Resources) { out.MemorySwapMax = c.size(n, key) }},
@@ -29,7 +29,7 @@ var resourceFields = []field[Resources]{
 		v, _ := c.integer(n, key, 1, 10000)
 		out.IOWeight = int(v)
 	}},
-}
+})
 
 // percent returns a CPU quota given as "50%" (of one CPU; "200%" is two).
 func (c *converter) percent(n *node, key string) int {
@@ -46,7 +46,7 @@ func (c *converter) percent(n *node, key string) int {
 	return 0
 }
 
-var securityFields = []field[Security]{
+var securityFields = withPrefix("security", []field[Security]{
 	{"capabilities_add", func(c *converter, n *node, key string, out *Security) {
 		out.CapabilitiesAdd, _ = c.strings(n, key, "capability names", c.capability(key))
 	}},
@@ -79,7 +79,7 @@ var securityFields = []field[Security]{
 		}
 		out.MaskedPaths = paths
 	}},
-}
+})
 
 // capability returns the element check of a capability list: it
 // canonicalises the name ("net_admin" is "CAP_NET_ADMIN").
@@ -98,7 +98,7 @@ func (c *converter) capability(key string) func(*node, string) (string, bool) {
 	}
 }
 
-var serviceFields = []field[Service]{
+var serviceFields = withPrefix("service", []field[Service]{
 	{"restart", func(c *converter, n *node, key string, out *Service) {
 		out.Restart, _ = c.oneOf(n, key, restartPolicies...)
 	}},
@@ -135,7 +135,7 @@ var serviceFields = []field[Service]{
 			return ""
 		})
 	}},
-}
+})
 
 // duration returns a time span given as a string or a number of seconds.
 func (c *converter) duration(n *node, key string) time.Duration {

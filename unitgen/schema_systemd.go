@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-var systemdFields = []field[Systemd]{
+var systemdFields = withPrefix("systemd", []field[Systemd]{
 	{"unit", func(c *converter, n *node, key string, out *Systemd) {
 		out.Unit = c.directives(n, key, nil)
 	}},
@@ -17,7 +17,7 @@ var systemdFields = []field[Systemd]{
 	{"socket", func(c *converter, n *node, key string, out *Systemd) {
 		out.Socket = c.directives(n, key, reservedSocket)
 	}},
-}
+})
 
 // reservedService are the [Service] directives dockah sets and that the
 // activation shim relies on.
