@@ -43,9 +43,12 @@ func RunStage() {
 	}
 	os.Unsetenv(stageEnv)
 	sync := os.NewFile(uintptr(fd), "sync")
-	if os.Getenv(appStageEnv) != "" {
+	switch {
+	case os.Getenv(appStageEnv) != "":
 		err = runAppStage(sync)
-	} else {
+	case os.Getenv(execStageEnv) != "":
+		err = runExecStage(sync)
+	default:
 		var cfg *Config
 		cfg, err = readConfig(sync)
 		if err == nil {

@@ -16,6 +16,7 @@ import (
 
 const usage = `usage: dockah-activate NAME
        dockah-activate --spec NAME
+       dockah-activate --stopped NAME
 
 Run the container NAME as the main process of the current systemd service.
 The generated NAME.service calls this; run it by hand only to debug (it then
@@ -24,6 +25,10 @@ of NAME, takes the sockets systemd passed (LISTEN_FDS), builds the container
 and execs its entrypoint.
 
 --spec prints the OCI runtime spec the container would run with.
+
+--stopped records the container's stop in the journal and the kernel's
+audit log (ExecStopPost= of NAME.service; systemd passes $SERVICE_RESULT,
+$EXIT_CODE and $EXIT_STATUS).
 
 The image store is /var/lib/dockah unless DOCKAH_ROOT says otherwise.
 `
@@ -39,6 +44,8 @@ func main() {
 		fmt.Print(usage)
 	case len(args) == 2 && args[0] == "--spec":
 		exitOn(args[1], printSpec(args[1]))
+	case len(args) == 2 && args[0] == "--stopped":
+		stopped(args[1])
 	case len(args) == 1 && args[0] != "" && args[0][0] != '-':
 		status, err := start(args[0])
 		exitOn(args[0], err)

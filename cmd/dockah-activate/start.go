@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/dockah/dockah/activation"
+	"github.com/dockah/dockah/cmd/internal/launch"
 	"github.com/dockah/dockah/machined"
-	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/unitgen"
 )
 
@@ -33,61 +33,24 @@ type prepared struct {
 }
 
 // prepare loads the definition and the image and computes the container's
-// configuration.
+// configuration (package launch, which the CLI's exec shares).
 func prepare(name string, sockets []string, printable bool) (*prepared, error) {
-	def, err := loadDefinition(name)
+	mode := launch.ModeStart
+	if printable {
+		mode = launch.ModePrint
+	}
+	prep, err := launch.Prepare(name, launch.Options{
+		Mode: mode, Definitions: definitionFS, StoreRoot: launch.StoreRoot(), Sockets: sockets,
+		NotifySocket: os.Getenv(activation.NotifySocketEnv),
+		Log:          func(msg string) { logLine(name, msg) },
+	})
+	if launch.IsConfigError(err) {
+		return nil, configError{err}
+	}
 	if err != nil {
 		return nil, err
 	}
-	store, err := rootfs.Open(storeRoot())
-	if err != nil {
-		return nil, err
-	}
-	image, err := store.Resolve(def.Container.Image)
-	if err != nil {
-		return nil, configError{fmt.Errorf("image %s: %w", def.Container.Image, err)}
-	}
-	envFiles, err := readEnvFiles(def.Container.EnvironmentFiles)
-	if err != nil {
-		return nil, configError{err}
-	}
-	spec, err := unitgen.Spec(def, unitgen.SpecInput{Image: image.Config.Config, EnvFiles: envFiles, VolumeDir: store.Root() + "/volumes"})
-	if err != nil {
-		return nil, configError{err}
-	}
-	var plan *rootfs.Plan
-	if !printable {
-		if err := makeNamedVolumes(def, store.Root()+"/volumes"); err != nil {
-			return nil, err
-		}
-		plan, err = store.MountPlan(image.ID, name, rootfs.MountOptions{Ephemeral: def.Container.Ephemeral, ReadOnly: def.Container.ReadOnly})
-		if err != nil {
-			return nil, err
-		}
-	}
-	req := activation.Request{
-		Name: name, Spec: spec, Plan: plan, StoreRoot: store.Root(), Sockets: sockets,
-		Security: activation.Security{
-			CapabilitiesAdd:  def.Security.CapabilitiesAdd,
-			CapabilitiesDrop: def.Security.CapabilitiesDrop,
-			Seccomp:          def.Security.Seccomp,
-			MaskedPaths:      def.Security.MaskedPaths,
-			SELinuxType:      def.Security.SELinuxType,
-			SELinuxLevel:     def.Security.SELinuxLevel,
-			Volumes:          volumeLabels(def, store.Root()+"/volumes"),
-		},
-		Init:      def.Container.Init,
-		Printable: printable,
-		Log:       func(msg string) { logLine(name, msg) },
-	}
-	if def.Container.Notify {
-		req.NotifySocket = os.Getenv(activation.NotifySocketEnv)
-	}
-	cfg, err := activation.Prepare(req)
-	if err != nil {
-		return nil, configError{err}
-	}
-	return &prepared{def: def, cfg: cfg}, nil
+	return &prepared{def: prep.Definition, cfg: prep.Config}, nil
 }
 
 // logLine writes one line to the journal (the shim's stderr). A leading
@@ -100,56 +63,15 @@ func logLine(name, msg string) {
 	fmt.Fprintf(os.Stderr, "%sdockah-activate: %s: %s\n", prefix, name, msg)
 }
 
-func storeRoot() string {
-	if r := os.Getenv("DOCKAH_ROOT"); r != "" {
-		return r
-	}
-	return "/var/lib/dockah"
-}
-
-func readEnvFiles(paths []string) ([][]byte, error) {
-	var files [][]byte
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("environment file: %w", err)
-		}
-		files = append(files, data)
-	}
-	return files, nil
-}
-
-// volumeLabels lists the volumes whose SELinux label the definition asks
-// dockah to set.
-func volumeLabels(def *unitgen.Definition, dir string) []activation.VolumeLabel {
-	var out []activation.VolumeLabel
-	for _, v := range def.Volumes {
-		if v.Relabel == unitgen.RelabelPrivate || v.Relabel == unitgen.RelabelShared {
-			p := v.Source
-			if v.IsNamed() {
-				p = dir + "/" + v.Source + "/_data"
-			}
-			out = append(out, activation.VolumeLabel{Path: p, Relabel: v.Relabel})
-		}
-	}
-	return out
-}
-
-func makeNamedVolumes(def *unitgen.Definition, dir string) error {
-	for _, v := range def.Volumes {
-		if v.IsNamed() {
-			if err := os.MkdirAll(dir+"/"+v.Source+"/_data", 0o755); err != nil {
-				return fmt.Errorf("create volume %s: %w", v.Source, err)
-			}
-		}
-	}
-	return nil
-}
-
 // start runs the container. Under systemd it returns as soon as the
 // entrypoint runs, after handing systemd the container's pid; by hand
 // (no NOTIFY_SOCKET) it waits and returns the container's exit status.
-func start(name string) (int, error) {
+func start(name string) (status int, err error) {
+	defer func() {
+		if err != nil {
+			auditStartFailed(name, err)
+		}
+	}()
 	sockets, names, err := passedSockets()
 	if err != nil {
 		return 0, err
@@ -175,11 +97,13 @@ func start(name string) (int, error) {
 	}
 	err = activation.Notify(state, 10*time.Second)
 	if errors.Is(err, activation.ErrNoNotifySocket) {
+		auditStarted(name, prep, c.Pid)
 		return c.Wait()
 	}
 	if err != nil {
 		return 0, err
 	}
+	auditStarted(name, prep, c.Pid)
 	return 0, nil
 }
 

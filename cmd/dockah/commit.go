@@ -16,6 +16,8 @@ func newCommitCommand(opts *globalOptions) *cobra.Command {
 new layer on top of the image it runs, and name the new image NAME[:TAG].
 Deleted files and replaced directories become OCI whiteouts. Stop the
 container first: files changing while they are read are committed as found.`,
+		Example: `  dockah stop web && dockah commit web web:patched
+  dockah commit -m "add certificates" -a admin@example.com web web:2`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			st, err := openStore(opts)

@@ -34,6 +34,8 @@ generator does at boot and on daemon-reload.
 With --dry-run, or without --dir, print them (each file after a "# NAME"
 line). With --dir, write them into DIR, e.g. to run systemd-analyze verify.
 Problems are printed on stderr, one per line, and make the exit status 1.`,
+		Example: `  dockah generate --dry-run
+  dockah generate --dir /tmp/units && systemd-analyze verify /tmp/units/*.service`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runGenerate(cmd.OutOrStdout(), cmd.ErrOrStderr(), opts)
@@ -140,6 +142,8 @@ when there is any.
 Each FILE is checked on its own: NAME.toml as a whole definition, a file in a
 NAME.toml.d directory as a drop-in. Without FILE, every definition of the
 search path is checked as the generator sees it, drop-ins merged.`,
+		Example: `  dockah validate
+  dockah validate /etc/dockah/containers/web.toml /etc/dockah/containers/web.toml.d/20-local.toml`,
 		RunE: func(cmd *cobra.Command, files []string) error {
 			var problems int
 			if len(files) == 0 {

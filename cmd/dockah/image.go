@@ -16,6 +16,9 @@ func newImageCommand(opts *globalOptions) *cobra.Command {
 	image := &cobra.Command{
 		Use:   "image",
 		Short: "Import, list, inspect, save and remove images",
+		Example: `  dockah image import nginx.tar
+  dockah image ls
+  dockah image rm nginx:1.25`,
 	}
 	image.AddCommand(
 		newImageImportCommand(opts),
@@ -57,6 +60,9 @@ func newImageImportCommand(opts *globalOptions) *cobra.Command {
 
 Layers may be plain, gzip or zstd tars; every digest is checked. Layers
 already stored are not stored again.`,
+		Example: `  docker save nginx:1.25 > nginx.tar && dockah image import nginx.tar
+  dockah image import --platform linux/arm64 ./oci-layout
+  dockah image import rootfs.tar.zst --name hello:1 --entrypoint /hello --port 8080`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return runImport(c, opts, f, args[0])

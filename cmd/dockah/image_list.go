@@ -16,7 +16,9 @@ func newImageListCommand(opts *globalOptions) *cobra.Command {
 		Use:     "ls",
 		Aliases: []string{"list"},
 		Short:   "List images: name, tag, ID, created, size and the size shared with other images",
-		Args:    cobra.NoArgs,
+		Example: `  dockah image ls
+  dockah --root /srv/dockah image ls`,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			st, err := openStore(opts)
 			if err != nil {
@@ -83,7 +85,9 @@ func newImageInspectCommand(opts *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "inspect IMAGE...",
 		Short: "Print images' config and layers as JSON",
-		Args:  cobra.MinimumNArgs(1),
+		Example: `  dockah image inspect nginx:1.25
+  dockah image inspect nginx:1.25 | jq '.[0].config.config.Env'`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			st, err := openStore(opts)
 			if err != nil {

@@ -17,7 +17,9 @@ func newImageTagCommand(opts *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "tag IMAGE NAME[:TAG]",
 		Short: "Give an image another name",
-		Args:  cobra.ExactArgs(2),
+		Example: `  dockah image tag nginx:1.25 web:stable
+  dockah image tag sha256:3f57d9401f8d web:rollback`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(_ *cobra.Command, args []string) error {
 			st, err := openStore(opts)
 			if err != nil {
@@ -37,6 +39,8 @@ func newImageRemoveCommand(opts *globalOptions) *cobra.Command {
 		Long: `Remove a name; when it is the image's last name, or IMAGE is an image ID, the
 image goes too, with the layers no other image uses. An image a container
 definition or a container's writable layer uses is kept unless --force.`,
+		Example: `  dockah image rm web:rollback
+  dockah image rm --force nginx:1.25`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			st, err := openStore(opts)
@@ -67,7 +71,9 @@ func newImagePruneCommand(opts *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "prune",
 		Short: "Delete layers no image uses and what killed commands left behind",
-		Args:  cobra.NoArgs,
+		Example: `  dockah image prune
+  dockah -q image prune`,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			st, err := openStore(opts)
 			if err != nil {

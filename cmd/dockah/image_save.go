@@ -18,6 +18,8 @@ func newImageSaveCommand(opts *globalOptions) *cobra.Command {
 default) or a docker-archive (--format docker-archive, what docker load
 reads). Layers are written uncompressed with the digests they were imported
 with, so importing FILE again gives the same image IDs.`,
+		Example: `  dockah image save nginx:1.25 -o nginx-oci.tar
+  dockah image save --format docker-archive web:stable -o web.tar && docker load < web.tar`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if output == "" {

@@ -60,7 +60,12 @@ func newRootCommand() *cobra.Command {
 file in /etc/dockah/containers; a systemd generator turns it into NAME.service
 and NAME.socket; systemctl starts, stops and socket-activates it.
 
-This command manages images and shows what the generator and the shim do.`,
+This command manages images, shows what the generator and the shim do, and
+operates containers: ps, inspect, logs, exec, start, stop, enable.`,
+		Example: `  dockah image import nginx.tar
+  dockah ps -a
+  dockah logs -f web
+  dockah exec -it web sh`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -79,6 +84,16 @@ This command manages images and shows what the generator and the shim do.`,
 		newCommitCommand(opts),
 		newSpecCommand(opts),
 		newRunCommand(opts),
+		newPsCommand(opts),
+		newInspectCommand(opts),
+		newLogsCommand(opts),
+		newExecCommand(opts),
+		newStartCommand(opts),
+		newStopCommand(opts),
+		newRestartCommand(opts),
+		newEnableCommand(opts),
+		newDisableCommand(opts),
+		newManCommand(opts),
 	)
 	return root
 }
@@ -88,9 +103,10 @@ var version = "dev"
 
 func newVersionCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version of dockah",
-		Args:  cobra.NoArgs,
+		Use:     "version",
+		Short:   "Print the version of dockah",
+		Example: "  dockah version",
+		Args:    cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
 			fmt.Fprintln(cmd.OutOrStdout(), "dockah", version)
 		},

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dockah/dockah/unitgen"
+)
+
+type psOptions struct {
+	all     bool
+	format  outputFormat
+	sysroot string
+}
+
+func newPsCommand(_ *globalOptions) *cobra.Command {
+	opts := &psOptions{}
+	cmd := &cobra.Command{
+		Use:   "ps [-a] [--format table|json]",
+		Short: "List containers: state, main pid, image, sockets, memory, CPU and uptime",
+		Long: `List the containers that run, or with -a every defined container (and each
+loaded instance of a template), with what systemd knows of them: the state
+of NAME.service, its main pid (the container's init), the image, the
+sockets systemd listens on for it, and its cgroup's memory and CPU use.
+
+Memory and CPU show "-" where systemd does not account them (no
+MemoryAccounting= or CPUAccounting=, or no controllers on this cgroup
+layout). The JSON output has one object per container with the same
+fields, and null for what is unknown.`,
+		Example: `  dockah ps
+  dockah ps -a
+  dockah ps --format json | jq -r '.[] | select(.state == "failed") | .name'`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runPs(c, opts)
+		},
+	}
+	cmd.Flags().BoolVarP(&opts.all, "all", "a", false, "list every defined container, not only the running ones")
+	addFormatFlag(cmd, &opts.format)
+	addSysrootFlag(cmd, &opts.sysroot)
+	return cmd
+}
+
+func runPs(c *cobra.Command, opts *psOptions) error {
+	ctx := c.Context()
+	conn, err := openSystemd(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	defs, problems := containerDefinitions(ctx, conn, os.DirFS(opts.sysroot))
+	warnProblems(c.ErrOrStderr(), problems)
+	list, err := queryStatus(ctx, conn, defs, time.Now())
+	if err != nil {
+		return err
+	}
+	if !opts.all {
+		list = runningOnly(list)
+	}
+	if opts.format == formatJSON {
+		return writeJSON(c.OutOrStdout(), list)
+	}
+	return printStatusTable(c.OutOrStdout(), list)
+}
+
+// warnProblems says on one line that some definitions were left out.
+func warnProblems(w io.Writer, problems error) {
+	if problems == nil {
+		return
+	}
+	n := len(unitgen.Diagnostics(problems))
+	if n == 0 {
+		fmt.Fprintf(w, "dockah: warning: %v\n", problems)
+		return
+	}
+	fmt.Fprintf(w, "dockah: warning: %d problems in the definitions left containers out (see: dockah validate)\n", n)
+}
+
+func runningOnly(list []containerStatus) []containerStatus {
+	out := []containerStatus{}
+	for _, s := range list {
+		if s.running() {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// printStatusTable prints the ps table.
+func printStatusTable(w io.Writer, list []containerStatus) error {
+	tw := newTable(w, "NAME", "STATE", "PID", "IMAGE", "SOCKETS", "MEMORY", "CPU", "UPTIME")
+	for _, s := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.State, pidColumn(s.MainPID), s.Image,
+			socketsColumn(s.Sockets), sizeColumn(s.MemoryBytes), cpuColumn(s.CPUNSec), uptimeColumn(s.UptimeSeconds))
+	}
+	return tw.Flush()
+}
+
+func pidColumn(pid uint32) string {
+	if pid == 0 {
+		return "-"
+	}
+	return strconv.FormatUint(uint64(pid), 10)
+}
+
+// socketsColumn lists the listen addresses; those of a socket unit that
+// is not listening are marked.
+func socketsColumn(sockets []socketStatus) string {
+	var out []string
+	for _, s := range sockets {
+		for _, l := range s.Listen {
+			if s.State != "active" {
+				l += " (" + s.State + ")"
+			}
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
+		return "-"
+	}
+	return strings.Join(out, ",")
+}
+
+func sizeColumn(n *uint64) string {
+	if n == nil {
+		return "-"
+	}
+	return humanSize(int64(*n))
+}
+
+func cpuColumn(n *uint64) string {
+	if n == nil {
+		return "-"
+	}
+	return cpuTime(*n)
+}
+
+func uptimeColumn(sec *int64) string {
+	if sec == nil {
+		return "-"
+	}
+	return humanDuration(time.Duration(*sec) * time.Second)
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	sdbus "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/dockah/dockah/unitgen"
+)
+
+func parseDefinition(t *testing.T, name, text string) *unitgen.Definition {
+	t.Helper()
+	def, err := unitgen.Parse(name, unitgen.File{Path: "/etc/dockah/containers/" + name + ".toml", Data: []byte(text)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return def
+}
+
+func TestStatusFromUnits(t *testing.T) {
+	def := parseDefinition(t, "web", goodDefinition)
+	units := map[string]sdbus.UnitStatus{
+		"web.service": {Name: "web.service", ActiveState: "active", SubState: "running"},
+		"web.socket":  {Name: "web.socket", ActiveState: "active", SubState: "listening"},
+	}
+	st := newStatus(def, units)
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	st.addServiceProperties(map[string]any{
+		"MainPID": uint32(4242), "MemoryCurrent": uint64(3 << 20), "CPUUsageNSec": ^uint64(0),
+		"TasksCurrent": uint64(2), "ExecMainStartTimestamp": uint64(now.Add(-90 * time.Minute).UnixMicro()),
+	}, now)
+	if !st.running() || st.MainPID != 4242 || st.Image != "library/nginx:1.25" {
+		t.Errorf("status %+v", st)
+	}
+	if st.MemoryBytes == nil || *st.MemoryBytes != 3<<20 || st.CPUNSec != nil || st.UptimeSeconds == nil || *st.UptimeSeconds != 5400 {
+		t.Errorf("usage: memory %v, cpu %v (want unaccounted), uptime %v", st.MemoryBytes, st.CPUNSec, st.UptimeSeconds)
+	}
+	want := []socketStatus{{Unit: "web.socket", Listen: []string{"8080"}, State: "active"}}
+	if diff := cmp.Diff(want, st.Sockets); diff != "" {
+		t.Errorf("sockets (-want +got):\n%s", diff)
+	}
+
+	stopped := newStatus(def, map[string]sdbus.UnitStatus{})
+	if stopped.running() || stopped.State != "-" || stopped.Sockets[0].State != "-" {
+		t.Errorf("unknown units: %+v", stopped)
+	}
+	tmpl := newStatus(parseDefinition(t, "web@", "[container]\nimage = \"nginx\"\n"), units)
+	if tmpl.State != "template" || tmpl.running() {
+		t.Errorf("template: %+v", tmpl)
+	}
+}
+
+func sampleStatuses() []containerStatus {
+	mem, cpu, up := uint64(5<<20), uint64(1_500_000_000), int64(3700)
+	started := time.Date(2026, 5, 1, 11, 0, 0, 0, time.UTC)
+	return []containerStatus{
+		{Name: "web", Service: "web.service", Image: "nginx:1.25", State: "active", SubState: "running", MainPID: 812,
+			Sockets:     []socketStatus{{Unit: "web.socket", Listen: []string{"127.0.0.1:8080", "/run/web.sock"}, State: "active"}},
+			MemoryBytes: &mem, CPUNSec: &cpu, StartedAt: &started, UptimeSeconds: &up},
+		{Name: "worker", Service: "worker.service", Image: "worker:2", State: "inactive", SubState: "dead",
+			Sockets: []socketStatus{{Unit: "worker.socket", Listen: []string{"9000"}, State: "inactive"}}},
+	}
+}
+
+func TestStatusTable(t *testing.T) {
+	var out bytes.Buffer
+	if err := printStatusTable(&out, sampleStatuses()); err != nil {
+		t.Fatal(err)
+	}
+	want := `NAME     STATE      PID   IMAGE        SOCKETS                        MEMORY    CPU     UPTIME
+web      active     812   nginx:1.25   127.0.0.1:8080,/run/web.sock   5.0 MiB   1.50s   1h1m
+worker   inactive   -     worker:2     9000 (inactive)                -         -       -
+`
+	if diff := cmp.Diff(want, out.String()); diff != "" {
+		t.Errorf("table (-want +got):\n%s", diff)
+	}
+}
+
+func TestStatusJSON(t *testing.T) {
+	var out bytes.Buffer
+	if err := writeJSON(&out, sampleStatuses()); err != nil {
+		t.Fatal(err)
+	}
+	var got []map[string]any
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range got[0] {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	want := []string{"cpuNSec", "image", "mainPID", "memoryBytes", "name", "service", "sockets", "startedAt", "state", "subState", "tasks", "uptimeSeconds"}
+	if diff := cmp.Diff(want, keys); diff != "" {
+		t.Errorf("keys (-want +got):\n%s", diff)
+	}
+	if got[1]["memoryBytes"] != nil || got[1]["startedAt"] != nil || got[0]["startedAt"] != "2026-05-01T11:00:00Z" {
+		t.Errorf("unknowns must be null, times RFC 3339: %v", got)
+	}
+	if !strings.Contains(out.String(), "\n  {\n    \"name\": \"web\",") {
+		t.Errorf("not indented as image inspect is:\n%s", out.String())
+	}
+	// No container running: an empty array, not null.
+	out.Reset()
+	_ = writeJSON(&out, runningOnly(sampleStatuses()[1:]))
+	if strings.TrimSpace(out.String()) != "[]" {
+		t.Errorf("empty list printed as %s", out.String())
+	}
+}
+
+func TestHumanDurations(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{42 * time.Second, "42s"}, {12 * time.Minute, "12m"}, {3*time.Hour + 20*time.Minute, "3h20m"}, {52 * time.Hour, "2d4h"},
+	} {
+		if got := humanDuration(tc.d); got != tc.want {
+			t.Errorf("humanDuration(%v) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+	for n, want := range map[uint64]string{250_000_000: "0.25s", 75e9: "75s", 7300e9: "2h1m"} {
+		if got := cpuTime(n); got != want {
+			t.Errorf("cpuTime(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestFormatFlag(t *testing.T) {
+	var f outputFormat
+	for _, ok := range []string{"table", "json"} {
+		if err := f.Set(ok); err != nil || string(f) != ok {
+			t.Errorf("Set(%q): %v", ok, err)
+		}
+	}
+	if err := f.Set("yaml"); err == nil || !strings.Contains(err.Error(), "accepted: table, json") {
+		t.Errorf("Set(yaml): %v", err)
+	}
+	_, _, err := dockah(t, "ps", "--format", "xml")
+	if err == nil || !strings.Contains(err.Error(), `"xml" is not a format`) {
+		t.Errorf("ps --format xml: %v", err)
+	}
+}
