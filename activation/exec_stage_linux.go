@@ -1,0 +1,242 @@
+package activation
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// The helper's side of Exec: the exec stage, which joins the container
+// and starts the command from a thread that has become the container's.
+
+// runExecStage is the helper: it joins the container of the request's
+// pid on this (locked) thread, becomes the container's user under its
+// policy, starts the command from this thread, reports, and exits with
+// the command's status. Failures before the command runs are reported
+// on sync and end the process with their status.
+func runExecStage(sync *os.File) error {
+	os.Unsetenv(execStageEnv)
+	// Until it execs, the command is a copy of this process, inside the
+	// container's pid namespace: not dumpable, its memory, fds and
+	// /proc/PID/exe (the host's binary, CVE-2019-5736) stay out of the
+	// container's reach.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("make the exec stage undumpable: %w", err)
+	}
+	var req execRequest
+	if err := json.NewDecoder(io.LimitReader(sync, maxConfigSize)).Decode(&req); err != nil {
+		return fmt.Errorf("read the exec request: %w", err)
+	}
+	if req.Config == nil || req.Config.Spec == nil || req.Config.Spec.Process == nil || len(req.Args) == 0 {
+		return errors.New("exec request without configuration or command")
+	}
+	cmd, tty, err := prepareCommand(&req)
+	if err != nil {
+		var st statusError
+		if errors.As(err, &st) {
+			report(sync, err)
+			os.Exit(st.status)
+		}
+		return err
+	}
+	signals := make(chan os.Signal, 8)
+	signal.Notify(signals, forwardedSignals...)
+	if err := cmd.Start(); err != nil {
+		status := ExitCannotRun
+		if errors.Is(err, unix.ENOENT) {
+			status = ExitNotFound
+		}
+		report(sync, fmt.Errorf("run %s: %w", cmd.Path, err))
+		os.Exit(status)
+	}
+	if err := reportStarted(sync, tty); err != nil {
+		_ = cmd.Process.Kill()
+	}
+	sync.Close()
+	go func() {
+		for sig := range signals {
+			_ = cmd.Process.Signal(sig)
+		}
+	}()
+	os.Exit(waitStatus(cmd.Wait()))
+	return nil
+}
+
+// statusError is a failure of the exec stage that has its own exit status.
+type statusError struct {
+	status int
+	err    error
+}
+
+func (e statusError) Error() string { return e.err.Error() }
+func (e statusError) Unwrap() error { return e.err }
+
+// prepareCommand joins the container and takes on the command's identity
+// and policy on this thread, and returns the command ready to start from
+// it (and the terminal, when asked for one).
+func prepareCommand(req *execRequest) (*exec.Cmd, *pty, error) {
+	proc := *req.Config.Spec.Process
+	// The exec label is per thread and set through /proc/thread-self,
+	// which the container's /proc does not show for this process: set
+	// it while the host's /proc is in view.
+	if err := setExecLabel(proc.SelinuxLabel); err != nil {
+		return nil, nil, err
+	}
+	proc.SelinuxLabel = ""
+	if err := joinContainer(req.Pid); err != nil {
+		return nil, nil, err
+	}
+	root, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open the container's root: %w", err)
+	}
+	defer unix.Close(root)
+	specUser := proc.User
+	if req.User != "" {
+		specUser = specs.User{Username: req.User}
+	}
+	user, err := lookupUser(root, specUser)
+	if err != nil {
+		return nil, nil, err
+	}
+	env := processEnv(append(append([]string{}, proc.Env...), req.Env...), user, nil, 0)
+	argv0, err := lookPath(root, req.Args[0], env)
+	if err != nil {
+		return nil, nil, statusError{ExitNotFound, err}
+	}
+	cwd := proc.Cwd
+	if req.Cwd != "" {
+		cwd = req.Cwd
+	}
+	if err := enterWorkdir(root, cwd); err != nil {
+		return nil, nil, err
+	}
+	cmd := &exec.Cmd{Path: argv0, Args: req.Args, Env: env, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	// Its own session: no signal from the caller's terminal reaches it
+	// but through the helper.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	var tty *pty
+	if req.TTY {
+		if tty, err = openPTY(root, user, req.Size); err != nil {
+			return nil, nil, err
+		}
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = tty.slave, tty.slave, tty.slave
+		cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, 0
+	}
+	if err := applyRlimits(proc.Rlimits); err != nil {
+		return nil, nil, err
+	}
+	cfg := *req.Config
+	cfg.Spec = &specs.Spec{Process: &proc}
+	if err := dropPrivileges(&cfg, user); err != nil {
+		return nil, nil, err
+	}
+	unix.Umask(0o022)
+	if proc.NoNewPrivileges {
+		// Last, as for the entrypoint: the fork and exec of the
+		// command must pass the filter like any syscall of it.
+		if err := loadSeccomp(cfg.Seccomp); err != nil {
+			return nil, nil, err
+		}
+	}
+	return cmd, tty, nil
+}
+
+// containerNamespaces are joined in this order; the mount namespace is
+// last, since joining it changes what /proc shows.
+var containerNamespaces = []struct {
+	name string
+	flag int
+}{
+	{"cgroup", unix.CLONE_NEWCGROUP}, {"ipc", unix.CLONE_NEWIPC}, {"uts", unix.CLONE_NEWUTS},
+	{"net", unix.CLONE_NEWNET}, {"pid", unix.CLONE_NEWPID}, {"mnt", unix.CLONE_NEWNS},
+}
+
+// joinContainer moves this thread into the namespaces and the root of
+// pid. Joining a pid namespace affects only the children this thread
+// makes, which is why the command is forked from here.
+func joinContainer(pid int) error {
+	dir := "/proc/" + strconv.Itoa(pid)
+	type target struct{ fd, flag int }
+	var targets []target
+	defer func() {
+		for _, t := range targets {
+			unix.Close(t.fd)
+		}
+	}()
+	for _, ns := range containerNamespaces {
+		fd, err := unix.Open(dir+"/ns/"+ns.name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.ENOENT) && ns.name == "cgroup" {
+			continue // a kernel without cgroup namespaces
+		}
+		if err != nil {
+			return fmt.Errorf("open the container's %s namespace: %w", ns.name, err)
+		}
+		targets = append(targets, target{fd, ns.flag})
+		if same, _ := sameFile(fd, "/proc/thread-self/ns/"+ns.name); same {
+			targets[len(targets)-1].flag = 0 // shared with the host: nothing to join
+		}
+	}
+	// Its root, opened before the mount namespace changes what
+	// /proc/PID means.
+	root, err := unix.Open(dir+"/root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open the container's root: %w", err)
+	}
+	defer unix.Close(root)
+	// setns(CLONE_NEWNS) refuses a thread that shares its root and
+	// working directory with others, as every Go thread does.
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return fmt.Errorf("unshare the file system attributes: %w", err)
+	}
+	for _, t := range targets {
+		if t.flag == 0 {
+			continue
+		}
+		if err := unix.Setns(t.fd, t.flag); err != nil {
+			return fmt.Errorf("join the container's namespace (%#x): %w", t.flag, err)
+		}
+	}
+	// setns put us at the namespace's root mount; the init's root is
+	// where the container lives (nsenter --root does the same).
+	if err := unix.Fchdir(root); err != nil {
+		return fmt.Errorf("enter the container's root: %w", err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("enter the container's root: %w", err)
+	}
+	return nil
+}
+
+// sameFile reports whether fd and the file at path are the same inode.
+func sameFile(fd int, path string) (bool, error) {
+	var a, b unix.Stat_t
+	if err := unix.Fstat(fd, &a); err != nil {
+		return false, err
+	}
+	if err := unix.Stat(path, &b); err != nil {
+		return false, err
+	}
+	return a.Dev == b.Dev && a.Ino == b.Ino, nil
+}
+
+// reportStarted tells the caller the command runs, handing it the
+// terminal's master when there is one.
+func reportStarted(sync *os.File, tty *pty) error {
+	msg := []byte{msgExec}
+	if tty == nil {
+		_, err := sync.Write(msg)
+		return err
+	}
+	defer tty.close()
+	return unix.Sendmsg(int(sync.Fd()), msg, unix.UnixRights(int(tty.master.Fd())), nil, 0)
+}
