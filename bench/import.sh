@@ -2,7 +2,9 @@
 # Image store benchmarks (issue 4), run from the repository root:
 #   - import of a 4-layer, ~400 MiB image vs GNU tar -x of the same layers
 #     in the same run (uncompressed and gzip layers; both timed to durable
-#     data); target: ratio <= 1.5
+#     data; on the temp dir's disk and, as root, on a tmpfs, which leaves
+#     out the disk and the dirty data of other processes that a sync also
+#     flushes); target: ratio <= 1.5
 #   - disk used by 10 images sharing one 50 MiB base layer
 #   - Open + Resolve + MountPlan, what the activation shim does per start
 # Usage: bench/import.sh [COUNT]   (COUNT runs of each, default 3)

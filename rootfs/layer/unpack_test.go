@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dockah/dockah/rootfs/internal/fixture"
@@ -186,6 +188,40 @@ func TestRebuildIsExact(t *testing.T) {
 			sum := sha256.Sum256(out.Bytes())
 			if "sha256:"+hex.EncodeToString(sum[:]) != res.DiffID {
 				t.Errorf("digest of the rebuilt tar is not the diff ID")
+			}
+		})
+	}
+}
+
+// TestRebuildGNUTar rebuilds a tar that GNU tar wrote, with its own
+// headers for long names and link targets, byte for byte.
+func TestRebuildGNUTar(t *testing.T) {
+	testenv.RequireCommand(t, "tar")
+	src := t.TempDir()
+	long := filepath.Join(src, strings.Repeat("long-directory-name/", 8))
+	if err := os.MkdirAll(long, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(long, strings.Repeat("f", 150)), bytes.Repeat([]byte("data"), 5000), 0o640)
+	os.Symlink(strings.Repeat("../", 40)+"target", filepath.Join(src, "long-link"))
+	os.WriteFile(filepath.Join(src, "small"), []byte("x"), 0o600)
+	os.Link(filepath.Join(src, "small"), filepath.Join(src, "small-link"))
+	for _, format := range []string{"gnu", "posix"} {
+		t.Run(format, func(t *testing.T) {
+			out, err := exec.Command("tar", "-C", src, "--format="+format, "-cf", "-", ".").Output()
+			if err != nil {
+				t.Fatalf("tar: %v", err)
+			}
+			dir, res, split := unpackBytes(t, out, Options{})
+			var rebuilt bytes.Buffer
+			if err := Rebuild(&rebuilt, dir, bytes.NewReader(split)); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(rebuilt.Bytes(), out) {
+				t.Errorf("rebuilt %d bytes differ from GNU tar's %d", rebuilt.Len(), len(out))
+			}
+			if res.TarSize != int64(len(out)) {
+				t.Errorf("TarSize %d, want %d", res.TarSize, len(out))
 			}
 		})
 	}
