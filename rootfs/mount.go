@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -73,12 +74,18 @@ func (s *Store) MountPlan(ref, container string, opts MountOptions) (*Plan, erro
 	for i := len(img.Layers) - 1; i >= 0; i-- {
 		plan.Lower = append(plan.Lower, img.Layers[i].Dir)
 	}
-	if len(plan.Lower) == 0 {
-		empty := s.path(dirLinks, "empty")
+	// overlayfs needs a lower dir, and two when it has no upper: empty
+	// directories make up the count.
+	want := 1
+	if opts.ReadOnly {
+		want = 2
+	}
+	for i := 0; len(plan.Lower) < want; i++ {
+		empty := s.path(dirLinks, "empty"+strconv.Itoa(i))
 		if err := os.MkdirAll(empty, 0o755); err != nil {
 			return nil, fmt.Errorf("mount plan %s: %w", container, err)
 		}
-		plan.Lower = []string{empty}
+		plan.Lower = append(plan.Lower, empty)
 	}
 	cdir := s.path(dirContainers, container)
 	if err := os.MkdirAll(cdir, 0o700); err != nil {

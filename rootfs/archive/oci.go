@@ -43,6 +43,7 @@ func ParsePlatform(s string) (Platform, error) {
 	return p, nil
 }
 
+// String returns OS/ARCH[/VARIANT].
 func (p Platform) String() string {
 	s := p.OS + "/" + p.Architecture
 	if p.Variant != "" {
