@@ -30,10 +30,7 @@ func Commit(st *rootfs.Store, container, ref string, opts CommitOptions) (*rootf
 	if err != nil {
 		return nil, err
 	}
-	if err := st.CleanTemp(); err != nil {
-		return nil, err
-	}
-	lk, err := st.LockShared()
+	lk, err := beginWrite(st)
 	if err != nil {
 		return nil, err
 	}

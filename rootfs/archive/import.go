@@ -60,10 +60,7 @@ func Import(st *rootfs.Store, path string, opts ImportOptions) ([]*rootfs.Image,
 		}
 		ref = r
 	}
-	if err := st.CleanTemp(); err != nil {
-		return nil, err
-	}
-	lk, err := st.LockShared()
+	lk, err := beginWrite(st)
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +102,15 @@ func Import(st *rootfs.Store, path string, opts ImportOptions) ([]*rootfs.Image,
 		imgs = append(imgs, img)
 	}
 	return imgs, nil
+}
+
+// beginWrite starts a command that adds to the store: it removes what
+// killed commands left, then takes the store lock shared.
+func beginWrite(st *rootfs.Store) (*rootfs.Lock, error) {
+	if err := st.CleanTemp(); err != nil {
+		return nil, err
+	}
+	return st.LockShared()
 }
 
 // maxLayers is overlayfs's limit on stacked lower dirs.
