@@ -32,6 +32,11 @@
 // reported as an error and the probe goes on. It refuses to run outside a
 // container's pid namespace unless given -force.
 //
+// -watch-exe DURATION replaces the attacks by one that needs a partner:
+// while the test runs "dockah exec" into the container, the probe tries to
+// reach the host's shim binary through /proc/PID/exe of each new process
+// before it execs its command (CVE-2019-5736; see watchExe).
+//
 // -look PATH (repeatable) also reports what PATH is inside the container,
 // and -no-attacks skips the attacks: the tests use both to see where the
 // mounts of an image with a hostile layout landed. The mounts the
@@ -67,6 +72,8 @@ func main() {
 		paths     looks
 		noAttacks = flag.Bool("no-attacks", false, "only list the mounts and the -look paths")
 		force     = flag.Bool("force", false, "run outside a container's pid namespace (DANGEROUS as root on a host)")
+		watch     = flag.Duration("watch-exe", 0, "instead of the attacks, watch for this long for processes started by \"dockah exec\" and try to reach their /proc/PID/exe")
+		watchN    = flag.Int("watch-count", 20, "with -watch-exe, stop after this many processes")
 	)
 	flag.Var(&paths, "look", "report what `PATH` is (repeatable)")
 	flag.Parse()
@@ -76,7 +83,11 @@ func main() {
 		os.Exit(3)
 	}
 	var s summary
-	if !*noAttacks {
+	if *watch > 0 {
+		r := watchExe(*watch, *watchN)
+		emit(r)
+		s.add(r)
+	} else if !*noAttacks {
 		e, err := newEnv(fds)
 		if err != nil {
 			emit(map[string]string{"error": err.Error()})

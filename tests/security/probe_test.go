@@ -161,10 +161,17 @@ func probeEntries(t *testing.T, b *box.Box) []images.Entry {
 
 // start defines the container name, starts it and waits until it has
 // exited. It returns what the probe printed; ok is false when the
-// container did not run to a clean exit (run's journal says why).
+// container did not run to a clean exit (journal says why).
 func start(t *testing.T, b *box.Box, name, definition string) (run *probeRun, ok bool, journal string) {
 	t.Helper()
-	unit := name + ".service"
+	began, startErr := launch(t, b, name, definition)
+	return collect(t, b, name, began, startErr)
+}
+
+// launch defines the container name and starts its service; systemctl
+// returns once the entrypoint runs.
+func launch(t *testing.T, b *box.Box, name, definition string) (time.Time, error) {
+	t.Helper()
 	if err := b.WriteFile("/etc/dockah/containers/"+name+".toml", []byte(definition), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +179,15 @@ func start(t *testing.T, b *box.Box, name, definition string) (run *probeRun, ok
 		t.Fatal(err)
 	}
 	began := time.Now()
-	_, startErr := b.Systemctl("start", unit)
+	_, err := b.Systemctl("start", name+".service")
+	return began, err
+}
+
+// collect waits until the container launched at began has exited and
+// parses what the probe printed.
+func collect(t *testing.T, b *box.Box, name string, began time.Time, startErr error) (run *probeRun, ok bool, journal string) {
+	t.Helper()
+	unit := name + ".service"
 	if err := b.WaitUnitState(unit, 60*time.Second, "inactive", "failed"); err != nil {
 		t.Fatal(err)
 	}

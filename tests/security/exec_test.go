@@ -1,0 +1,51 @@
+package security
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestExecWindowDoesNotExposeShim is CVE-2019-5736 against "dockah exec":
+// each exec's command is, until it execs, a copy of the host's shim in
+// the container's pid namespace. The probe watches for those processes
+// (-watch-exe) while the test runs execs into its container, and tries
+// to open their /proc/PID/exe. A default container must be refused; so
+// must one given SYS_PTRACE, which may trace its own processes but not
+// reach a host binary; the weakened container, the negative control,
+// reaches it.
+func TestExecWindowDoesNotExposeShim(t *testing.T) {
+	b := attackBox(t)
+	// The probe stops watching after watched processes; the execs go on
+	// until one fails, which the first after that does, its container
+	// gone.
+	const watched, execs = 15, 25
+	for _, c := range []struct{ name, extra, want string }{
+		{"default", "", "blocked"},
+		{"ptrace", "\n[security]\ncapabilities_add = [\"SYS_PTRACE\"]\n", "blocked"},
+		{"weakened", weakened(t, b), "allowed"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			name := "attack-exec-" + c.name
+			def := definition("false", fmt.Sprintf(`command = ["-watch-exe", "15s", "-watch-count", "%d"]`, watched)+"\n"+c.extra)
+			began, startErr := launch(t, b, name, def)
+			for i := 0; startErr == nil && i < execs; i++ {
+				if _, err := b.Run("dockah", "exec", name, "/attack", "-child", "noop"); err != nil {
+					t.Logf("exec %d failed, the watch is over: %v", i, err)
+					break
+				}
+			}
+			run, ok, journal := collect(t, b, name, began, startErr)
+			if !ok {
+				t.Fatalf("container %s did not run to a clean exit: %s", name, journal)
+			}
+			rep, found := run.reports["exec-window-exe"]
+			if !found {
+				t.Fatalf("the probe did not report the exec window:\n%s", journal)
+			}
+			t.Logf("%s: %s", rep.Result, rep.Detail)
+			if rep.Result != c.want {
+				t.Errorf("exec window: %s, want %s: %s", rep.Result, c.want, rep.Detail)
+			}
+		})
+	}
+}
