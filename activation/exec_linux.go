@@ -61,10 +61,6 @@ type ExecOptions struct {
 	// must call IsStage and RunStage first, as dockah-activate does.
 	// Empty means this binary.
 	Helper string
-	// Attach, if set, is called with the helper's host pid before it
-	// joins the container, to move it into the container's cgroup (the
-	// CLI asks systemd); the command inherits the cgroup.
-	Attach func(pid int) error
 }
 
 // execRequest is what the exec stage reads from the sync socket.
@@ -86,7 +82,7 @@ type winsize struct {
 }
 
 // Exec runs a command inside the running container whose init is
-// opts.Pid, in all its namespaces, its root, its cgroup (see Attach), as
+// opts.Pid, in all its namespaces, its root, its cgroups, as
 // its user and under its security policy, and returns the command's exit
 // status (128+N when killed by signal N). When the command could not be
 // run, err says why and the status is ExitNotFound, ExitCannotRun or
@@ -178,10 +174,10 @@ type execution struct {
 }
 
 func (x *execution) run() (int, error) {
-	if x.opts.Attach != nil {
-		if err := x.opts.Attach(x.cmd.Process.Pid); err != nil {
-			return x.fail(fmt.Errorf("move into the container's cgroup: %w", err))
-		}
+	// The helper joins the container's cgroups before it forks the
+	// command, which is born in them.
+	if err := joinCgroups(x.cmd.Process.Pid, x.opts.Pid); err != nil {
+		return x.fail(err)
 	}
 	req := execRequest{
 		Config: x.opts.Config, Pid: x.opts.Pid, Args: x.opts.Args, Env: x.opts.Env,

@@ -109,14 +109,3 @@ func TestExecReportsMissingCommand(t *testing.T) {
 		t.Errorf("exec of a non-executable file: status %d, error %v", status, err)
 	}
 }
-
-func TestExecAttachFailureStopsHelper(t *testing.T) {
-	cfg, c := runningContainer(t)
-	status, err := Exec(ExecOptions{
-		Config: cfg, Pid: c.Pid, Args: []string{"true"},
-		Attach: func(int) error { return syscall.EPERM },
-	})
-	if err == nil || status != ExitSetupFailed {
-		t.Errorf("status %d, error %v; want %d and the attach error", status, err, ExitSetupFailed)
-	}
-}

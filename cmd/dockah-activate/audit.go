@@ -92,8 +92,13 @@ func (r auditRecord) journalFields() map[string]string {
 		"DOCKAH_CONTAINER":  r.Container,
 		"DOCKAH_IMAGE":      r.Image,
 		"UNIT":              r.Unit,
-		"DOCKAH_LABEL":      r.label(),
-		"DOCKAH_RESULT":     r.Result,
+		// What the record is about, for journalctl -u: the sender
+		// (the shim, short-lived) may be gone before journald looks
+		// up its unit, and -u matches OBJECT_SYSTEMD_UNIT of root's
+		// messages.
+		"OBJECT_SYSTEMD_UNIT": r.Unit,
+		"DOCKAH_LABEL":        r.label(),
+		"DOCKAH_RESULT":       r.Result,
 	}
 	if r.Pid != 0 {
 		f["DOCKAH_PID"] = strconv.Itoa(r.Pid)

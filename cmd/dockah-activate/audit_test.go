@@ -21,7 +21,7 @@ func TestAuditJournalRecord(t *testing.T) {
 	start := auditRecord{Event: "start", Container: "web@blue", Image: "nginx:1.25", Unit: "web@blue.service", Result: "success", Pid: 4242}
 	want := map[string]string{
 		"MESSAGE_ID": AuditMessageID, "SYSLOG_IDENTIFIER": "dockah-activate", "DOCKAH_EVENT": "start",
-		"DOCKAH_CONTAINER": "web@blue", "DOCKAH_IMAGE": "nginx:1.25", "UNIT": "web@blue.service",
+		"DOCKAH_CONTAINER": "web@blue", "DOCKAH_IMAGE": "nginx:1.25", "UNIT": "web@blue.service", "OBJECT_SYSTEMD_UNIT": "web@blue.service",
 		"DOCKAH_LABEL": "none", "DOCKAH_RESULT": "success", "DOCKAH_PID": "4242",
 	}
 	if diff := cmp.Diff(want, start.journalFields()); diff != "" {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/spf13/cobra"
@@ -47,12 +49,11 @@ The exit status is the command's, or 125 when dockah could not run it,
 		RunE: func(c *cobra.Command, args []string) error {
 			status, err := runExec(c.Context(), opts, eo, args[0], args[1:])
 			if err != nil {
-				return failedWith{err, status}
+				// Said here: main stays silent on an exit status.
+				fmt.Fprintf(c.ErrOrStderr(), "dockah: %v\n", err)
 			}
 			if status != 0 {
-				// The command's own status, silently: it has said
-				// what it had to say.
-				os.Exit(status)
+				return exitStatusError{status}
 			}
 			return nil
 		},
@@ -68,15 +69,6 @@ The exit status is the command's, or 125 when dockah could not run it,
 	return cmd
 }
 
-// failedWith is an error that ends dockah with a given exit status.
-type failedWith struct {
-	err    error
-	status int
-}
-
-func (e failedWith) Error() string   { return e.err.Error() }
-func (e failedWith) Unwrap() []error { return []error{e.err, exitStatusError{e.status}} }
-
 func runExec(ctx context.Context, opts *globalOptions, eo *execOptions, name string, command []string) (int, error) {
 	env, err := execEnv(eo.env, os.LookupEnv)
 	if err != nil {
@@ -91,17 +83,13 @@ func runExec(ctx context.Context, opts *globalOptions, eo *execOptions, name str
 	if err != nil {
 		return activation.ExitSetupFailed, err
 	}
-	service := prep.Definition.ServiceUnit()
-	pid, err := mainPID(ctx, conn, name, service)
+	pid, err := mainPID(ctx, conn, name, prep.Definition.ServiceUnit())
 	if err != nil {
 		return activation.ExitSetupFailed, err
 	}
 	xo := activation.ExecOptions{
 		Config: prep.Config, Pid: int(pid), Args: command, Env: env, User: eo.user, Cwd: eo.workdir, TTY: eo.tty,
 		Helper: shimPath,
-		Attach: func(helper int) error {
-			return conn.AttachProcessesToUnit(ctx, service, "", []uint32{uint32(helper)})
-		},
 	}
 	if eo.interactive {
 		xo.Stdin = os.Stdin
@@ -109,22 +97,40 @@ func runExec(ctx context.Context, opts *globalOptions, eo *execOptions, name str
 	return activation.Exec(xo)
 }
 
-// mainPID returns the main pid of a running container's service.
+// mainPID returns the main pid of a running container's service. While
+// the service starts, its main pid is the shim for a moment, and only
+// then the container's init: wait for that.
 func mainPID(ctx context.Context, conn *sdbus.Conn, name, service string) (uint32, error) {
-	props, err := conn.GetUnitTypePropertiesContext(ctx, service, "Service")
-	if err != nil {
-		return 0, fmt.Errorf("ask systemd about %s: %w", service, err)
-	}
-	pid, _ := props["MainPID"].(uint32)
-	if pid == 0 {
-		state, _ := conn.GetUnitPropertyContext(ctx, service, "ActiveState")
-		what := "not running"
-		if state != nil {
-			what += " (" + strings.Trim(state.Value.String(), `"`) + ")"
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		props, err := conn.GetUnitTypePropertiesContext(ctx, service, "Service")
+		if err != nil {
+			return 0, fmt.Errorf("ask systemd about %s: %w", service, err)
 		}
-		return 0, fmt.Errorf("container %s is %s: start it with: dockah start %s", name, what, name)
+		pid, _ := props["MainPID"].(uint32)
+		state, _ := conn.GetUnitPropertyContext(ctx, service, "ActiveState")
+		active := ""
+		if state != nil {
+			active = strings.Trim(state.Value.String(), `"`)
+		}
+		switch {
+		case pid == 0:
+			return 0, fmt.Errorf("container %s is not running (%s): start it with: dockah start %s", name, active, name)
+		case active != "activating" || inOtherMountNamespace(pid):
+			return pid, nil
+		case time.Now().After(deadline):
+			return 0, fmt.Errorf("container %s is still starting", name)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	return pid, nil
+}
+
+// inOtherMountNamespace reports whether pid has a mount namespace other
+// than dockah's, as a container's init has and the shim has not.
+func inOtherMountNamespace(pid uint32) bool {
+	theirs, err1 := os.Readlink("/proc/" + strconv.FormatUint(uint64(pid), 10) + "/ns/mnt")
+	ours, err2 := os.Readlink("/proc/self/ns/mnt")
+	return err1 == nil && err2 == nil && theirs != ours
 }
 
 // execEnv checks -e values: KEY=VALUE, or KEY alone for dockah's own

@@ -44,16 +44,8 @@ func TestExecEnv(t *testing.T) {
 	}
 }
 
-func TestExecErrorKeepsStatus(t *testing.T) {
-	err := failedWith{errString("container web is not running"), 125}
-	if exitCode(err) != 125 || err.Error() != "container web is not running" {
-		t.Errorf("exit code %d, message %q", exitCode(err), err.Error())
-	}
+func TestExecNeedsCommand(t *testing.T) {
 	if _, _, err := dockah(t, "exec", "web"); err == nil || !strings.Contains(err.Error(), "requires at least 2 arg") {
 		t.Errorf("exec without a command: %v", err)
 	}
 }
-
-type errString string
-
-func (e errString) Error() string { return string(e) }
