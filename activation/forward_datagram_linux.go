@@ -21,6 +21,9 @@ func (f *Forwarder) serveDatagram(ctx context.Context, fw Forward) error {
 		return fmt.Errorf("forward datagrams to port %d: %w", fw.Port, err)
 	}
 	defer pc.Close()
+	// Whether a datagram port listens cannot be probed; it counts as
+	// ready, and early datagrams are retried by their senders.
+	f.ready()
 	go func() { <-ctx.Done(); pc.Close() }()
 	var mu sync.Mutex
 	peers := map[string]net.Conn{}

@@ -36,8 +36,11 @@ type ForwardOptions struct {
 	// Forwards are the sockets to serve.
 	Forwards []Forward
 	// ReadyTimeout bounds the wait for the application to listen on its
-	// port; connections meanwhile wait, accepted or in the backlog.
+	// port; connections meanwhile wait in the backlog.
 	ReadyTimeout time.Duration
+	// Ready, if set, is called once the application listens on every
+	// forwarded stream port.
+	Ready func()
 	// IdleTimeout, if set, calls OnIdle after that long with no open
 	// connection; the caller stops the unit and systemd keeps the socket.
 	IdleTimeout time.Duration
@@ -59,6 +62,19 @@ type Forwarder struct {
 	mu         sync.Mutex
 	open       int       // connections being relayed
 	lastActive time.Time // when open last dropped to zero
+	pending    int       // forwards whose port is not known to listen yet
+}
+
+// ready records that one forward's port listens, and calls Ready when
+// the last one does.
+func (f *Forwarder) ready() {
+	f.mu.Lock()
+	f.pending--
+	last := f.pending == 0
+	f.mu.Unlock()
+	if last && f.opts.Ready != nil {
+		f.opts.Ready()
+	}
 }
 
 // RunForwarder serves the forwards until the container's init exits, the
@@ -81,11 +97,14 @@ func RunForwarder(ctx context.Context, opts ForwardOptions) error {
 	}
 	defer dialer.close()
 	f := &Forwarder{opts: opts, dialer: dialer, lastActive: time.Now()}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	f.pending = len(opts.Forwards)
+	// Accepting stops when the container is idle; the forwarder itself
+	// stays until the container's init is gone.
+	accepting, stopAccepting := context.WithCancel(ctx)
+	defer stopAccepting()
 	errs := make(chan error, len(opts.Forwards))
 	for _, fw := range opts.Forwards {
-		go func(fw Forward) { errs <- f.serve(ctx, fw) }(fw)
+		go func(fw Forward) { errs <- f.serve(accepting, fw) }(fw)
 	}
 	idle := f.idleTicker()
 	for {
@@ -96,15 +115,43 @@ func RunForwarder(ctx context.Context, opts ForwardOptions) error {
 			return ctx.Err()
 		case err := <-errs:
 			if err != nil {
+				if errors.Is(err, ErrNeverListened) {
+					f.refusePending()
+				}
 				return err
 			}
 		case <-idle:
 			if f.idleFor() >= opts.IdleTimeout {
 				opts.Log(fmt.Sprintf("no connection for %s: stopping; the socket stays listening", opts.IdleTimeout))
-				cancel() // stop accepting; new connections wait in the backlog
+				stopAccepting() // new connections wait in the backlog
 				opts.OnIdle()
 				idle = nil
 			}
+		}
+	}
+}
+
+// refusePending closes the connections waiting in the backlogs: their
+// clients learn at once that nothing will answer, and systemd does not
+// start the failed container again and again for them.
+func (f *Forwarder) refusePending() {
+	for _, fw := range f.opts.Forwards {
+		if fw.Datagram {
+			continue
+		}
+		fd := int(fw.Listener.Fd())
+		// Poll before each accept: the socket may be blocking, and its
+		// flags are shared with systemd's copy, so they stay as they are.
+		for {
+			ready, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 0)
+			if err != nil || ready == 0 {
+				break
+			}
+			conn, _, err := unix.Accept4(fd, unix.SOCK_CLOEXEC)
+			if err != nil {
+				break
+			}
+			unix.Close(conn)
 		}
 	}
 }
@@ -155,6 +202,7 @@ func (f *Forwarder) serve(ctx context.Context, fw Forward) error {
 	if err := f.waitReady(ctx, fw.Port); err != nil {
 		return err
 	}
+	f.ready()
 	go func() { <-ctx.Done(); ln.Close() }()
 	for {
 		client, err := ln.Accept()

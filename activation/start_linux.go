@@ -33,6 +33,12 @@ type StartOptions struct {
 	// exists, while the container is still being set up (the shim
 	// registers the machine meanwhile).
 	Started func(pid int)
+	// Sibling makes the container's init a child of the shim's parent
+	// (CLONE_PARENT): under systemd, of systemd itself, which then
+	// supervises it as any main process it started, reaps it and reports
+	// its exit status, even while the shim stays as a forwarder. Wait
+	// cannot be used then.
+	Sibling bool
 }
 
 // Start creates the container's namespaces with a new process running the
@@ -61,8 +67,12 @@ func Start(cfg *Config, opts StartOptions) (*Container, error) {
 	cmd.ExtraFiles = append(append([]*os.File{}, opts.Sockets...), theirs)
 	cmd.Env = []string{stageEnv + "=" + strconv.Itoa(3+len(opts.Sockets))}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio(opts)
+	flags := cloneFlags(cfg.Spec)
+	if opts.Sibling {
+		flags |= unix.CLONE_PARENT
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags: cloneFlags(cfg.Spec),
+		Cloneflags: flags,
 		// If the shim dies during setup, so does the half-built
 		// container; the stage clears this right before exec.
 		Pdeathsig: syscall.SIGKILL,

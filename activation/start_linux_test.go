@@ -2,13 +2,17 @@ package activation
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/tests/testenv"
@@ -201,5 +205,22 @@ func TestPrepareAppliesDefaultPolicy(t *testing.T) {
 	}
 	if strings.Contains(out, "sys-writable") || strings.Contains(out, "now at") {
 		t.Errorf("masked or read-only paths are reachable:\n%s", out)
+	}
+}
+
+func TestSiblingIsChildOfOurParent(t *testing.T) {
+	cfg := testConfig(t, "/bin/sh", "-c", "sleep 1")
+	c, err := Start(cfg, StartOptions{Sibling: true, Stdout: io.Discard, Stderr: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Kill(c.Pid, unix.SIGKILL)
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if ppid := fields[1]; ppid != strconv.Itoa(os.Getppid()) {
+		t.Errorf("the container's parent is %s, want the test's parent %d", ppid, os.Getppid())
 	}
 }

@@ -9,9 +9,10 @@ import (
 )
 
 const (
-	busName   = "org.freedesktop.machine1"
-	busPath   = "/org/freedesktop/machine1"
-	busMethod = "org.freedesktop.machine1.Manager.RegisterMachine"
+	busName    = "org.freedesktop.machine1"
+	busPath    = "/org/freedesktop/machine1"
+	busManager = "org.freedesktop.machine1.Manager"
+	busMethod  = busManager + ".RegisterMachine"
 )
 
 // ErrUnavailable means systemd-machined cannot be reached: not installed,
@@ -51,14 +52,29 @@ func (c *Conn) Close() error { return c.bus.Close() }
 func (c *Conn) Register(m Machine) error {
 	obj := c.bus.Object(busName, busPath)
 	call := obj.Call(busMethod, 0, m.Name, []byte{}, m.Service, m.Class, uint32(m.Leader), m.RootDir)
+	if isDBusError(call.Err, "org.freedesktop.machine1.MachineExists") {
+		// The unit's previous container: its service was restarted
+		// before machined saw the old one go. The name is the unit's own,
+		// so the old registration is stale.
+		if err := obj.Call(busManager+".UnregisterMachine", 0, m.Name).Err; err == nil {
+			call = obj.Call(busMethod, 0, m.Name, []byte{}, m.Service, m.Class, uint32(m.Leader), m.RootDir)
+		}
+	}
 	if call.Err != nil {
-		var dbusErr dbus.Error
-		if errors.As(call.Err, &dbusErr) && strings.HasPrefix(dbusErr.Name, "org.freedesktop.DBus.Error.ServiceUnknown") {
+		if isDBusError(call.Err, "org.freedesktop.DBus.Error.ServiceUnknown") {
 			return fmt.Errorf("%w: %v", ErrUnavailable, call.Err)
 		}
 		return fmt.Errorf("register machine %s: %w", m.Name, call.Err)
 	}
 	return nil
+}
+
+// isDBusError reports whether err is the D-Bus error name; godbus gives
+// replies as dbus.Error and its own failures as *dbus.Error.
+func isDBusError(err error, name string) bool {
+	var value dbus.Error
+	var pointer *dbus.Error
+	return errors.As(err, &value) && value.Name == name || errors.As(err, &pointer) && pointer.Name == name
 }
 
 // Name turns a container or unit instance name into a valid machine name:

@@ -209,6 +209,10 @@ type Service struct {
 	IdleTimeout time.Duration
 	// StopSignal is a signal name with the SIG prefix; empty: SIGTERM.
 	StopSignal string
+	// StartTimeout bounds the start: the setup, and with forwarded
+	// sockets the wait for the application to listen on its ports;
+	// 0: systemd's default; Infinity: forever.
+	StartTimeout time.Duration
 	// StopTimeout is how long to wait after StopSignal before SIGKILL;
 	// 0: systemd's default; Infinity: forever.
 	StopTimeout time.Duration

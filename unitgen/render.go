@@ -215,12 +215,18 @@ func (r *renderer) service(sockets []SocketUnit) string {
 	if d.Service.StopSignal != "" {
 		w.set("KillSignal", d.Service.StopSignal)
 	}
+	if d.Service.StartTimeout != 0 {
+		w.set("TimeoutStartSec", formatDuration(d.Service.StartTimeout))
+	}
 	if d.Service.StopTimeout != 0 {
 		w.set("TimeoutStopSec", formatDuration(d.Service.StopTimeout))
 	}
 	if d.Service.Restart != "" {
 		w.set("Restart", d.Service.Restart)
 	}
+	// The shim exits 78 (EX_CONFIG) when only an administrator can help
+	// (bad definition, missing image): restarting would only loop.
+	w.set("RestartPreventExitStatus", "78")
 	w.set("SyslogIdentifier", r.spec(r.name()))
 	w.set("LogExtraFields", word(r.spec("DOCKAH_CONTAINER="+r.name())))
 	w.set("LogExtraFields", word(r.spec("DOCKAH_IMAGE="+d.Container.Image)))

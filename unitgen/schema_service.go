@@ -116,6 +116,11 @@ var serviceFields = withPrefix("service", []field[Service]{
 			}
 		}
 	}},
+	{"start_timeout", func(c *converter, n *node, key string, out *Service) {
+		if out.StartTimeout = c.duration(n, key); out.StartTimeout == 0 {
+			out.StartTimeout = Infinity // as systemd: 0 disables the timeout
+		}
+	}},
 	{"stop_timeout", func(c *converter, n *node, key string, out *Service) {
 		if out.StopTimeout = c.duration(n, key); out.StopTimeout == 0 {
 			out.StopTimeout = Infinity // as systemd: 0 disables the timeout

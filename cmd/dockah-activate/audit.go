@@ -12,6 +12,7 @@ import (
 	"github.com/coreos/go-systemd/v22/journal"
 	"golang.org/x/sys/unix"
 
+	"github.com/dockah/dockah/cmd/internal/launch"
 	"github.com/dockah/dockah/policy"
 )
 
@@ -211,10 +212,10 @@ func unavailable(err error) error {
 }
 
 // auditStarted records a successful start.
-func auditStarted(name string, prep *prepared, pid int) {
+func auditStarted(name string, prep *launch.Prepared, pid int) {
 	auditEvent(auditRecord{
-		Event: "start", Container: name, Image: prep.def.Container.Image, Unit: prep.def.ServiceUnit(),
-		Label: prep.cfg.Spec.Process.SelinuxLabel, Result: "success", Pid: pid,
+		Event: "start", Container: name, Image: prep.Definition.Container.Image, Unit: prep.Definition.ServiceUnit(),
+		Label: prep.Config.Spec.Process.SelinuxLabel, Result: "success", Pid: pid,
 	})
 }
 
@@ -243,8 +244,8 @@ func stopped(name string) {
 	}
 	if policy.HostSELinux().Enabled() {
 		// The label the container had: its level is recorded by name.
-		if prep, err := prepare(name, nil, true); err == nil {
-			r.Label = prep.cfg.Spec.Process.SelinuxLabel
+		if prep, err := prepare(name, "", nil, launch.ModePrint); err == nil {
+			r.Label = prep.Config.Spec.Process.SelinuxLabel
 		}
 	}
 	auditEvent(r)

@@ -11,10 +11,12 @@ import (
 	"os"
 
 	"github.com/dockah/dockah/activation"
+	"github.com/dockah/dockah/cmd/internal/launch"
 	"github.com/dockah/dockah/unitgen"
 )
 
 const usage = `usage: dockah-activate NAME
+       dockah-activate --definition FILE NAME
        dockah-activate --spec NAME
        dockah-activate --stopped NAME
 
@@ -23,6 +25,9 @@ The generated NAME.service calls this; run it by hand only to debug (it then
 waits for the container and exits with its status). It reads the definition
 of NAME, takes the sockets systemd passed (LISTEN_FDS), builds the container
 and execs its entrypoint.
+
+--definition reads the definition from FILE alone (containers of "dockah
+run", which are transient units, not generated ones).
 
 --spec prints the OCI runtime spec the container would run with.
 
@@ -47,8 +52,12 @@ func main() {
 	case len(args) == 2 && args[0] == "--stopped":
 		stopped(args[1])
 	case len(args) == 1 && args[0] != "" && args[0][0] != '-':
-		status, err := start(args[0])
+		status, err := start(args[0], "")
 		exitOn(args[0], err)
+		os.Exit(status)
+	case len(args) == 3 && args[0] == "--definition":
+		status, err := start(args[2], args[1])
+		exitOn(args[2], err)
 		os.Exit(status)
 	default:
 		fmt.Fprint(os.Stderr, usage)
@@ -71,13 +80,13 @@ func exitOn(name string, err error) {
 }
 
 func printSpec(name string) error {
-	prep, err := prepare(name, nil, true)
+	prep, err := prepare(name, "", nil, launch.ModePrint)
 	if err != nil {
 		return err
 	}
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
-	return enc.Encode(prep.cfg.Spec)
+	return enc.Encode(prep.Config.Spec)
 }
 
 // definitionFS is the file system definitions are read from.

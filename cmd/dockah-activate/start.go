@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	sd "github.com/coreos/go-systemd/v22/dbus"
+	"golang.org/x/sys/unix"
 
 	"github.com/dockah/dockah/activation"
 	"github.com/dockah/dockah/cmd/internal/launch"
@@ -26,31 +30,20 @@ type configError struct{ err error }
 func (e configError) Error() string { return e.err.Error() }
 func (e configError) Unwrap() error { return e.err }
 
-// prepared is a container ready to start.
-type prepared struct {
-	def *unitgen.Definition
-	cfg *activation.Config
-}
-
 // prepare loads the definition and the image and computes the container's
 // configuration (package launch, which the CLI's exec shares).
-func prepare(name string, sockets []string, printable bool) (*prepared, error) {
-	mode := launch.ModeStart
-	if printable {
-		mode = launch.ModePrint
-	}
+// definitionFile is set for a container of "dockah run".
+func prepare(name, definitionFile string, sockets []string, mode launch.Mode) (*launch.Prepared, error) {
 	prep, err := launch.Prepare(name, launch.Options{
-		Mode: mode, Definitions: definitionFS, StoreRoot: launch.StoreRoot(), Sockets: sockets,
+		Mode: mode, Definitions: definitionFS, DefinitionFile: definitionFile,
+		StoreRoot: launch.StoreRoot(), Sockets: sockets,
 		NotifySocket: os.Getenv(activation.NotifySocketEnv),
 		Log:          func(msg string) { logLine(name, msg) },
 	})
 	if launch.IsConfigError(err) {
 		return nil, configError{err}
 	}
-	if err != nil {
-		return nil, err
-	}
-	return &prepared{def: prep.Definition, cfg: prep.Config}, nil
+	return prep, err
 }
 
 // logLine writes one line to the journal (the shim's stderr). A leading
@@ -59,6 +52,11 @@ func logLine(name, msg string) {
 	prefix := ""
 	if len(msg) > 3 && msg[0] == '<' && msg[2] == '>' {
 		prefix, msg = msg[:3], msg[3:]
+		// Debug notes are for the journal, which files them at debug
+		// priority; on a terminal ("dockah run") they are noise.
+		if prefix == "<7>" && !stderrIsJournal() {
+			return
+		}
 	}
 	fmt.Fprintf(os.Stderr, "%sdockah-activate: %s: %s\n", prefix, name, msg)
 }
@@ -66,34 +64,47 @@ func logLine(name, msg string) {
 // start runs the container. Under systemd it returns as soon as the
 // entrypoint runs, after handing systemd the container's pid; by hand
 // (no NOTIFY_SOCKET) it waits and returns the container's exit status.
-func start(name string) (status int, err error) {
+// With forwarded sockets it stays, as the forwarder, until the container
+// ends.
+func start(name, definitionFile string) (status int, err error) {
 	defer func() {
 		if err != nil {
 			auditStartFailed(name, err)
 		}
 	}()
-	sockets, names, err := passedSockets()
+	files, names := passedSockets()
+	prep, err := prepare(name, definitionFile, names, launch.ModeStart)
 	if err != nil {
 		return 0, err
 	}
-	prep, err := prepare(name, names, false)
-	if err != nil {
-		return 0, err
+	var inside []*os.File
+	var forwards []activation.Forward
+	for _, p := range prep.Sockets {
+		if p.Port == 0 {
+			inside = append(inside, files[p.Index])
+		} else {
+			forwards = append(forwards, activation.Forward{Listener: files[p.Index], Port: p.Port, Datagram: p.Datagram})
+		}
 	}
 	registered := make(chan error, 1)
-	c, err := activation.Start(prep.cfg, activation.StartOptions{
-		Sockets: sockets,
+	c, err := activation.Start(prep.Config, activation.StartOptions{
+		Sockets: inside,
 		Started: func(pid int) { go func() { registered <- register(name, pid) }() },
+		// Under systemd the container is systemd's child, not ours.
+		Sibling: os.Getenv(activation.NotifySocketEnv) != "",
 	})
 	if err != nil {
 		return 0, err
 	}
 	if err := <-registered; err != nil {
-		fmt.Fprintf(os.Stderr, "dockah-activate: %s: not registered with systemd-machined: %v\n", name, err)
+		logLine(name, "not registered with systemd-machined: "+err.Error())
 	}
 	state := fmt.Sprintf("MAINPID=%d", c.Pid)
-	if !prep.def.Container.Notify {
+	if !prep.Definition.Container.Notify {
 		state += "\nREADY=1"
+	}
+	if len(forwards) > 0 {
+		return 0, forward(name, prep, c, forwards, state)
 	}
 	err = activation.Notify(state, 10*time.Second)
 	if errors.Is(err, activation.ErrNoNotifySocket) {
@@ -105,6 +116,85 @@ func start(name string) (status int, err error) {
 	}
 	auditStarted(name, prep, c.Pid)
 	return 0, nil
+}
+
+// forward relays the forwarded sockets into the container. systemd learns
+// the container's pid and readiness only once the application listens on
+// its ports, so "systemctl start" means "serving"; an application that
+// never listens fails the start instead of hanging it.
+func forward(name string, prep *launch.Prepared, c *activation.Container, forwards []activation.Forward, state string) error {
+	notified := make(chan error, 1)
+	opts := activation.ForwardOptions{
+		Init:         c.Pid,
+		Forwards:     forwards,
+		ReadyTimeout: readyTimeout(prep.Definition.Service.StartTimeout),
+		IdleTimeout:  prep.Definition.Service.IdleTimeout,
+		OnIdle:       func() { stopUnit(name, prep.Definition.ServiceUnit()) },
+		Log:          func(msg string) { logLine(name, msg) },
+		Ready: func() {
+			err := activation.Notify(state, 10*time.Second)
+			if errors.Is(err, activation.ErrNoNotifySocket) {
+				err = nil
+			}
+			if err == nil {
+				auditStarted(name, prep, c.Pid)
+			}
+			notified <- err
+		},
+	}
+	err := activation.RunForwarder(context.Background(), opts)
+	if err != nil {
+		// The start fails: the container goes, the socket stays.
+		_ = unix.Kill(c.Pid, unix.SIGKILL)
+		return err
+	}
+	select {
+	case err := <-notified:
+		return err
+	default:
+		return errors.New("the container ended before its application listened")
+	}
+}
+
+// readyTimeout is how long the application may take to listen: a second
+// less than the unit's start timeout, so the journal says why the start
+// failed before systemd gives up on it.
+func readyTimeout(start time.Duration) time.Duration {
+	switch {
+	case start == unitgen.Infinity:
+		return 24 * time.Hour
+	case start == 0:
+		return 60 * time.Second // systemd's default start timeout is 90s
+	case start > 2*time.Second:
+		return start - time.Second
+	}
+	return start / 2
+}
+
+// stopUnit asks systemd to stop the container's service after its idle
+// timeout; its socket units stay and start it again on demand.
+func stopUnit(name, unit string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := sd.NewSystemConnectionContext(ctx)
+	if err != nil {
+		logLine(name, "idle: connect to systemd: "+err.Error())
+		return
+	}
+	defer conn.Close()
+	if _, err := conn.StopUnitContext(ctx, unit, "replace", nil); err != nil {
+		logLine(name, "idle: stop "+unit+": "+err.Error())
+	}
+}
+
+// stderrIsJournal reports whether stderr is the journal stream systemd
+// connected: JOURNAL_STREAM names its device and inode.
+func stderrIsJournal() bool {
+	var st unix.Stat_t
+	if unix.Fstat(2, &st) != nil {
+		return false
+	}
+	return os.Getenv("JOURNAL_STREAM") == fmt.Sprintf("%d:%d", st.Dev, st.Ino)
 }
 
 func register(name string, pid int) error {
@@ -121,11 +211,11 @@ func register(name string, pid int) error {
 // passedSockets takes the sockets systemd passed (sd_listen_fds): fds 3
 // and on, with their names. They are handed on as they are, so they must
 // not be closed on exec.
-func passedSockets() ([]*os.File, []string, error) {
+func passedSockets() ([]*os.File, []string) {
 	pid, _ := strconv.Atoi(os.Getenv("LISTEN_PID"))
 	count, _ := strconv.Atoi(os.Getenv("LISTEN_FDS"))
 	if pid != os.Getpid() || count <= 0 {
-		return nil, nil, nil
+		return nil, nil
 	}
 	names := strings.Split(os.Getenv("LISTEN_FDNAMES"), ":")
 	files := make([]*os.File, count)
@@ -137,5 +227,5 @@ func passedSockets() ([]*os.File, []string, error) {
 			out[i] = names[i]
 		}
 	}
-	return files, out, nil
+	return files, out
 }

@@ -166,12 +166,22 @@ func (r *transientRun) socket() string  { return r.name + ".socket" }
 
 func (r *transientRun) run(ctx context.Context) error {
 	if len(r.def.Sockets) > 0 {
-		if err := r.start(ctx, r.socket(), r.socketProperties()); err != nil {
+		// A socket refuses to start without its service loaded: both
+		// are made in one call, the service as an auxiliary unit, which
+		// is then started at once (docker run semantics), not on the
+		// first connection.
+		aux := []sd.PropertyCollection{{Name: r.service(), Properties: r.serviceProperties()}}
+		if err := r.start(ctx, r.socket(), r.socketProperties(), aux...); err != nil {
 			return err
 		}
 		defer r.conn.StopUnitContext(context.Background(), r.socket(), "replace", nil)
-	}
-	if err := r.start(ctx, r.service(), r.serviceProperties()); err != nil {
+		if err := r.wait(ctx, "start "+r.service(), func(ch chan<- string) error {
+			_, err := r.conn.StartUnitContext(ctx, r.service(), "replace", ch)
+			return err
+		}); err != nil {
+			return err
+		}
+	} else if err := r.start(ctx, r.service(), r.serviceProperties()); err != nil {
 		return err
 	}
 	interrupts := make(chan os.Signal, 1)
@@ -194,15 +204,23 @@ func (r *transientRun) run(ctx context.Context) error {
 	}
 }
 
-// start starts a transient unit and waits for its start job.
-func (r *transientRun) start(ctx context.Context, unit string, props []sd.Property) error {
+// start starts a transient unit (with auxiliary units) and waits for its
+// start job.
+func (r *transientRun) start(ctx context.Context, unit string, props []sd.Property, aux ...sd.PropertyCollection) error {
+	return r.wait(ctx, "start "+unit, func(ch chan<- string) error {
+		_, err := r.conn.StartTransientUnitAux(ctx, unit, "fail", props, aux, ch)
+		return err
+	})
+}
+
+// wait runs a job and waits for it to finish.
+func (r *transientRun) wait(ctx context.Context, what string, job func(chan<- string) error) error {
 	done := make(chan string, 1)
-	if _, err := r.conn.StartTransientUnitContext(ctx, unit, "fail", props, done); err != nil {
-		return fmt.Errorf("start %s: %w", unit, err)
+	if err := job(done); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	if result := <-done; result != "done" {
-		msg, _ := r.property(ctx, "StatusText")
-		return fmt.Errorf("start %s: %s %s (see journalctl -u %s)", unit, result, msg, unit)
+		return fmt.Errorf("%s: %s (see journalctl -u %s)", what, result, r.service())
 	}
 	return nil
 }
@@ -215,6 +233,8 @@ func (r *transientRun) socketProperties() []sd.Property {
 	return []sd.Property{
 		sd.PropDescription("dockah run " + r.name + " sockets"),
 		{Name: "Listen", Value: dbus.MakeVariant(listen)},
+		// The shim finds its sockets by name, as in generated units.
+		{Name: "FileDescriptorName", Value: dbus.MakeVariant(r.name)},
 		{Name: "AddRef", Value: dbus.MakeVariant(true)},
 		{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")},
 	}

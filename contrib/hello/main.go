@@ -34,9 +34,10 @@ func main() {
 	listen := flag.String("listen", envOr("HELLO_LISTEN", ":8080"), "address to bind when no socket is passed")
 	ignoreFDs := flag.Bool("ignore-listen-fds", os.Getenv("HELLO_IGNORE_LISTEN_FDS") == "1", "bind -listen even when systemd passes sockets")
 	greeting := flag.String("greeting", envOr("HELLO_GREETING", "hello from dockah"), "first line of every answer")
+	also := flag.String("also-listen", os.Getenv("HELLO_ALSO_LISTEN"), "an address to bind besides the passed sockets")
 	flag.Parse()
 
-	if err := run(*listen, *ignoreFDs, *greeting); err != nil {
+	if err := run(*listen, *also, *ignoreFDs, *greeting); err != nil {
 		fmt.Fprintf(os.Stderr, "hello: %v\n", err)
 		os.Exit(1)
 	}
@@ -49,10 +50,18 @@ func envOr(name, fallback string) string {
 	return fallback
 }
 
-func run(listen string, ignoreFDs bool, greeting string) error {
+func run(listen, also string, ignoreFDs bool, greeting string) error {
 	listeners, how, err := listeners(listen, ignoreFDs)
 	if err != nil {
 		return err
+	}
+	if also != "" {
+		l, err := net.Listen("tcp", also)
+		if err != nil {
+			return err
+		}
+		listeners = append(listeners, l)
+		how += ", and bound " + also
 	}
 	fmt.Printf("hello: pid %d serving on %s (%s)\n", os.Getpid(), addrs(listeners), how)
 

@@ -126,3 +126,25 @@ func Import(t testing.TB, b *box.Box, ref string, entries []Entry, flags ...stri
 		t.Fatalf("import image %s: %v\n%s", ref, err, out)
 	}
 }
+
+// Busybox returns the entries of a busybox image: /bin/busybox from the
+// host (Debian's busybox-static) and a link per applet, plus a passwd and
+// group with root and app (uid 1000).
+func Busybox(t testing.TB, applets ...string) []Entry {
+	t.Helper()
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Fatalf("a busybox image needs busybox on the host (Debian package busybox-static): %v", err)
+	}
+	entries := []Entry{
+		{Name: "bin", Dir: true},
+		{Name: "bin/busybox", Source: busybox},
+		{Name: "etc", Dir: true},
+		{Name: "etc/passwd", Data: []byte("root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n"), Mode: 0o644},
+		{Name: "etc/group", Data: []byte("root:x:0:\napp:x:1000:\n"), Mode: 0o644},
+	}
+	for _, a := range applets {
+		entries = append(entries, Entry{Name: "bin/" + a, Link: "busybox"})
+	}
+	return entries
+}

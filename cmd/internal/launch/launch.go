@@ -5,6 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/dockah/dockah/activation"
 	"github.com/dockah/dockah/rootfs"
@@ -32,9 +37,14 @@ type Options struct {
 	// Definitions is the file system the definitions are read from:
 	// os.DirFS("/") in production.
 	Definitions fs.FS
+	// DefinitionFile, if set, is the one file the definition is read
+	// from instead (containers of "dockah run", outside the search path).
+	DefinitionFile string
 	// StoreRoot is the image store.
 	StoreRoot string
-	// Sockets are the names of the sockets systemd passed (ModeStart).
+	// Sockets are the names (LISTEN_FDNAMES) of all the sockets systemd
+	// passed (ModeStart); those with a container port are forwarded, the
+	// others passed in.
 	Sockets []string
 	// NotifySocket is systemd's notification socket, bound into the
 	// container when its definition says notify = true (ModeStart).
@@ -48,6 +58,9 @@ type Prepared struct {
 	Definition *unitgen.Definition
 	Image      *rootfs.Image
 	Config     *activation.Config
+	// Sockets are the passed sockets, matched to the definition: those
+	// with a Port are forwarded, the others are in Config.Sockets.
+	Sockets []PassedSocket
 }
 
 // ConfigError marks an error that restarting will not fix: a bad
@@ -60,9 +73,19 @@ func (e ConfigError) Unwrap() error { return e.Err }
 // Prepare loads the definition of name and its image and computes the
 // container's configuration for o.Mode.
 func Prepare(name string, o Options) (*Prepared, error) {
-	def, err := unitgen.LoadUnit(o.Definitions, name)
+	def, err := loadDefinition(name, o)
 	if err != nil {
 		return nil, ConfigError{err}
+	}
+	passed, err := MatchSockets(def, o.Sockets)
+	if err != nil {
+		return nil, ConfigError{err}
+	}
+	var inside []string
+	for _, p := range passed {
+		if p.Port == 0 {
+			inside = append(inside, p.Name)
+		}
 	}
 	store, err := rootfs.Open(o.StoreRoot)
 	if err != nil {
@@ -86,7 +109,7 @@ func Prepare(name string, o Options) (*Prepared, error) {
 		return nil, err
 	}
 	req := activation.Request{
-		Name: name, Spec: spec, Plan: plan, StoreRoot: store.Root(), Sockets: o.Sockets,
+		Name: name, Spec: spec, Plan: plan, StoreRoot: store.Root(), Sockets: inside,
 		Security: activation.Security{
 			CapabilitiesAdd:  def.Security.CapabilitiesAdd,
 			CapabilitiesDrop: def.Security.CapabilitiesDrop,
@@ -103,11 +126,77 @@ func Prepare(name string, o Options) (*Prepared, error) {
 	if def.Container.Notify && o.Mode == ModeStart {
 		req.NotifySocket = o.NotifySocket
 	}
+	if err := imageStopSignal(&req, def, image); err != nil {
+		return nil, ConfigError{err}
+	}
 	cfg, err := activation.Prepare(req)
 	if err != nil {
 		return nil, ConfigError{err}
 	}
-	return &Prepared{Definition: def, Image: image, Config: cfg}, nil
+	return &Prepared{Definition: def, Image: image, Config: cfg, Sockets: passed}, nil
+}
+
+// loadDefinition reads the definition from the search path, or from the
+// one file of a "dockah run" container.
+func loadDefinition(name string, o Options) (*unitgen.Definition, error) {
+	if o.DefinitionFile == "" {
+		return unitgen.LoadUnit(o.Definitions, name)
+	}
+	data, err := os.ReadFile(o.DefinitionFile)
+	if err != nil {
+		return nil, err
+	}
+	return unitgen.Parse(name, unitgen.File{Path: o.DefinitionFile, Data: data})
+}
+
+// imageStopSignal honours the image's StopSignal. systemd sends the unit's
+// KillSignal= (SIGTERM unless the definition sets stop_signal), and pid 1
+// of a container ignores a signal it has no handler for; so when the image
+// asks for another signal and the definition does not override it, a tiny
+// init runs as pid 1 and turns SIGTERM into the image's signal.
+func imageStopSignal(req *activation.Request, def *unitgen.Definition, image *rootfs.Image) error {
+	name := image.Config.Config.StopSignal
+	if name == "" || def.Service.StopSignal != "" {
+		return nil
+	}
+	sig, err := parseSignal(name)
+	if err != nil {
+		return fmt.Errorf("image %s: StopSignal %q: %w", def.Container.Image, name, err)
+	}
+	if sig == syscall.SIGTERM {
+		return nil
+	}
+	req.Init, req.StopSignal = true, int(sig)
+	return nil
+}
+
+// parseSignal reads a signal as images write it: "SIGQUIT", "QUIT" or "3".
+func parseSignal(s string) (syscall.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
+		return syscall.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	// Real-time signals as glibc numbers them (34 to 64), as Docker does.
+	const rtmin, rtmax = 34, 64
+	for prefix, base := range map[string]int{"SIGRTMIN+": rtmin, "SIGRTMAX-": rtmax} {
+		if rest, ok := strings.CutPrefix(name, prefix); ok {
+			n, err := strconv.Atoi(rest)
+			sig := base + n
+			if prefix == "SIGRTMAX-" {
+				sig = base - n
+			}
+			if err == nil && n >= 0 && sig >= rtmin && sig <= rtmax {
+				return syscall.Signal(sig), nil
+			}
+		}
+	}
+	return 0, errors.New("not a signal (accepted: a name such as SIGQUIT, or a number)")
 }
 
 // mountPlan returns the plan of the container's root. Only a start may

@@ -1,0 +1,269 @@
+package forward
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dockah/dockah/tests/box"
+	"github.com/dockah/dockah/tests/images"
+)
+
+func TestMain(m *testing.M) { os.Exit(box.Main(m)) }
+
+// Ports 18600-18699 belong to this package.
+const (
+	webAddr    = "127.0.0.1:18601"
+	idleAddr   = "127.0.0.1:18602"
+	mixedPass  = "127.0.0.1:18603"
+	mixedFwd   = "127.0.0.1:18604"
+	silentAddr = "127.0.0.1:18605"
+	runAddr    = "127.0.0.1:18606"
+)
+
+// The hello server here ignores LISTEN_FDS and binds 127.0.0.1:8080 in
+// the container, as images that never heard of socket activation do.
+var definitions = map[string]string{
+	"web": `[container]
+image = "fwd:test"
+entrypoint = ["/hello"]
+environment = { HELLO_IGNORE_LISTEN_FDS = "1", HELLO_LISTEN = "127.0.0.1:8080" }
+
+[[socket]]
+listen = "` + webAddr + `"
+port = 8080
+`,
+	"idle": `[container]
+image = "fwd:test"
+entrypoint = ["/hello"]
+environment = { HELLO_IGNORE_LISTEN_FDS = "1", HELLO_LISTEN = "127.0.0.1:8080" }
+
+[[socket]]
+listen = "` + idleAddr + `"
+port = 8080
+
+[service]
+idle_timeout = "2s"
+`,
+	"mixed": `[container]
+image = "fwd:test"
+entrypoint = ["/hello"]
+environment = { HELLO_ALSO_LISTEN = "127.0.0.1:8080" }
+
+[[socket]]
+listen = "` + mixedPass + `"
+name = "direct"
+
+[[socket]]
+listen = "` + mixedFwd + `"
+name = "forwarded"
+port = 8080
+`,
+	"silent": `[container]
+image = "fwd:test"
+entrypoint = ["/hello"]
+environment = { HELLO_IGNORE_LISTEN_FDS = "1", HELLO_LISTEN = "127.0.0.1:9999" }
+
+[[socket]]
+listen = "` + silentAddr + `"
+port = 8080
+
+[service]
+start_timeout = "4s"
+`,
+}
+
+var setupOnce sync.Once
+
+func fwdBox(t *testing.T) *box.Box {
+	t.Helper()
+	b := box.Shared(t)
+	setupOnce.Do(func() {
+		hello := images.Build(t, "./contrib/hello", b.Path("/opt/dockah-fwd"))
+		entries := append(images.Busybox(t, "sh", "echo", "cat", "true"), images.Entry{Name: "hello", Source: hello})
+		images.Import(t, b, "fwd:test", entries)
+		for name, def := range definitions {
+			if err := b.WriteFile("/etc/dockah/containers/"+name+".toml", []byte(def), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := b.Systemctl("daemon-reload"); err != nil {
+			t.Fatal(err)
+		}
+		for name := range definitions {
+			units := []string{name + ".socket"}
+			if name == "mixed" {
+				units = []string{"mixed.socket", "mixed-forwarded.socket"}
+			}
+			if _, err := b.Systemctl(append([]string{"start"}, units...)...); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if t.Failed() {
+		t.FailNow()
+	}
+	return b
+}
+
+// get makes one request on a connection of its own, closed afterwards:
+// a kept-alive connection is an open connection, and would rightly keep
+// an idle container from stopping.
+func get(url string) (string, error) {
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return string(body), err
+}
+
+func mustGet(t *testing.T, url string) string {
+	t.Helper()
+	body, err := get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return body
+}
+
+func TestForwardedSocketStartsContainer(t *testing.T) {
+	b := fwdBox(t)
+	if body := mustGet(t, "http://"+webAddr+"/"); !strings.Contains(body, "hello from dockah") {
+		t.Fatalf("answer %q", body)
+	}
+	journal, err := b.WaitJournal("web.service", "bound itself", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(journal, "127.0.0.1:8080") {
+		t.Errorf("the server did not bind its own port:\n%s", journal)
+	}
+}
+
+func TestManyFirstForwardedConnections(t *testing.T) {
+	b := fwdBox(t)
+	if _, err := b.Systemctl("stop", "web.service"); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			body, err := get(fmt.Sprintf("http://%s/?n=%d", webAddr, i))
+			if err == nil && !strings.Contains(body, "hello from dockah") {
+				err = fmt.Errorf("answer %q", body)
+			}
+			if err != nil {
+				errs <- err
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestIdleContainerStopsAndRestarts(t *testing.T) {
+	b := fwdBox(t)
+	mustGet(t, "http://"+idleAddr+"/")
+	if err := b.WaitUnitState("idle.service", 15*time.Second, "inactive"); err != nil {
+		t.Fatal(err)
+	}
+	if state, _ := b.Property("idle.socket", "ActiveState"); state != "active" {
+		t.Fatalf("idle.socket is %q after the idle stop, want it listening", state)
+	}
+	if body := mustGet(t, "http://"+idleAddr+"/"); !strings.Contains(body, "hello from dockah") {
+		t.Fatalf("answer after the idle stop %q", body)
+	}
+	if err := b.WaitUnitState("idle.service", 5*time.Second, "active"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPassedAndForwardedSocketsTogether(t *testing.T) {
+	b := fwdBox(t)
+	for _, addr := range []string{mixedPass, mixedFwd} {
+		if body := mustGet(t, "http://"+addr+"/"); !strings.Contains(body, "hello from dockah") {
+			t.Fatalf("%s answered %q", addr, body)
+		}
+	}
+	journal, err := b.Journal("mixed.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(journal, "LISTEN_FDNAMES=direct") || strings.Contains(journal, "forwarded:") {
+		t.Errorf("only the socket without a port is passed in:\n%s", journal)
+	}
+}
+
+func TestAppThatNeverListensFailsTheUnit(t *testing.T) {
+	b := fwdBox(t)
+	if _, err := get("http://" + silentAddr + "/"); err == nil {
+		t.Fatal("a connection to an app that never listens was answered")
+	}
+	if err := b.WaitUnitState("silent.service", 20*time.Second, "failed"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitJournal("silent.service", "never listened on its port", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRunEchoHi(t *testing.T) {
+	b := fwdBox(t)
+	out, err := b.Run("dockah", "run", "--rm", "fwd:test", "echo", "hi")
+	if err != nil {
+		t.Fatalf("dockah run: %v", err)
+	}
+	if strings.TrimSpace(out) != "hi" {
+		t.Errorf("dockah run printed %q, want hi", out)
+	}
+	out, err = b.Run("dockah", "run", "fwd:test", "echo", "Hello, World!")
+	if err != nil || !strings.Contains(out, "Hello, World!") {
+		t.Errorf("dockah run hello world: %q %v", out, err)
+	}
+}
+
+func TestRunPassesExitStatus(t *testing.T) {
+	b := fwdBox(t)
+	_, err := b.Run("dockah", "run", "--rm", "fwd:test", "sh", "-c", "exit 7")
+	if err == nil || !strings.Contains(err.Error(), "exit status 7") {
+		t.Fatalf("dockah run of a command that exits 7: %v", err)
+	}
+}
+
+func TestRunPublishesPort(t *testing.T) {
+	b := fwdBox(t)
+	cmd := b.Command(t.Context(), "dockah", "run", "--rm", "--name", "pub", "-p", runAddr+":8080", "-e", "HELLO_IGNORE_LISTEN_FDS=1", "-e", "HELLO_LISTEN=127.0.0.1:8080", "fwd:test", "/hello")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		body, err := get("http://" + runAddr + "/")
+		if err == nil && strings.Contains(body, "hello from dockah") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dockah run -p: no answer on %s: %v %q", runAddr, err, body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if _, err := b.Systemctl("stop", "pub.service"); err != nil {
+		t.Fatal(err)
+	}
+}
