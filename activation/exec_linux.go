@@ -115,10 +115,21 @@ func Exec(opts ExecOptions) (int, error) {
 		theirs.Close()
 		return ExitSetupFailed, err
 	}
-	cmd := exec.Command(helper)
+	sealed, err := sealedCopy(helper)
+	if err != nil {
+		theirs.Close()
+		return ExitSetupFailed, err
+	}
+	defer sealed.Close()
+	// The helper runs from the sealed copy, fd 4 of it (exec.Cmd puts
+	// ExtraFiles at 3 and on), so that the command's /proc/PID/exe,
+	// while it is a copy of the helper in the container's pid namespace,
+	// is that copy: never the file on the host a container could
+	// rewrite (CVE-2019-5736).
+	cmd := exec.Command("/proc/self/fd/4")
 	cmd.Args = []string{"dockah-activate", "[exec " + opts.Config.Name + "]"}
-	cmd.Env = []string{stageEnv + "=3", execStageEnv + "=1"}
-	cmd.ExtraFiles = []*os.File{theirs}
+	cmd.Env = []string{stageEnv + "=3", execStageEnv + "=4"}
+	cmd.ExtraFiles = []*os.File{theirs, sealed}
 	var relay io.Writer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr, relay = execStdio(opts)
 	// The helper's output is drained for a moment after it exits; a
@@ -261,6 +272,35 @@ func (x *execution) exitStatus() int { return waitStatus(x.cmd.Wait()) }
 // forwardedSignals are passed on to the command.
 var forwardedSignals = []os.Signal{
 	syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2,
+}
+
+// sealedCopy copies the binary at path into a memfd and seals it: it can
+// be run, never changed (F_SEAL_WRITE, _GROW, _SHRINK, then _SEAL).
+func sealedCopy(path string) (*os.File, error) {
+	src, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	fd, err := unix.MemfdCreate("dockah-activate", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_EXEC)
+	if errors.Is(err, unix.EINVAL) {
+		// A kernel before 6.3 knows no MFD_EXEC; its memfds run.
+		fd, err = unix.MemfdCreate("dockah-activate", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("seal a copy of %s: %w", path, err)
+	}
+	mem := os.NewFile(uintptr(fd), "memfd:dockah-activate")
+	if _, err := io.Copy(mem, src); err != nil {
+		mem.Close()
+		return nil, fmt.Errorf("seal a copy of %s: %w", path, err)
+	}
+	seals := unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
+		mem.Close()
+		return nil, fmt.Errorf("seal a copy of %s: %w", path, err)
+	}
+	return mem, nil
 }
 
 func helperPath(helper string) (string, error) {

@@ -2,9 +2,13 @@ package activation
 
 import (
 	"bytes"
+	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // runningContainer starts a container that sleeps, for execs to join.
@@ -107,5 +111,42 @@ func TestExecReportsMissingCommand(t *testing.T) {
 	status, err = Exec(ExecOptions{Config: cfg, Pid: c.Pid, Args: []string{"/etc/passwd"}, Stdout: &out, Stderr: &out})
 	if err == nil || status != ExitNotFound {
 		t.Errorf("exec of a non-executable file: status %d, error %v", status, err)
+	}
+}
+
+func TestExecLeaksNoFds(t *testing.T) {
+	cfg, c := runningContainer(t)
+	// Whatever the shell itself has beyond stdio (the sync socket, the
+	// sealed binary, the namespaces' fds) would be named here.
+	out, _ := execOut(t, ExecOptions{Config: cfg, Pid: c.Pid, Args: []string{"sh", "-c", "for n in 3 4 5 6 7 8 9; do readlink /proc/$$/fd/$n; done; echo end"}})
+	if out != "end\n" {
+		t.Errorf("the command inherited fds:\n%s", out)
+	}
+}
+
+func TestExecHelperRunsFromSealedCopy(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := sealedCopy(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	if _, err := mem.Write([]byte("x")); err == nil {
+		t.Error("the sealed copy takes writes")
+	}
+	w, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(int(mem.Fd())), os.O_WRONLY, 0)
+	if err == nil {
+		_, err = w.Write([]byte("x"))
+		w.Close()
+	}
+	if err == nil {
+		t.Error("the sealed copy, reopened, takes writes")
+	}
+	seals, err := unix.FcntlInt(mem.Fd(), unix.F_GET_SEALS, 0)
+	if err != nil || seals&unix.F_SEAL_SEAL == 0 {
+		t.Errorf("seals %#x, %v", seals, err)
 	}
 }

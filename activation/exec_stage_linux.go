@@ -24,7 +24,16 @@ import (
 // the command's status. Failures before the command runs are reported
 // on sync and end the process with their status.
 func runExecStage(sync *os.File) error {
+	// Nothing inherited goes on to the command: not the sync socket,
+	// not the sealed copy of this binary this process runs from (its
+	// fd, in execStageEnv, is not needed once running).
+	if fd, err := strconv.Atoi(os.Getenv(execStageEnv)); err == nil && fd > 3 {
+		unix.Close(fd)
+	}
 	os.Unsetenv(execStageEnv)
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("close fds at exec: %w", err)
+	}
 	// Until it execs, the command is a copy of this process, inside the
 	// container's pid namespace: not dumpable, its memory, fds and
 	// /proc/PID/exe (the host's binary, CVE-2019-5736) stay out of the
