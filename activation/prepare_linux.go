@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -61,11 +62,12 @@ func Prepare(req Request) (*Config, error) {
 	if spec.Linux == nil {
 		spec.Linux = &specs.Linux{}
 	}
-	rootCaps, err := policy.Capabilities(policy.CapConfig{Add: req.Security.CapabilitiesAdd, Drop: req.Security.CapabilitiesDrop, UID: 0})
+	available := ownBoundingSet()
+	rootCaps, err := policy.Capabilities(policy.CapConfig{Add: req.Security.CapabilitiesAdd, Drop: req.Security.CapabilitiesDrop, UID: 0, Available: available})
 	if err != nil {
 		return nil, err
 	}
-	userCaps, err := policy.Capabilities(policy.CapConfig{Add: req.Security.CapabilitiesAdd, Drop: req.Security.CapabilitiesDrop, UID: 1})
+	userCaps, err := policy.Capabilities(policy.CapConfig{Add: req.Security.CapabilitiesAdd, Drop: req.Security.CapabilitiesDrop, UID: 1, Available: available})
 	if err != nil {
 		return nil, err
 	}
@@ -175,6 +177,23 @@ func hostFiles(spec *specs.Spec) map[string]string {
 	files["/etc/hosts"] = "127.0.0.1\tlocalhost " + spec.Hostname + "\n::1\tlocalhost ip6-localhost ip6-loopback " + spec.Hostname + "\n"
 	files["/etc/resolv.conf"] = "# no network: this container has only loopback\n"
 	return files
+}
+
+// ownBoundingSet is what the shim can grant: its own bounding set (a host
+// or a sandbox may withhold capabilities from everything it runs).
+func ownBoundingSet() policy.CapSet {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return policy.AllCaps()
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapBnd:"); ok {
+			if n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64); err == nil {
+				return policy.CapSet(n) & policy.AllCaps()
+			}
+		}
+	}
+	return policy.AllCaps()
 }
 
 // possibleCPUs lists the host's CPUs, whose thermal_throttle directories

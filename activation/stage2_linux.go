@@ -25,6 +25,15 @@ const (
 // Restart=on-failure applies.
 const ExitSetupFailed = 125
 
+func init() {
+	// The setup stage runs on the main thread: the init re-executes
+	// itself from it, and the app stage's parent-death signal is tied to
+	// the thread that started it.
+	if IsStage() {
+		runtime.LockOSThread()
+	}
+}
+
 // IsStage reports whether this process was started as the setup stage of
 // a container. main calls it first thing and, if so, RunStage.
 func IsStage() bool { return os.Getenv(stageEnv) != "" }
@@ -73,6 +82,12 @@ func setupAndExec(cfg *Config, sync *os.File) error {
 	if cfg.Init {
 		var err error
 		if init, err = startAppStage(cfg, sync); err != nil {
+			return err
+		}
+		if err := init.waitLoaded(); err != nil {
+			return err
+		}
+		if err := init.pinSelf(); err != nil {
 			return err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/dockah/dockah/policy"
 	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/tests/testenv"
 )
@@ -23,6 +24,9 @@ func TestMain(m *testing.M) {
 	// the setup stage.
 	if IsStage() {
 		RunStage()
+	}
+	if IsInit() {
+		RunInit()
 	}
 	os.Exit(m.Run())
 }
@@ -173,15 +177,41 @@ func TestStartResolvesUser(t *testing.T) {
 }
 
 func TestInitReapsAndPassesStatus(t *testing.T) {
-	cfg := testConfig(t, "/bin/sh", "-c", `echo app=$$; (sleep 0 &) ; ls /proc | grep -c '^[0-9]'; exit 7`)
+	if self, _ := os.Executable(); true {
+		if dynamic, err := IsDynamic(self); err != nil || dynamic {
+			testenv.Skip(t, "init = true needs a statically linked binary; make test-unit links the tests statically")
+		}
+	}
+	cfg := testConfig(t, "/bin/sh", "-c", `echo app=$$; (sleep 0 &) ; ls /proc | grep -c '^[0-9]'; grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/1/status; exit 7`)
 	cfg.Init = true
+	cfg.Seccomp = testSeccomp(t)
 	out, status := run(t, cfg)
+	// The init holds nothing a container process could take over.
+	for _, want := range []string{"CapEff:\t0000000000000000", "CapBnd:\t0000000000000000", "NoNewPrivs:\t1", "Seccomp:\t2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("pid 1 (the init) lacks %q:\n%s", want, out)
+		}
+	}
 	if status != 7 {
 		t.Errorf("exit status %d, want the entrypoint's 7\n%s", status, out)
 	}
 	if strings.Contains(out, "app=1\n") || !strings.Contains(out, "app=") {
 		t.Errorf("under an init the entrypoint must not be pid 1:\n%s", out)
 	}
+}
+
+// testSeccomp is the default seccomp program for the default capabilities.
+func testSeccomp(t *testing.T) []byte {
+	t.Helper()
+	profile, err := policy.Seccomp(policy.SeccompConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := policy.CompileBPF(profile, policy.DefaultCaps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prog
 }
 
 func TestPrepareAppliesDefaultPolicy(t *testing.T) {

@@ -43,6 +43,9 @@ func main() {
 	if activation.IsStage() {
 		activation.RunStage()
 	}
+	if activation.IsInit() {
+		activation.RunInit()
+	}
 	args := os.Args[1:]
 	switch {
 	case len(args) == 1 && (args[0] == "-h" || args[0] == "--help"):
