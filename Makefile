@@ -33,7 +33,7 @@ DEB_PACKAGES := make gcc pkg-config libseccomp-dev systemd-container \
 
 BINARIES := bin/dockah bin/dockah-generator bin/dockah-activate bin/hello
 
-.PHONY: all build install demo test test-unit test-integration bench lint deps clean help
+.PHONY: all build install man demo test test-unit test-integration bench lint deps clean help
 
 all: build
 
@@ -47,12 +47,16 @@ build: ## build the binaries into bin/
 	$(GOSTATIC) -o bin/dockah-activate ./cmd/dockah-activate
 	CGO_ENABLED=0 $(GOBUILD) -o bin/hello ./contrib/hello
 
-install: build ## install into $(DESTDIR)$(PREFIX) (PREFIX=/usr/local)
+man: build ## man pages, one per command, into man/ (from the CLI's own help)
+	rm -rf man && bin/dockah man man
+
+install: build man ## install into $(DESTDIR)$(PREFIX) (PREFIX=/usr/local)
 	install -D -m 0755 bin/dockah $(DESTDIR)$(BINDIR)/dockah
 	install -D -m 0755 bin/dockah-generator $(DESTDIR)$(GENERATORDIR)/dockah-generator
 	install -D -m 0755 bin/dockah-activate $(DESTDIR)$(SHIM)
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/dockah/containers
-	install -d -m 0755 $(DESTDIR)$(DATADIR)/dockah/examples
+	install -d -m 0755 $(DESTDIR)$(DATADIR)/dockah/examples $(DESTDIR)$(DATADIR)/man/man1
+	install -m 0644 man/*.1 $(DESTDIR)$(DATADIR)/man/man1/
 	@for f in contrib/units/*; do \
 		case $$f in \
 		*.toml) install -m 0644 $$f $(DESTDIR)$(DATADIR)/dockah/examples/ ;; \
@@ -88,4 +92,4 @@ lint: ## gofmt and go vet
 	$(GO) vet ./...
 
 clean: ## remove build output
-	rm -rf bin
+	rm -rf bin man

@@ -204,6 +204,8 @@ func (r *renderer) service(sockets []SocketUnit) string {
 		w.set("NotifyAccess", "main")
 	}
 	w.set("ExecStart", execWord(r.spec(r.opts.ShimPath))+" "+execWord(r.spec(r.name())))
+	// The stop record of the audit trail; "-": it never fails the unit.
+	w.set("ExecStopPost", "-"+execWord(r.spec(r.opts.ShimPath))+" --stopped "+execWord(r.spec(r.name())))
 	if len(sockets) > 0 {
 		names := make([]string, len(sockets))
 		for i, s := range sockets {

@@ -62,8 +62,13 @@ func TestStartStopRestart(t *testing.T) {
 		t.Errorf("restart kept main pid %s (now %s)", before, after)
 	}
 	dockah(t, b, "stop", "sleeper")
-	if state, _ := b.Property("sleeper.service", "ActiveState"); state == "active" || mainPID(t, b, "sleeper.service") != "0" {
-		t.Errorf("after dockah stop: %s", state)
+	if state, _ := b.Property("sleeper.service", "ActiveState"); state != "inactive" || mainPID(t, b, "sleeper.service") != "0" {
+		t.Errorf("after dockah stop: %s, want inactive", state)
+	}
+	// The init is systemd's own child, so a stop is a SIGTERM it waits
+	// for, not a SIGKILL: the unit ends clean.
+	if result, _ := b.Property("sleeper.service", "Result"); result != "success" {
+		t.Errorf("after dockah stop: Result=%s, want success", result)
 	}
 	// Several names, one of them unknown: the others are done, each
 	// failure is a line, and the status says it failed.
