@@ -37,10 +37,10 @@ func watchExe(d time.Duration, count int) report {
 	mine := lastPID(last) // pids up to here are not an exec's
 	deadline := time.Now().Add(d)
 	decided := map[int]bool{}
-	var refused, late int
+	var refused, sealed, late int
 	var held []int
 	var reached []string
-	for refused+late+len(reached) < count && time.Now().Before(deadline) {
+	for refused+sealed+late+len(reached) < count && time.Now().Before(deadline) {
 		n := lastPID(last)
 		if n <= mine || decided[n] {
 			continue
@@ -53,7 +53,15 @@ func watchExe(d time.Duration, count int) report {
 		case err != nil:
 			continue // not there yet, or gone
 		default:
-			link, _ := os.Readlink(path)
+			// What the fd holds, whatever the process did since.
+			link, _ := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
+			if sealedCopy(fd, link) {
+				// A sealed in-memory copy of the shim: holding it
+				// reaches nothing on the host, and it cannot be written.
+				unix.Close(fd)
+				sealed++
+				break
+			}
 			if !inRoot(fd, link) {
 				held = append(held, fd)
 				reached = append(reached, fmt.Sprintf("pid %d -> %q", n, link))
@@ -68,8 +76,23 @@ func watchExe(d time.Duration, count int) report {
 		}
 		decided[n] = true
 	}
-	o := exeWindowOutcome(refused, late, reached, held)
+	o := exeWindowOutcome(refused, sealed, late, reached, held)
 	return report{Attack: "exec-window-exe", Allowed: o.verdict == allowed, Result: o.verdict, Detail: o.detail}
+}
+
+// sealedCopy reports whether the O_PATH fd is a memfd sealed against
+// writing, as runc and dockah run their helpers from.
+func sealedCopy(fd int, link string) bool {
+	if !strings.HasPrefix(link, "/memfd:") {
+		return false
+	}
+	rd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(rd)
+	seals, err := unix.FcntlInt(uintptr(rd), unix.F_GET_SEALS, 0)
+	return err == nil && seals&(unix.F_SEAL_WRITE|unix.F_SEAL_FUTURE_WRITE) != 0
 }
 
 // lastPID reads ns_last_pid through the open fd.
@@ -92,8 +115,8 @@ func isProcess(n int) bool {
 	return strings.Contains(string(s), "\nTgid:\t"+strconv.Itoa(n)+"\n")
 }
 
-func exeWindowOutcome(refused, late int, reached []string, held []int) outcome {
-	counts := fmt.Sprintf("%d caught before exec and refused, %d reached, %d seen only after exec", refused, len(reached), late)
+func exeWindowOutcome(refused, sealed, late int, reached []string, held []int) outcome {
+	counts := fmt.Sprintf("%d caught before exec and refused, %d caught with only a sealed copy to hold, %d reached, %d seen only after exec", refused, sealed, len(reached), late)
 	if len(reached) > 0 {
 		// Wait for the execs' helpers to end, then do what the exploit
 		// does: reopen the held binary for writing.
@@ -105,7 +128,7 @@ func exeWindowOutcome(refused, late int, reached []string, held []int) outcome {
 		}
 		return allowedBy("%s: %s; reopened for writing afterwards: %s", counts, reached[0], strings.Join(writes, ", "))
 	}
-	if refused > 0 {
+	if refused+sealed > 0 {
 		return blockedBy("%s", counts)
 	}
 	return failure("%s: no process caught before its exec, so the probe cannot tell", counts)
