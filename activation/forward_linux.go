@@ -29,10 +29,12 @@ type Forward struct {
 
 // ForwardOptions configure Forwarder.
 type ForwardOptions struct {
-	// Init is the host pid of the container's init: its network
-	// namespace is where connections go, and the forwarder ends when it
-	// exits.
+	// Init is the host pid of the container's init: the forwarder ends
+	// when it exits.
 	Init int
+	// NetNS is the container's network namespace, where connections
+	// go (Container.NetNS); nil means /proc/Init/ns/net.
+	NetNS *os.File
 	// Forwards are the sockets to serve.
 	Forwards []Forward
 	// ReadyTimeout bounds the wait for the application to listen on its
@@ -91,7 +93,7 @@ func RunForwarder(ctx context.Context, opts ForwardOptions) error {
 	if err != nil {
 		return err
 	}
-	dialer, err := newNSDialer(opts.Init, 4)
+	dialer, err := newNSDialer(opts.Init, opts.NetNS, 4)
 	if err != nil {
 		return err
 	}
@@ -316,10 +318,14 @@ type dialResult struct {
 	err  error
 }
 
-func newNSDialer(pid, workers int) (*nsDialer, error) {
-	ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
-	if err != nil {
-		return nil, fmt.Errorf("open the container's network namespace: %w", err)
+func newNSDialer(pid int, given *os.File, workers int) (*nsDialer, error) {
+	ns := given
+	if ns == nil {
+		var err error
+		if ns, err = os.Open(fmt.Sprintf("/proc/%d/ns/net", pid)); err != nil {
+			return nil, fmt.Errorf("open the container's network namespace: %w", err)
+		}
+		defer ns.Close()
 	}
 	d := &nsDialer{requests: make(chan dialRequest), stop: make(chan struct{})}
 	started := make(chan error, workers)
@@ -329,11 +335,9 @@ func newNSDialer(pid, workers int) (*nsDialer, error) {
 	for i := 0; i < workers; i++ {
 		if err := <-started; err != nil {
 			close(d.stop)
-			ns.Close()
 			return nil, err
 		}
 	}
-	ns.Close()
 	return d, nil
 }
 

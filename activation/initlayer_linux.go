@@ -9,7 +9,7 @@ import (
 
 // initLayerVersion names the layout of the init layer; a new layout gets a
 // new directory, so a layer made by an older shim is never half-updated.
-const initLayerVersion = "v1"
+const initLayerVersion = "v2"
 
 // initLayerDirs and initLayerFiles are the mount points every container
 // needs. The init layer is the topmost lower layer, so these real
@@ -40,13 +40,23 @@ func InitLayer(dir string) (string, error) {
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return "", err
 	}
+	// Modes are set exactly: they become those of the container's /dev,
+	// /proc, /sys, /etc and files, whatever the shim's umask.
 	for _, d := range initLayerDirs {
-		if err := os.Mkdir(filepath.Join(tmp, d), 0o755); err != nil {
+		p := filepath.Join(tmp, d)
+		if err := os.Mkdir(p, 0o755); err != nil {
+			return "", err
+		}
+		if err := os.Chmod(p, 0o755); err != nil {
 			return "", err
 		}
 	}
 	for _, f := range initLayerFiles {
-		if err := os.WriteFile(filepath.Join(tmp, f), nil, 0o644); err != nil {
+		p := filepath.Join(tmp, f)
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			return "", err
+		}
+		if err := os.Chmod(p, 0o644); err != nil {
 			return "", err
 		}
 	}

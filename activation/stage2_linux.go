@@ -188,7 +188,7 @@ func execEntrypoint(cfg *Config, root int, sync *os.File) error {
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
 		return err
 	}
-	if _, err := sync.Write([]byte{msgExec}); err != nil {
+	if err := reportExec(sync); err != nil {
 		return fmt.Errorf("report to the shim: %w", err)
 	}
 	if proc.NoNewPrivileges {
@@ -198,6 +198,21 @@ func execEntrypoint(cfg *Config, root int, sync *os.File) error {
 	}
 	err = syscall.Exec(argv0, proc.Args, env)
 	return fmt.Errorf("exec %s: %w", argv0, err)
+}
+
+// reportExec tells the shim that the entrypoint is about to be exec'd and
+// hands it the container's network namespace with the message, while the
+// process is still root: reaching it later through /proc/PID/ns/net of a
+// container running as another user would take CAP_SYS_PTRACE, which the
+// generated unit does not grant the shim.
+func reportExec(sync *os.File) error {
+	ns, err := unix.Open("/proc/self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		_, err = sync.Write([]byte{msgExec})
+		return err
+	}
+	defer unix.Close(ns)
+	return unix.Sendmsg(int(sync.Fd()), []byte{msgExec}, unix.UnixRights(ns), nil, 0)
 }
 
 // dropPrivileges applies the capability sets, the user and no_new_privs.

@@ -17,7 +17,10 @@ import (
 // Container is a started container: its init's pid on the host.
 type Container struct {
 	Pid int
-	cmd *exec.Cmd
+	// NetNS is the container's network namespace, handed over by the
+	// setup stage; nil if it could not be.
+	NetNS *os.File
+	cmd   *exec.Cmd
 }
 
 // StartOptions are the host-side resources of a start.
@@ -92,11 +95,62 @@ func Start(cfg *Config, opts StartOptions) (*Container, error) {
 	if err := unix.Shutdown(int(ours.Fd()), unix.SHUT_WR); err != nil {
 		return nil, c.fail(err)
 	}
-	reply, err := io.ReadAll(io.LimitReader(ours, 64<<10))
+	reply, err := c.readReply(ours)
 	if err != nil {
 		return nil, c.fail(fmt.Errorf("read setup result: %w", err))
 	}
-	return c, c.interpret(reply)
+	if err := c.interpret(reply); err != nil {
+		if c.NetNS != nil {
+			c.NetNS.Close()
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// readReply reads the setup stage's words until EOF, keeping the network
+// namespace fd that comes with msgExec.
+func (c *Container) readReply(sync *os.File) ([]byte, error) {
+	var reply []byte
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4))
+	for len(reply) < 64<<10 {
+		n, oobn, _, _, err := unix.Recvmsg(int(sync.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return reply, err
+		}
+		if oobn > 0 {
+			c.takeNetNS(oob[:oobn])
+		}
+		if n == 0 {
+			return reply, nil
+		}
+		reply = append(reply, buf[:n]...)
+	}
+	return reply, nil
+}
+
+func (c *Container) takeNetNS(oob []byte) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return
+	}
+	for _, m := range msgs {
+		fds, err := unix.ParseUnixRights(&m)
+		if err != nil {
+			continue
+		}
+		for _, fd := range fds {
+			if c.NetNS == nil {
+				c.NetNS = os.NewFile(uintptr(fd), "netns")
+			} else {
+				unix.Close(fd)
+			}
+		}
+	}
 }
 
 func stdio(opts StartOptions) (io.Reader, io.Writer, io.Writer) {

@@ -113,7 +113,17 @@ func prepareWritable(upper, work string, ephemeral bool) error {
 				return err
 			}
 		}
-		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		err := os.Mkdir(d, 0o755)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		// The upper dir's mode is the mode of the container's "/": set
+		// it exactly, whatever the caller's umask (the generated unit
+		// runs the shim with UMask=0077).
+		if err := os.Chmod(d, 0o755); err != nil {
 			return err
 		}
 	}

@@ -233,6 +233,7 @@ func (r *renderer) service(sockets []SocketUnit) string {
 	w.set("LogExtraFields", word(r.spec("DOCKAH_CONTAINER="+r.name())))
 	w.set("LogExtraFields", word(r.spec("DOCKAH_IMAGE="+d.Container.Image)))
 	r.resources(w)
+	r.hardening(w)
 	writeRaw(w, d.Systemd.Service)
 	return w.String()
 }

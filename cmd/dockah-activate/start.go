@@ -126,6 +126,7 @@ func forward(name string, prep *launch.Prepared, c *activation.Container, forwar
 	notified := make(chan error, 1)
 	opts := activation.ForwardOptions{
 		Init:         c.Pid,
+		NetNS:        c.NetNS,
 		Forwards:     forwards,
 		ReadyTimeout: readyTimeout(prep.Definition.Service.StartTimeout),
 		IdleTimeout:  prep.Definition.Service.IdleTimeout,

@@ -254,12 +254,22 @@ func volumeLabels(def *unitgen.Definition, dir string) []activation.VolumeLabel 
 	return out
 }
 
+// makeNamedVolumes creates the named volumes a definition uses. A new
+// volume's directory is 0755 whatever the shim's umask, as Docker makes it.
 func makeNamedVolumes(def *unitgen.Definition, dir string) error {
 	for _, v := range def.Volumes {
-		if v.IsNamed() {
-			if err := os.MkdirAll(dir+"/"+v.Source+"/_data", 0o755); err != nil {
-				return fmt.Errorf("create volume %s: %w", v.Source, err)
-			}
+		if !v.IsNamed() {
+			continue
+		}
+		data := dir + "/" + v.Source + "/_data"
+		if _, err := os.Stat(data); err == nil {
+			continue
+		}
+		if err := os.MkdirAll(data, 0o755); err != nil {
+			return fmt.Errorf("create volume %s: %w", v.Source, err)
+		}
+		if err := os.Chmod(data, 0o755); err != nil {
+			return fmt.Errorf("create volume %s: %w", v.Source, err)
 		}
 	}
 	return nil

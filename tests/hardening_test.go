@@ -1,0 +1,58 @@
+package tests
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/dockah/dockah/policy"
+	"github.com/dockah/dockah/tests/testenv"
+	"github.com/dockah/dockah/unitgen"
+)
+
+// TestUnitCapabilitiesCoverContainerDefaults: a container gets its
+// capabilities from the shim, so the generated unit's bounding set must
+// hold every capability of the default container set.
+func TestUnitCapabilitiesCoverContainerDefaults(t *testing.T) {
+	for _, c := range policy.DefaultCaps().Names() {
+		if !slices.Contains(unitgen.UnitCapabilities, c) {
+			t.Errorf("%s is in the default container set but not in the unit's bounding set", c)
+		}
+	}
+}
+
+// TestDefaultUnitExposure rates the generated service of a default
+// definition with systemd's own yardstick: at most 4.0 (a bare unit
+// running as root is 9.6).
+func TestDefaultUnitExposure(t *testing.T) {
+	testenv.RequireCommand(t, "systemd-analyze")
+	def, err := unitgen.Parse("web", unitgen.File{Path: "/etc/dockah/containers/web.toml",
+		Data: []byte("[container]\nimage = \"hello:latest\"\n\n[[socket]]\nlisten = \"127.0.0.1:8080\"\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := unitgen.Render(def, unitgen.Options{ShimPath: "/usr/libexec/dockah/dockah-activate"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, u := range out.Units {
+		if err := os.WriteFile(filepath.Join(dir, u.Name), []byte(u.Text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	report, _ := exec.Command("systemd-analyze", "security", "--offline=yes", filepath.Join(dir, "web.service")).CombinedOutput()
+	m := regexp.MustCompile(`Overall exposure level for web\.service: ([0-9.]+)`).FindSubmatch(report)
+	if m == nil {
+		t.Fatalf("no exposure level in:\n%s", report)
+	}
+	score, _ := strconv.ParseFloat(string(m[1]), 64)
+	t.Logf("systemd-analyze security: %.1f", score)
+	if score > 4.0 {
+		t.Errorf("exposure %.1f, want at most 4.0:\n%s", score, report)
+	}
+}
