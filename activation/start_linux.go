@@ -182,9 +182,31 @@ func (c *Container) interpret(reply []byte) error {
 
 // fail kills a half-built container and returns err.
 func (c *Container) fail(err error) error {
-	_ = c.cmd.Process.Kill()
-	_ = c.cmd.Wait()
+	c.Kill()
 	return err
+}
+
+// Kill ends the container and returns once its init is gone. It waits
+// through a pidfd, which works when the init is systemd's child
+// (Sibling) too: the shim must not exit while the container still runs
+// unknown to systemd, which on the legacy cgroup layout cannot tell when
+// the unit's cgroup empties.
+func (c *Container) Kill() {
+	fd, err := unix.PidfdOpen(c.Pid, 0)
+	if err != nil {
+		_ = c.cmd.Process.Kill()
+		_ = c.cmd.Wait()
+		return
+	}
+	defer unix.Close(fd)
+	_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+	_, _ = c.cmd.Process.Wait() // reaps it when it is our child
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		if _, err := unix.Poll(fds, 5000); !errors.Is(err, unix.EINTR) {
+			return
+		}
+	}
 }
 
 func (c *Container) waitStatus() string {

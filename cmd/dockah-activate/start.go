@@ -146,7 +146,7 @@ func forward(name string, prep *launch.Prepared, c *activation.Container, forwar
 	err := activation.RunForwarder(context.Background(), opts)
 	if err != nil {
 		// The start fails: the container goes, the socket stays.
-		_ = unix.Kill(c.Pid, unix.SIGKILL)
+		c.Kill()
 		return err
 	}
 	select {

@@ -21,7 +21,7 @@ type CgroupLayout string
 
 const (
 	// Hybrid is the host's layout here: cgroup v1 controllers with a v2
-	// hierarchy beside them.
+	// hierarchy beside them (at /sys/fs/cgroup/unified).
 	Hybrid CgroupLayout = "hybrid"
 	// Unified is pure cgroup v2, as on current real hosts; systemd-nspawn
 	// picks it when SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1.
@@ -155,6 +155,9 @@ func Boot(opts Options) (b *Box, err error) {
 	if err := b.waitRunning(opts.BootTimeout); err != nil {
 		return nil, err
 	}
+	if err := b.checkLayout(); err != nil {
+		return nil, err
+	}
 	logf("box: systemd is up as host pid %d", b.pid1)
 	return b, nil
 }
@@ -267,9 +270,11 @@ func (b *Box) start() error {
 		"SYSTEMD_SECCOMP=0")
 	if b.layout == Unified {
 		cmd.Env = append(cmd.Env, "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1")
-	} else {
-		cmd.Env = append(cmd.Env, "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=0")
 	}
+	// Hybrid: nspawn follows the host, which mounts the v1 controllers
+	// with a v2 hierarchy beside them. (SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=0
+	// would force the legacy layout, pure v1, which systemd 256 and later
+	// no longer boot.)
 	cmd.Stdin = nil
 	cmd.Stdout, cmd.Stderr = console, console
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -348,6 +353,17 @@ func (b *Box) waitRunning(timeout time.Duration) error {
 	}
 	jobs, _ := b.Run("systemctl", "list-jobs", "--no-pager")
 	return fmt.Errorf("box systemd not running after %s (last state %q); jobs:\n%s\nconsole: %s", timeout, state, jobs, b.consoleTail())
+}
+
+// checkLayout makes sure the box booted with the cgroup layout asked for:
+// pure v2 has cgroup.controllers at the top, hybrid a v2 hierarchy at
+// /sys/fs/cgroup/unified beside the v1 controllers.
+func (b *Box) checkLayout() error {
+	probe := map[CgroupLayout]string{Unified: "/sys/fs/cgroup/cgroup.controllers", Hybrid: "/sys/fs/cgroup/unified/cgroup.controllers"}[b.layout]
+	if _, err := b.Run("test", "-e", probe); err != nil {
+		return fmt.Errorf("the box did not boot with the %s cgroup layout (no %s)", b.layout, probe)
+	}
+	return nil
 }
 
 // Close stops the box and removes everything it made: its processes (by
