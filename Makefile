@@ -29,7 +29,7 @@ STATICTEST := -tags netgo,osusergo -ldflags '-linkmode external -extldflags "-st
 # Debian packages the build, the tests and the benchmarks need.
 DEB_PACKAGES := make gcc pkg-config libseccomp-dev systemd-container \
 	crun runc skopeo umoci busybox-static curl netcat-openbsd socat \
-	iproute2 jq hyperfine gnuplot-nox
+	iproute2 jq hyperfine gnuplot-nox podman
 
 BINARIES := bin/dockah bin/dockah-generator bin/dockah-activate bin/hello
 
@@ -84,8 +84,12 @@ test-integration: build ## integration tests in a systemd box, cgroup v2 and hyb
 	DOCKAH_BOX_CGROUP=unified $(GO) test -count=1 -p 1 -timeout 30m ./tests/...
 	DOCKAH_BOX_CGROUP=hybrid $(GO) test -count=1 -p 1 -timeout 30m ./tests/...
 
-bench: build ## benchmarks: go test -bench and the scripted ones under bench/
+# The suite boots a systemd box and compares dockah with crun, runc, podman
+# and systemd-nspawn on one image; it writes bench/results/REPORT.md, a
+# chart and a dated copy with the raw samples, and prints the report.
+bench: build ## benchmarks: go test -bench, then the suite against crun, runc, podman, nspawn (root)
 	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v '/tests/')
+	$(GO) run ./bench/suite
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"time"
+)
+
+// variant is one way of running the image: a row of the report.
+type variant struct {
+	name    string // row label; its units are bench-NAME.{socket,service}
+	note    string // what runs
+	addr    string // the socket for cold and warm first byte; "" if not measured
+	exitCmd string // the start-to-exit command in the box; "" if not measured
+	floor   bool   // the bare service: no container, nothing "besides" it
+
+	cold, warm, exit []time.Duration
+	mem              *memUse
+}
+
+func (v *variant) unit() string { return "bench-" + v.name + ".service" }
+
+func (s *suite) newVariants() []*variant {
+	crunRun := func(name string) string {
+		return "/usr/bin/crun --cgroup-manager=disabled run --bundle " + bundles + "/" + name + "-true bench-true-" + name
+	}
+	return []*variant{
+		{name: "floor", floor: true, addr: addrOf("floor"), exitCmd: rootfs + "/bin/true",
+			note: "the server as a plain systemd service, no container; /bin/true run directly"},
+		{name: "dockah", addr: addrOf("dockah"), exitCmd: shim + " bench-true",
+			note: "dockah-activate, default policy (seccomp, capabilities, masked paths, all namespaces); the socket is passed in; /bin/true: the shim run by hand, waiting for the container"},
+		{name: "dockah-fwd", addr: addrOf("dockah-fwd"),
+			note: "dockah with a forwarded socket (`port = 8080`, the server binds its own port inside): the shim stays as the forwarder"},
+		{name: "dockah-run", exitCmd: "/usr/bin/dockah run --rm true:bench",
+			note: "`dockah run --rm` (a transient unit through systemd's D-Bus API; waits for the exit)"},
+		{name: "crun", addr: addrOf("crun"), exitCmd: crunRun("crun"),
+			note: "`crun run`, same bundle, no seccomp, `--cgroup-manager=disabled`"},
+		{name: "crun-seccomp", addr: addrOf("crun-seccomp"), exitCmd: crunRun("crun-seccomp"),
+			note: "`crun run`, same bundle with dockah's seccomp rules, `--cgroup-manager=disabled`"},
+		{name: "runc", addr: addrOf("runc"), exitCmd: "/usr/sbin/runc run --bundle " + bundles + "/runc-true bench-true-runc",
+			note: "`runc run`, same bundle with dockah's seccomp rules, a cgroup of its own (cgroupfs)"},
+		{name: "podman", addr: addrOf("podman"), exitCmd: s.podman.exitCommand(),
+			note: "`podman run " + s.podman.runFlags() + "`; served: the unit `podman generate systemd --new` writes (detached, conmon stays); /bin/true: `podman run --rm`"},
+		{name: "nspawn", addr: addrOf("nspawn"), exitCmd: nspawnCmd("/bin/true"),
+			note: "`systemd-nspawn --register=no --keep-unit --read-only --private-network` on the unpacked image, nspawn's own seccomp filter"},
+	}
+}
+
+// served returns the variants measured through a socket.
+func (s *suite) served() []*variant {
+	var vs []*variant
+	for _, v := range s.variants {
+		if v.addr != "" {
+			vs = append(vs, v)
+		}
+	}
+	return vs
+}
+
+// measureLatency takes cold samples of all served variants in turn (so
+// drift hits all alike), then warm ones. It leaves every server running.
+func (s *suite) measureLatency() error {
+	vs := s.served()
+	// Warm the page cache and the seccomp cache; not measured.
+	for _, v := range vs {
+		if _, err := s.cold(v); err != nil {
+			journal, _ := s.box.Journal(v.unit())
+			return fmt.Errorf("%s: %w\n%s", v.name, err, journal)
+		}
+	}
+	for i := 0; i < s.opts.cold; i++ {
+		for _, v := range vs {
+			d, err := s.cold(v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", v.name, err)
+			}
+			v.cold = append(v.cold, d)
+		}
+		if (i+1)%10 == 0 {
+			logf("  %d/%d cold rounds", i+1, s.opts.cold)
+		}
+	}
+	for i := 0; i < s.opts.cold; i++ {
+		for _, v := range vs {
+			d, err := firstByte(v.addr)
+			if err != nil {
+				return fmt.Errorf("%s warm: %w", v.name, err)
+			}
+			v.warm = append(v.warm, d)
+		}
+	}
+	return nil
+}
+
+// cold stops the service, keeps the socket, and times the first byte.
+func (s *suite) cold(v *variant) (time.Duration, error) {
+	if _, err := s.box.Systemctl("stop", v.unit()); err != nil {
+		return 0, err
+	}
+	if err := s.box.WaitUnitState(v.unit(), 90*time.Second, "inactive", "failed"); err != nil {
+		return 0, err
+	}
+	return firstByte(v.addr)
+}
+
+// firstByte connects, sends a request and waits for the first byte.
+func firstByte(addr string) (time.Duration, error) {
+	t0 := time.Now()
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write([]byte("GET / HTTP/1.0\r\n\r\n")); err != nil {
+		return 0, err
+	}
+	var one [1]byte
+	if _, err := c.Read(one[:]); err != nil {
+		return 0, err
+	}
+	return time.Since(t0), nil
+}
+
+// stopServed stops every served variant's service; their sockets stay.
+func (s *suite) stopServed() error {
+	var units []string
+	for _, v := range s.served() {
+		units = append(units, v.unit())
+	}
+	_, err := s.box.Systemctl(append([]string{"stop"}, units...)...)
+	return err
+}

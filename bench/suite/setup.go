@@ -1,0 +1,227 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/dockah/dockah/tests/box"
+	"github.com/dockah/dockah/tests/images"
+)
+
+// benchDir is the suite's working directory inside the box. It is the
+// folder bench/ of the box's image store (/var/lib/dockah, a bind of the
+// host's real file system), bound again here: overlayfs (podman's storage,
+// dockah's layers) cannot live on the box's own overlay root, and every
+// runtime should read the image from the same kind of file system.
+const benchDir = "/var/lib/bench"
+
+// Paths inside the box.
+const (
+	imageTar = benchDir + "/hello.tar"
+	rootfs   = benchDir + "/rootfs" // the image unpacked, for crun, runc, nspawn and the floor
+	bundles  = benchDir + "/bundles"
+	shim     = "/usr/libexec/dockah/dockah-activate"
+)
+
+// suite holds the box, the variants and everything measured.
+type suite struct {
+	box      *box.Box
+	opts     options
+	machine  machine
+	versions []version
+	variants []*variant
+	podman   podmanSetup
+	machined *memUse // systemd-machined, which dockah registers with
+	disk     []diskUse
+	// runLeftovers counts the writable layers "dockah run --rm" left.
+	runLeftovers int
+	durations    []phaseTime
+	elapsed      time.Duration
+}
+
+// host returns the host path of a path under benchDir in the box.
+func (s *suite) host(inside string) string {
+	rel, ok := strings.CutPrefix(inside, benchDir)
+	if !ok {
+		panic("not under " + benchDir + ": " + inside)
+	}
+	return filepath.Join(s.box.StoreDir(), "bench", rel)
+}
+
+// writeBench writes a file under benchDir, from the host.
+func (s *suite) writeBench(inside string, data []byte) error {
+	path := s.host(inside)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+// sh runs a shell command in the box.
+func (s *suite) sh(script string, args ...string) (string, error) {
+	return s.box.Run(append([]string{"sh", "-c", script, "sh"}, args...)...)
+}
+
+func (s *suite) setup() error {
+	_, err := runSteps("setup: ", []step{
+		{"bench directory and podman's storage", s.mountBenchDir},
+		{"image", s.writeImage},
+		{"dockah definitions", s.writeDefinitions},
+		{"OCI bundles", s.writeBundles},
+		{"podman", s.setupPodman},
+		{"units", s.writeUnits},
+	})
+	if err != nil {
+		return err
+	}
+	s.variants = s.newVariants()
+	return nil
+}
+
+func (s *suite) mountBenchDir() error {
+	if err := os.MkdirAll(s.host(benchDir+"/containers"), 0o755); err != nil {
+		return err
+	}
+	_, err := s.sh(`set -e
+mkdir -p ` + benchDir + ` /var/lib/containers
+mount --bind /var/lib/dockah/bench ` + benchDir + `
+mount --bind ` + benchDir + `/containers /var/lib/containers`)
+	return err
+}
+
+// imageEntries is the one image every variant runs: the hello server as
+// its entrypoint, busybox for /bin/true, and the directories systemd-nspawn
+// wants to find in a read-only tree.
+func imageEntries() ([]images.Entry, error) {
+	project, err := box.FindProjectDir()
+	if err != nil {
+		return nil, err
+	}
+	hello := filepath.Join(project, "bin/hello")
+	if _, err := os.Stat(hello); err != nil {
+		return nil, fmt.Errorf("%w (run make build)", err)
+	}
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		return nil, fmt.Errorf("/bin/true of the image is busybox (Debian package busybox-static): %w", err)
+	}
+	entries := []images.Entry{
+		{Name: "hello", Source: hello},
+		{Name: "bin", Dir: true},
+		{Name: "bin/busybox", Source: busybox},
+		{Name: "bin/true", Link: "busybox"},
+		{Name: "tmp", Dir: true, Mode: 0o1777},
+	}
+	for _, d := range []string{"dev", "etc", "proc", "run", "sys", "usr", "var"} {
+		entries = append(entries, images.Entry{Name: d, Dir: true})
+	}
+	return entries, nil
+}
+
+func (s *suite) writeImage() error {
+	entries, err := imageEntries()
+	if err != nil {
+		return err
+	}
+	if err := images.WriteTar(s.host(imageTar), entries); err != nil {
+		return err
+	}
+	if _, err := s.box.Run("sh", "-c", "mkdir -p "+rootfs+" && tar -C "+rootfs+" -xpf "+imageTar); err != nil {
+		return err
+	}
+	for _, ref := range []struct{ name, entrypoint string }{{"hello:bench", "/hello"}, {"true:bench", "/bin/true"}} {
+		// The same tar twice: one layer, stored once; true:bench only
+		// changes the entrypoint, for "dockah run --rm true:bench".
+		if _, err := s.box.Run("dockah", "image", "import", "-q", imageTar, "--name", ref.name, "--entrypoint", ref.entrypoint); err != nil {
+			return err
+		}
+	}
+	_, err = s.box.Run("podman", "import", "-q", "--change", `ENTRYPOINT ["/hello"]`, imageTar, "localhost/hello:bench")
+	return err
+}
+
+// definition is a dockah definition of the hello image.
+func definition(extra string) string {
+	return "[container]\nimage = \"hello:bench\"\nread_only = true\n" + extra +
+		// The suite starts each service far more often than systemd's
+		// start rate limit allows; it is lifted for every variant alike.
+		"\n[systemd.unit]\nStartLimitIntervalSec = \"0\"\n"
+}
+
+func (s *suite) writeDefinitions() error {
+	defs := map[string]string{
+		"bench-dockah":     definition("\n[[socket]]\nlisten = \"" + addrOf("dockah") + "\"\n"),
+		"bench-dockah-fwd": definition("\n[[socket]]\nlisten = \"" + addrOf("dockah-fwd") + "\"\nport = 8080\n"),
+		"bench-true":       definition("entrypoint = [\"/bin/true\"]\n"),
+	}
+	for name, def := range defs {
+		if err := s.box.WriteFile("/etc/dockah/containers/"+name+".toml", []byte(def), 0o644); err != nil {
+			return err
+		}
+	}
+	_, err := s.box.Systemctl("daemon-reload")
+	return err
+}
+
+// ports of the socket-activated variants, on the host's loopback (the box
+// shares the host's network).
+var ports = map[string]int{
+	"floor": 18501, "dockah": 18502, "dockah-fwd": 18503, "crun": 18504,
+	"crun-seccomp": 18505, "runc": 18506, "podman": 18507, "nspawn": 18508,
+}
+
+func addrOf(name string) string { return fmt.Sprintf("127.0.0.1:%d", ports[name]) }
+
+// nspawnCmd runs cmd in the image with systemd-nspawn: no registration,
+// in the calling unit's cgroup, read-only (the tree is shared), a private
+// network like the others, and nothing written into the tree.
+func nspawnCmd(cmd string) string {
+	return "/usr/bin/systemd-nspawn --quiet -D " + rootfs + " --register=no --keep-unit --read-only " +
+		"--private-network --resolv-conf=off --timezone=off --link-journal=no " + cmd
+}
+
+// serviceUnits are the units of the variants dockah's generator does not
+// write: ExecStart and extra [Service] lines.
+func (s *suite) serviceUnits() map[string]string {
+	crun := func(name string) string {
+		return "ExecStart=/usr/bin/crun --cgroup-manager=disabled run --preserve-fds=1 --bundle " + bundles + "/" + name + "-serve bench-" + name + "\n" +
+			"ExecStopPost=-/usr/bin/crun delete -f bench-" + name + "\n"
+	}
+	return map[string]string{
+		"floor":        "ExecStart=" + rootfs + "/hello\n",
+		"crun":         crun("crun"),
+		"crun-seccomp": crun("crun-seccomp"),
+		"runc": "ExecStart=/usr/sbin/runc run --bundle " + bundles + "/runc-serve bench-runc\n" +
+			"ExecStopPost=-/usr/sbin/runc delete -f bench-runc\n",
+		"podman": s.podman.unit(),
+		// As systemd-nspawn@.service: nspawn manages the cgroup below
+		// its unit, and stops its payload itself.
+		"nspawn": "ExecStart=" + nspawnCmd("/hello") + "\nDelegate=yes\nKillMode=mixed\n",
+	}
+}
+
+func (s *suite) writeUnits() error {
+	for name, service := range s.serviceUnits() {
+		socket := "[Socket]\nListenStream=" + addrOf(name) + "\n"
+		unit := "[Unit]\nStartLimitIntervalSec=0\n\n[Service]\n" + service
+		if err := s.box.WriteFile("/etc/systemd/system/bench-"+name+".socket", []byte(socket), 0o644); err != nil {
+			return err
+		}
+		if err := s.box.WriteFile("/etc/systemd/system/bench-"+name+".service", []byte(unit), 0o644); err != nil {
+			return err
+		}
+	}
+	if _, err := s.box.Systemctl("daemon-reload"); err != nil {
+		return err
+	}
+	for name := range ports {
+		if _, err := s.box.Systemctl("start", "bench-"+name+".socket"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
