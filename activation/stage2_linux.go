@@ -157,25 +157,11 @@ func buildRoot(cfg *Config) (int, error) {
 // its entrypoint. root is "/" of the container.
 func execEntrypoint(cfg *Config, root int, sync *os.File) error {
 	proc := cfg.Spec.Process
-	if len(proc.Args) == 0 {
-		return fmt.Errorf("no entrypoint or command: the image sets none and the definition gives none")
-	}
-	user, err := lookupUser(root, proc.User)
-	if err != nil {
-		return err
-	}
-	env := processEnv(proc.Env, user, cfg.Sockets, os.Getpid())
-	argv0, err := lookPath(root, proc.Args[0], env)
-	if err != nil {
-		return err
-	}
-	if err := enterWorkdir(root, proc.Cwd); err != nil {
-		return err
-	}
 	if err := applyRlimits(proc.Rlimits); err != nil {
 		return err
 	}
-	if err := dropPrivileges(cfg, user); err != nil {
+	argv0, env, err := becomeContainerProcess(cfg, root, os.Getpid())
+	if err != nil {
 		return err
 	}
 	// Every fd beyond stdio and the passed sockets is closed at exec,
@@ -198,6 +184,30 @@ func execEntrypoint(cfg *Config, root int, sync *os.File) error {
 	}
 	err = syscall.Exec(argv0, proc.Args, env)
 	return fmt.Errorf("exec %s: %w", argv0, err)
+}
+
+// becomeContainerProcess resolves the entrypoint, its environment (with
+// LISTEN_PID = pid, the entrypoint's pid in the container) and its working
+// directory, and gives the calling thread the container's user and
+// policy, except the seccomp filter under no_new_privs, which the caller
+// loads last. root is "/" of the container.
+func becomeContainerProcess(cfg *Config, root, pid int) (argv0 string, env []string, err error) {
+	proc := cfg.Spec.Process
+	if len(proc.Args) == 0 {
+		return "", nil, fmt.Errorf("no entrypoint or command: the image sets none and the definition gives none")
+	}
+	user, err := lookupUser(root, proc.User)
+	if err != nil {
+		return "", nil, err
+	}
+	env = processEnv(proc.Env, user, cfg.Sockets, pid)
+	if argv0, err = lookPath(root, proc.Args[0], env); err != nil {
+		return "", nil, err
+	}
+	if err := enterWorkdir(root, proc.Cwd); err != nil {
+		return "", nil, err
+	}
+	return argv0, env, dropPrivileges(cfg, user)
 }
 
 // reportExec tells the shim that the entrypoint is about to be exec'd and

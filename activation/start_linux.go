@@ -47,12 +47,16 @@ type StartOptions struct {
 // Start creates the container's namespaces with a new process running the
 // setup stage (this binary, re-executed), hands it cfg, and returns once
 // the entrypoint has been exec'd or setup has failed. The shim must not
-// wait for the returned container: systemd, as the reaper of orphans,
-// collects its exit status once the shim has exited.
+// wait for the returned container: systemd, its parent with Sibling,
+// collects its exit status. (Building the root on a thread of the shim
+// instead would save a process image, but pid 1 must exist before its
+// procfs can be mounted: /proc/PID/ns/pid_for_children is unresolvable
+// until then, even with the "pidns" mount option of Linux 6.18.)
 func Start(cfg *Config, opts StartOptions) (*Container, error) {
 	if len(opts.Sockets) != len(cfg.Sockets) {
 		return nil, fmt.Errorf("%d sockets passed for %d names", len(opts.Sockets), len(cfg.Sockets))
 	}
+
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("create sync socket: %w", err)
