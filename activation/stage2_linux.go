@@ -51,6 +51,7 @@ func RunStage() {
 		os.Exit(ExitSetupFailed)
 	}
 	os.Unsetenv(stageEnv)
+	Trace("stage: running")
 	sync := os.NewFile(uintptr(fd), "sync")
 	switch {
 	case os.Getenv(appStageEnv) != "":
@@ -60,6 +61,7 @@ func RunStage() {
 	default:
 		var cfg *Config
 		cfg, err = readConfig(sync)
+		Trace("stage: config read")
 		if err == nil {
 			err = setupAndExec(cfg, sync)
 		}
@@ -121,6 +123,7 @@ func buildRoot(cfg *Config) (int, error) {
 	if err != nil {
 		return -1, err
 	}
+	Trace("stage: overlay mounted")
 	root, err := unix.Open(s.root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, fmt.Errorf("open root: %w", err)
@@ -129,6 +132,7 @@ func buildRoot(cfg *Config) (int, error) {
 	if err := mountAll(root, cfg.Spec.Mounts); err != nil {
 		return -1, err
 	}
+	Trace("stage: mounts done")
 	if err := populateDev(root); err != nil {
 		return -1, err
 	}
@@ -143,9 +147,11 @@ func buildRoot(cfg *Config) (int, error) {
 			return -1, err
 		}
 	}
+	Trace("stage: masks done")
 	if err := pivotRoot(root); err != nil {
 		return -1, err
 	}
+	Trace("stage: pivoted")
 	newRoot, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, fmt.Errorf("open new root: %w", err)
@@ -174,6 +180,7 @@ func execEntrypoint(cfg *Config, root int, sync *os.File) error {
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
 		return err
 	}
+	Trace("stage: exec")
 	if err := reportExec(sync); err != nil {
 		return fmt.Errorf("report to the shim: %w", err)
 	}

@@ -73,6 +73,9 @@ func Start(cfg *Config, opts StartOptions) (*Container, error) {
 	cmd.Args = []string{"dockah-activate", "[setup " + cfg.Name + "]"}
 	cmd.ExtraFiles = append(append([]*os.File{}, opts.Sockets...), theirs)
 	cmd.Env = []string{stageEnv + "=" + strconv.Itoa(3+len(opts.Sockets))}
+	if tracing {
+		cmd.Env = append(cmd.Env, "DOCKAH_TRACE=1")
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio(opts)
 	flags := cloneFlags(cfg.Spec)
 	if opts.Sibling {

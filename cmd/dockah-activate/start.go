@@ -72,11 +72,13 @@ func start(name, definitionFile string) (status int, err error) {
 			auditStartFailed(name, err)
 		}
 	}()
+	activation.Trace("shim: running")
 	files, names := passedSockets()
 	prep, err := prepare(name, definitionFile, names, launch.ModeStart)
 	if err != nil {
 		return 0, err
 	}
+	activation.Trace("shim: prepared")
 	var inside []*os.File
 	var forwards []activation.Forward
 	for _, p := range prep.Sockets {
@@ -96,6 +98,7 @@ func start(name, definitionFile string) (status int, err error) {
 	if err != nil {
 		return 0, err
 	}
+	activation.Trace("shim: started")
 	if err := <-registered; err != nil {
 		logLine(name, "not registered with systemd-machined: "+err.Error())
 	}
@@ -106,7 +109,9 @@ func start(name, definitionFile string) (status int, err error) {
 	if len(forwards) > 0 {
 		return 0, forward(name, prep, c, forwards, state)
 	}
+	activation.Trace("shim: registered")
 	err = activation.Notify(state, 10*time.Second)
+	activation.Trace("shim: notified")
 	if errors.Is(err, activation.ErrNoNotifySocket) {
 		auditStarted(name, prep, c.Pid)
 		return c.Wait()

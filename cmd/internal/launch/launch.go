@@ -77,6 +77,7 @@ func Prepare(name string, o Options) (*Prepared, error) {
 	if err != nil {
 		return nil, ConfigError{err}
 	}
+	activation.Trace("shim: definition loaded")
 	passed, err := MatchSockets(def, o.Sockets)
 	if err != nil {
 		return nil, ConfigError{err}
@@ -104,10 +105,12 @@ func Prepare(name string, o Options) (*Prepared, error) {
 	if err != nil {
 		return nil, ConfigError{err}
 	}
+	activation.Trace("shim: image and spec")
 	plan, err := mountPlan(store, def, image, name, o.Mode)
 	if err != nil {
 		return nil, err
 	}
+	activation.Trace("shim: mount plan")
 	req := activation.Request{
 		Name: name, Spec: spec, Plan: plan, StoreRoot: store.Root(), Sockets: inside,
 		Security: activation.Security{
