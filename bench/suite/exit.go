@@ -30,11 +30,9 @@ type hyperfineResult struct {
 // Without NOTIFY_SOCKET, dockah-activate waits for the container and exits
 // with its status.
 func (s *suite) measureExit() error {
-	var vs []*variant
-	for _, v := range s.variants {
-		if v.exitCmd != "" {
-			vs = append(vs, v)
-		}
+	vs, err := s.probeExit()
+	if err != nil {
+		return err
 	}
 	for r := 0; r < s.opts.rounds; r++ {
 		order := append(append([]*variant{}, vs[r%len(vs):]...), vs[:r%len(vs)]...)
@@ -50,6 +48,27 @@ func (s *suite) measureExit() error {
 	}
 	s.runLeftovers, err = strconv.Atoi(strings.TrimSpace(out))
 	return err
+}
+
+// probeExit runs each start-to-exit command once, as the rounds will,
+// and returns the variants whose command works.
+func (s *suite) probeExit() ([]*variant, error) {
+	var vs []*variant
+	for _, v := range s.variants {
+		if v.exitCmd == "" {
+			continue
+		}
+		args := append([]string{"systemd-run", "--quiet", "--wait", "--pipe", "--collect", "-p", "Delegate=yes"}, strings.Fields(v.exitCmd)...)
+		if out, err := s.box.Run(args...); err != nil {
+			if err := v.drop("start-to-exit", err, out); err != nil {
+				return nil, err
+			}
+			v.exitFailed = true
+			continue
+		}
+		vs = append(vs, v)
+	}
+	return vs, nil
 }
 
 func (s *suite) exitRound(r int, order []*variant) error {

@@ -41,9 +41,15 @@ func (s *suite) renderSummary(sb *strings.Builder) {
 	sb.WriteString("| variant | cold first byte, median | cold p90 | cold / floor | warm median | start-to-exit, median | start-to-exit p90 | exit / floor | resident besides the container, PSS (RSS) | disk, ten containers |\n")
 	sb.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, v := range s.variants {
-		fmt.Fprintf(sb, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", v.name,
-			ms(v.cold, 0.5), ms(v.cold, 0.9), ratio(v.cold, floor.cold), ms(v.warm, 0.5),
-			ms(v.exit, 0.5), ms(v.exit, 0.9), ratio(v.exit, floor.exit), memCell(v), s.diskCell(v))
+		cold := []string{ms(v.cold, 0.5), ms(v.cold, 0.9), ratio(v.cold, floor.cold), ms(v.warm, 0.5)}
+		if v.coldFailed {
+			cold = []string{"failed (notes)", "—", "—", "—"}
+		}
+		exit := []string{ms(v.exit, 0.5), ms(v.exit, 0.9), ratio(v.exit, floor.exit)}
+		if v.exitFailed {
+			exit = []string{"failed (notes)", "—", "—"}
+		}
+		fmt.Fprintf(sb, "| %s | %s | %s | %s | %s |\n", v.name, strings.Join(cold, " | "), strings.Join(exit, " | "), memCell(v), s.diskCell(v))
 	}
 	fmt.Fprintf(sb, "\n%d cold and %d warm samples per served variant; %d start-to-exit runs per command (%d rounds of %d). ", s.opts.cold, s.opts.cold, s.opts.rounds*s.opts.runs, s.opts.rounds, s.opts.runs)
 	sb.WriteString("— means not measured for that variant (see what runs).\n\n![cold first byte and start-to-exit](chart.png)\n\n")
@@ -116,6 +122,11 @@ func (s *suite) renderDisk(sb *strings.Builder) {
 
 func (s *suite) renderNotes(sb *strings.Builder) {
 	sb.WriteString("## Notes\n\n")
+	for _, v := range s.variants {
+		if len(v.failures) > 0 {
+			fmt.Fprintf(sb, "- %s failed here and is left out of %s.\n", v.name, strings.Join(v.failures, "; "))
+		}
+	}
 	if s.podman.note != "" {
 		fmt.Fprintf(sb, "- %s.\n", s.podman.note)
 	}
@@ -124,8 +135,8 @@ func (s *suite) renderNotes(sb *strings.Builder) {
 			kib(s.machined.pss()), kib(s.machined.rss()))
 	}
 	if s.runLeftovers > 0 {
-		fmt.Fprintf(sb, "- `dockah run --rm` left %d writable layers (`/var/lib/dockah/containers/run-*`) behind after its %d runs (warm-ups included): `--rm` does not remove them.\n",
-			s.runLeftovers, s.opts.rounds*(s.opts.runs+2))
+		fmt.Fprintf(sb, "- `dockah run --rm` left %d writable layers (`/var/lib/dockah/containers/run-*`) behind after its %d runs (a probe and the warm-ups included): `--rm` does not remove them.\n",
+			s.runLeftovers, s.opts.rounds*(s.opts.runs+2)+1)
 	}
 	sb.WriteString("- Podman's storage is `/var/lib/containers` bound to a folder on the host's disk; all runtimes read the image from that same file system.\n\n")
 }
