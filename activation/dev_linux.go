@@ -3,6 +3,7 @@ package activation
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,8 +15,8 @@ type device struct {
 }
 
 // devices are the nodes every container gets, as in Docker's default set.
-// No /dev/console is made for a container without a terminal: binding the
-// host's would hand it the host's console.
+// /dev/console is the container's own terminal when it has one (see
+// bindConsole), never the host's console.
 var devices = []device{
 	{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
 	{"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
@@ -27,6 +28,36 @@ var devLinks = [][2]string{
 	{"stdin", "/proc/self/fd/0"},
 	{"stdout", "/proc/self/fd/1"},
 	{"stderr", "/proc/self/fd/2"},
+}
+
+// bindConsole makes the terminal the container runs on, if any, its
+// /dev/console, as Docker does: the terminal is on the host's devpts, which
+// the container does not see, so without this name programs that look
+// their terminal up (ttyname) would find none.
+func bindConsole(root int) error {
+	if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err != nil {
+		return nil // not a terminal: no console, rather than the host's
+	}
+	// A bind mount's source must be a mount of this namespace, and the
+	// terminal was opened in systemd's: bind it by its path here, once
+	// that path is known to be the same terminal.
+	source, err := os.Readlink("/proc/self/fd/0")
+	if err != nil {
+		return nil
+	}
+	var tty, named unix.Stat_t
+	if unix.Fstat(0, &tty) != nil || unix.Stat(source, &named) != nil || tty.Rdev != named.Rdev || named.Mode&unix.S_IFMT != unix.S_IFCHR {
+		return nil
+	}
+	target, err := touchInRoot(root, "/dev/console", 0o600)
+	if err != nil {
+		return fmt.Errorf("create /dev/console: %w", err)
+	}
+	defer unix.Close(target)
+	if err := unix.Mount(source, fdPath(target), "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind the terminal %s at /dev/console: %w", source, err)
+	}
+	return nil
 }
 
 // populateDev creates the device nodes and links in the root's /dev, which

@@ -55,6 +55,30 @@ func openPTY(root int, user User, size *winsize) (*pty, error) {
 	return p, nil
 }
 
+// HostTerminal allocates a terminal on the host's devpts for a program
+// that systemd starts ("dockah run -t": the unit's TTYPath=). It returns
+// the master and the slave's path, sized like the caller's terminal.
+func HostTerminal(stdin io.Reader, stdout io.Writer) (*os.File, string, error) {
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, "", fmt.Errorf("allocate a terminal: %w", err)
+	}
+	fd := int(master.Fd())
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
+		master.Close()
+		return nil, "", fmt.Errorf("unlock the terminal: %w", err)
+	}
+	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
+	if err != nil {
+		master.Close()
+		return nil, "", fmt.Errorf("name the terminal: %w", err)
+	}
+	if s := terminalSize(stdin, stdout); s != nil {
+		_ = unix.IoctlSetWinsize(fd, unix.TIOCSWINSZ, &unix.Winsize{Row: s.Rows, Col: s.Cols})
+	}
+	return master, fmt.Sprintf("/dev/pts/%d", n), nil
+}
+
 // terminalSize returns the size of the caller's terminal (stdout, or
 // else stdin), or nil when neither is one.
 func terminalSize(in io.Reader, out io.Writer) *winsize {
@@ -73,9 +97,17 @@ func terminalSize(in io.Reader, out io.Writer) *winsize {
 // with the caller's terminal in raw mode (so Ctrl-C and the like reach
 // the command as keys) and its size changes passed on.
 func relayTerminal(master *os.File, opts ExecOptions, stdout io.Writer) {
+	RelayTerminal(master, opts.Stdin, stdout)
+}
+
+// RelayTerminal copies stdin to the terminal's master and the terminal's
+// output to stdout until the other side is closed, with stdin's terminal
+// in raw mode (so Ctrl-C and the like reach the program as keys) and its
+// size changes passed on. "dockah run -t" uses it too.
+func RelayTerminal(master *os.File, stdin io.Reader, stdout io.Writer) {
 	defer master.Close()
 	fd := int(master.Fd())
-	if f, ok := opts.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		if state, err := term.MakeRaw(int(f.Fd())); err == nil {
 			defer func() { _ = term.Restore(int(f.Fd()), state) }()
 		}
@@ -88,15 +120,15 @@ func relayTerminal(master *os.File, opts ExecOptions, stdout io.Writer) {
 	}()
 	go func() {
 		for range winch {
-			if s := terminalSize(opts.Stdin, stdout); s != nil {
+			if s := terminalSize(stdin, stdout); s != nil {
 				_ = unix.IoctlSetWinsize(fd, unix.TIOCSWINSZ, &unix.Winsize{Row: s.Rows, Col: s.Cols})
 			}
 		}
 	}()
-	if opts.Stdin != nil {
+	if stdin != nil {
 		// Blocks in a read of the caller's input until the next key or
 		// EOF; the caller exits soon after the command anyway.
-		go func() { _, _ = io.Copy(master, opts.Stdin) }()
+		go func() { _, _ = io.Copy(master, stdin) }()
 	}
 	// Ends with EIO once the command and everything holding the slave
 	// side are gone, after the last output.

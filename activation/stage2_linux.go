@@ -136,6 +136,9 @@ func buildRoot(cfg *Config) (int, error) {
 	if err := populateDev(root); err != nil {
 		return -1, err
 	}
+	if err := bindConsole(root); err != nil {
+		return -1, err
+	}
 	if err := bindFiles(root, s, cfg.Files); err != nil {
 		return -1, err
 	}

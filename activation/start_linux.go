@@ -193,6 +193,18 @@ func (c *Container) fail(err error) error {
 	return err
 }
 
+// Exited reports whether the container's init has already ended (a
+// command that ran its course before machined could look at it).
+func (c *Container) Exited() bool {
+	fd, err := unix.PidfdOpen(c.Pid, 0)
+	if err != nil {
+		return true
+	}
+	defer unix.Close(fd)
+	n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 0)
+	return err == nil && n > 0
+}
+
 // Kill ends the container and returns once its init is gone. It waits
 // through a pidfd, which works when the init is systemd's child
 // (Sibling) too: the shim must not exit while the container still runs

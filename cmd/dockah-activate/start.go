@@ -99,7 +99,7 @@ func start(name, definitionFile string) (status int, err error) {
 		return 0, err
 	}
 	activation.Trace("shim: started")
-	if err := <-registered; err != nil {
+	if err := <-registered; err != nil && !c.Exited() {
 		logLine(name, "not registered with systemd-machined: "+err.Error())
 	}
 	state := fmt.Sprintf("MAINPID=%d", c.Pid)

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/spf13/cobra"
 
+	"github.com/dockah/dockah/activation"
 	"github.com/dockah/dockah/unitgen"
 )
 
@@ -32,6 +34,7 @@ type runOptions struct {
 	name        string
 	remove      bool
 	interactive bool
+	tty         bool
 	publish     []string
 	env         []string
 }
@@ -51,6 +54,7 @@ a transient socket unit and forwards each connection to CONTAINER inside the
 container, which has no network but loopback.`,
 		Example: `  dockah run hello:latest
   dockah run --rm busybox:latest echo "Hello, World!"
+  dockah run --rm -it busybox:latest sh
   dockah run --rm -p 127.0.0.1:8080:80 nginx:latest`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -61,6 +65,7 @@ container, which has no network but loopback.`,
 	cmd.Flags().StringVar(&o.name, "name", "", "container name (default: run-RANDOM)")
 	cmd.Flags().BoolVar(&o.remove, "rm", false, "discard the container's writable layer when it exits")
 	cmd.Flags().BoolVarP(&o.interactive, "interactive", "i", false, "connect standard input")
+	cmd.Flags().BoolVarP(&o.tty, "tty", "t", false, "give the container a terminal (with -i: yours, in raw mode)")
 	cmd.Flags().StringArrayVarP(&o.publish, "publish", "p", nil, "listen on HOST and forward to the container's port CONTAINER (HOST:CONTAINER)")
 	cmd.Flags().StringArrayVarP(&o.env, "env", "e", nil, "set an environment variable (NAME=VALUE)")
 	return cmd
@@ -148,6 +153,26 @@ func runContainer(ctx context.Context, g *globalOptions, o runOptions, image str
 	}
 	defer conn.Close()
 	r := &transientRun{conn: conn, name: o.name, def: def, definition: path, store: g.storeRoot, stdin: o.interactive}
+	if o.tty {
+		master, slave, err := activation.HostTerminal(os.Stdin, os.Stdout)
+		if err != nil {
+			return err
+		}
+		r.tty = slave
+		var in io.Reader
+		if o.interactive {
+			in = os.Stdin
+		}
+		relayed := make(chan struct{})
+		go func() { activation.RelayTerminal(master, in, os.Stdout); close(relayed) }()
+		err = r.run(ctx)
+		// The last output is on its way; the relay ends at EIO.
+		select {
+		case <-relayed:
+		case <-time.After(2 * time.Second):
+		}
+		return err
+	}
 	return r.run(ctx)
 }
 
@@ -159,6 +184,7 @@ type transientRun struct {
 	definition string
 	store      string
 	stdin      bool
+	tty        string // the terminal's path with -t
 }
 
 func (r *transientRun) service() string { return r.name + ".service" }
@@ -251,6 +277,31 @@ func socketListenType(t string) string {
 }
 
 func (r *transientRun) serviceProperties() []sd.Property {
+	props := []sd.Property{
+		sd.PropDescription("dockah run " + r.name + " (" + r.def.Container.Image + ")"),
+		sd.PropExecStart([]string{shimPath, "--definition", r.definition, r.name}, false),
+		sd.PropType("notify"),
+		{Name: "NotifyAccess", Value: dbus.MakeVariant("main")},
+		{Name: "KillMode", Value: dbus.MakeVariant("mixed")},
+		{Name: "Environment", Value: dbus.MakeVariant([]string{"DOCKAH_ROOT=" + r.store})},
+		// Keep the unit, and its exit status, until this client is gone.
+		{Name: "AddRef", Value: dbus.MakeVariant(true)},
+		{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")},
+	}
+	return append(props, r.stdio()...)
+}
+
+// stdio connects the unit to the caller: a terminal systemd makes the
+// controlling one (-t), or the caller's own file descriptors.
+func (r *transientRun) stdio() []sd.Property {
+	if r.tty != "" {
+		return []sd.Property{
+			{Name: "TTYPath", Value: dbus.MakeVariant(r.tty)},
+			{Name: "StandardInput", Value: dbus.MakeVariant("tty")},
+			{Name: "StandardOutput", Value: dbus.MakeVariant("tty")},
+			{Name: "StandardError", Value: dbus.MakeVariant("tty")},
+		}
+	}
 	stdin := dbus.UnixFD(0)
 	if !r.stdin {
 		null, err := os.Open(os.DevNull)
@@ -259,18 +310,9 @@ func (r *transientRun) serviceProperties() []sd.Property {
 		}
 	}
 	return []sd.Property{
-		sd.PropDescription("dockah run " + r.name + " (" + r.def.Container.Image + ")"),
-		sd.PropExecStart([]string{shimPath, "--definition", r.definition, r.name}, false),
-		sd.PropType("notify"),
-		{Name: "NotifyAccess", Value: dbus.MakeVariant("main")},
-		{Name: "KillMode", Value: dbus.MakeVariant("mixed")},
-		{Name: "Environment", Value: dbus.MakeVariant([]string{"DOCKAH_ROOT=" + r.store})},
 		{Name: "StandardInputFileDescriptor", Value: dbus.MakeVariant(stdin)},
 		{Name: "StandardOutputFileDescriptor", Value: dbus.MakeVariant(dbus.UnixFD(1))},
 		{Name: "StandardErrorFileDescriptor", Value: dbus.MakeVariant(dbus.UnixFD(2))},
-		// Keep the unit, and its exit status, until this client is gone.
-		{Name: "AddRef", Value: dbus.MakeVariant(true)},
-		{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")},
 	}
 }
 

@@ -85,7 +85,7 @@ func fwdBox(t *testing.T) *box.Box {
 	b := box.Shared(t)
 	setupOnce.Do(func() {
 		hello := images.Build(t, "./contrib/hello", b.Path("/opt/dockah-fwd"))
-		entries := append(images.Busybox(t, "sh", "echo", "cat", "true"), images.Entry{Name: "hello", Source: hello})
+		entries := append(images.Busybox(t, "sh", "echo", "cat", "true", "tty"), images.Entry{Name: "hello", Source: hello})
 		images.Import(t, b, "fwd:test", entries)
 		for name, def := range definitions {
 			if err := b.WriteFile("/etc/dockah/containers/"+name+".toml", []byte(def), 0o644); err != nil {
@@ -265,5 +265,17 @@ func TestRunPublishesPort(t *testing.T) {
 	}
 	if _, err := b.Systemctl("stop", "pub.service"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestRunWithTerminal(t *testing.T) {
+	b := fwdBox(t)
+	// script(1) gives dockah run a terminal of its own to relay.
+	out, err := b.Run("script", "-qec", "dockah run --rm -it fwd:test sh -c 'tty; exit 3'", "/dev/null")
+	if err == nil || !strings.Contains(err.Error(), "exit status 3") {
+		t.Errorf("dockah run -it of a command that exits 3: %v", err)
+	}
+	if !strings.Contains(out, "/dev/console") || strings.Contains(out, "not a tty") {
+		t.Errorf("the container has no terminal:\n%s", out)
 	}
 }
