@@ -29,7 +29,8 @@ STATICTEST := -tags netgo,osusergo -ldflags '-linkmode external -extldflags "-st
 # Debian packages the build, the tests and the benchmarks need.
 DEB_PACKAGES := make gcc pkg-config libseccomp-dev systemd-container \
 	crun runc skopeo umoci busybox-static curl netcat-openbsd socat \
-	iproute2 jq hyperfine gnuplot-nox podman
+	iproute2 jq hyperfine gnuplot-nox podman \
+	mmdebstrap eatmydata redis-tools postgresql-client openssh-client
 
 BINARIES := bin/dockah bin/dockah-generator bin/dockah-activate bin/hello
 

@@ -1,0 +1,294 @@
+package services
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dockah/dockah/tests/box"
+	"github.com/dockah/dockah/unitgen"
+)
+
+func TestMain(m *testing.M) { os.Exit(box.Main(m)) }
+
+// service is a service of contrib/images with its definition of
+// contrib/units, as this package installs it: the definition as it ships,
+// and drop-ins that move its socket to a port of this package and add
+// what the test needs.
+type service struct {
+	name string // contrib/images/NAME, contrib/units/NAME.toml, dockah/NAME:latest
+	addr string // where the test's socket listens
+	// dropIns are more drop-ins, by file name.
+	dropIns map[string]string
+	// files are more files to write into the box, by path.
+	files map[string]string
+
+	once  sync.Once
+	ready bool
+}
+
+var project struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+func projectDir(t testing.TB) string {
+	t.Helper()
+	project.once.Do(func() { project.dir, project.err = box.FindProjectDir() })
+	if project.err != nil {
+		t.Fatal(project.err)
+	}
+	return project.dir
+}
+
+// imagesDir is where the box gets a copy of contrib/images and the tars.
+// Not under the box's /tmp, which nspawn hides behind a tmpfs.
+const imagesDir = "/opt/dockah-images"
+
+var copyScripts sync.Once
+
+// start builds and imports the service's image, installs its definition
+// and starts its socket, once per box; the container itself is left to
+// the first connection.
+func (s *service) start(t *testing.T) *box.Box {
+	t.Helper()
+	b := box.Shared(t)
+	s.once.Do(func() {
+		tar := buildImage(t, s.name)
+		importImage(t, b, s.name, tar)
+		s.install(t, b)
+		s.ready = true
+	})
+	if !s.ready {
+		t.Fatalf("setting up %s failed in an earlier test", s.name)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			journal, _ := b.Journal(s.name + ".service")
+			t.Logf("journal of %s.service:\n%s", s.name, journal)
+		}
+	})
+	return b
+}
+
+// buildImage builds the service's image on the host with
+// contrib/images/build (or finds it in its cache) and returns the tar.
+func buildImage(t *testing.T, svc string) string {
+	t.Helper()
+	script := filepath.Join(projectDir(t), "contrib/images/build")
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, script, "--no-import", svc)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s --no-import %s: %v (the image is built from Debian's packages: the Debian mirror must be reachable)\n%s",
+			script, svc, err, tail(stderr.String(), 60))
+	}
+	tar := strings.TrimSpace(stdout.String())
+	if _, err := os.Stat(tar); err != nil {
+		t.Fatalf("%s --no-import %s printed %q: %v", script, svc, tar, err)
+	}
+	t.Logf("image %s: %s (%s)", svc, tail(stderr.String(), 1), time.Since(start).Round(time.Second))
+	return tar
+}
+
+// importImage imports a tar into the box's store with the box's dockah,
+// through the same script.
+func importImage(t *testing.T, b *box.Box, svc, tar string) {
+	t.Helper()
+	copyScripts.Do(func() {
+		if err := copyTree(filepath.Join(projectDir(t), "contrib/images"), b.Path(imagesDir+"/src")); err != nil {
+			t.Fatalf("copy contrib/images into the box: %v", err)
+		}
+	})
+	inside := imagesDir + "/" + svc + ".tar"
+	if err := copyFile(tar, b.Path(inside), 0o644); err != nil {
+		t.Fatalf("copy the image into the box: %v", err)
+	}
+	// The box's root is in memory: the tar goes once it is imported.
+	defer os.Remove(b.Path(inside))
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	if out, err := b.RunContext(ctx, imagesDir+"/src/build", "--import", inside, svc); err != nil {
+		t.Fatalf("import the image %s: %v\n%s", svc, err, out)
+	}
+}
+
+// install writes the definition of contrib/units with the drop-ins that
+// move its first socket to s.addr, reloads systemd and starts the socket.
+func (s *service) install(t *testing.T, b *box.Box) {
+	t.Helper()
+	file := filepath.Join(projectDir(t), "contrib/units", s.name+".toml")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := unitgen.Parse(s.name, unitgen.File{Path: file, Data: data})
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	if len(def.Sockets) != 1 || def.Sockets[0].Port == 0 {
+		t.Fatalf("%s: want one forwarded socket, got %+v", file, def.Sockets)
+	}
+	sock := def.Sockets[0]
+	dir := "/etc/dockah/containers/" + s.name + ".toml.d/"
+	// TOML allows no "socket = []" and [[socket]] in one file.
+	socket := fmt.Sprintf("[[socket]]\nlisten = %q\nport = %d\n", s.addr, sock.Port)
+	if sock.Name != "" {
+		socket += fmt.Sprintf("name = %q\n", sock.Name)
+	}
+	files := map[string]string{
+		"/etc/dockah/containers/" + s.name + ".toml": string(data),
+		dir + "50-test-no-socket.toml":               "socket = []\n",
+		dir + "51-test-socket.toml":                  socket,
+	}
+	for name, content := range s.dropIns {
+		files[dir+name] = content
+	}
+	for path, content := range s.files {
+		files[path] = content
+	}
+	for path, content := range files {
+		if err := b.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := b.Run("dockah", "validate"); err != nil {
+		t.Fatalf("dockah validate: %v\n%s", err, out)
+	}
+	if _, err := b.Systemctl("daemon-reload"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Systemctl("start", s.name+".socket"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// restart restarts the container with systemctl and waits until it runs.
+func (s *service) restart(t *testing.T, b *box.Box) {
+	t.Helper()
+	before, _ := b.Property(s.name+".service", "MainPID")
+	if _, err := b.Systemctl("restart", s.name+".service"); err != nil {
+		t.Fatalf("systemctl restart %s: %v", s.name, err)
+	}
+	if err := b.WaitUnitState(s.name+".service", time.Minute, "active"); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := b.Property(s.name+".service", "MainPID"); after == before {
+		t.Fatalf("%s.service has the main pid %s after its restart, as before", s.name, after)
+	}
+}
+
+// stop stops the container and checks that its socket still listens.
+func (s *service) stop(t *testing.T, b *box.Box) {
+	t.Helper()
+	if _, err := b.Systemctl("stop", s.name+".service"); err != nil {
+		t.Fatalf("systemctl stop %s: %v", s.name, err)
+	}
+	if state, _ := b.Property(s.name+".service", "ActiveState"); state != "inactive" {
+		t.Fatalf("%s.service is %q after its stop", s.name, state)
+	}
+	if state, _ := b.Property(s.name+".socket", "ActiveState"); state != "active" {
+		t.Fatalf("%s.socket is %q after the service's stop, want it listening", s.name, state)
+	}
+}
+
+// mainUID returns the uid the container's main process runs as.
+func (s *service) mainUID(t *testing.T, b *box.Box) string {
+	t.Helper()
+	pid, err := b.Property(s.name+".service", "MainPID")
+	if err != nil || pid == "0" {
+		t.Fatalf("%s.service has no main pid (%q): %v", s.name, pid, err)
+	}
+	out, err := b.Run("stat", "-c", "%u", "/proc/"+pid)
+	if err != nil {
+		t.Fatalf("stat /proc/%s: %v\n%s", pid, err, out)
+	}
+	return strings.TrimSpace(out)
+}
+
+// volume returns the host path of a file in a named volume of the box.
+func volume(b *box.Box, name, path string) string {
+	return filepath.Join(b.StoreDir(), "volumes", name, "_data", path)
+}
+
+// client runs a client program of the host against the box (the box
+// shares the host's network) with stdin, and returns its output.
+func client(t *testing.T, stdin string, env []string, name string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		err = fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out), err
+}
+
+func mustClient(t *testing.T, stdin string, env []string, name string, args ...string) string {
+	t.Helper()
+	out, err := client(t, stdin, env, name, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func tail(s string, lines int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(l) > lines {
+		l = l[len(l)-lines:]
+	}
+	return strings.Join(l, "\n")
+}
+
+func copyTree(src, dst string) error {
+	return filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, rel)
+		if info.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		if !info.Mode().IsRegular() {
+			return nil
+		}
+		return copyFile(path, target, info.Mode().Perm())
+	})
+}
+
+func copyFile(src, dst string, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
