@@ -197,3 +197,21 @@ func checkContainerName(name string) error {
 	}
 	return nil
 }
+
+// RemoveContainer deletes a container's writable layer and record
+// (ROOT/containers/NAME), as "dockah run --rm" does once the container
+// has exited. A container that has none is not an error.
+func (s *Store) RemoveContainer(container string) error {
+	if err := checkContainerName(container); err != nil {
+		return err
+	}
+	lk, err := s.LockShared()
+	if err != nil {
+		return err
+	}
+	defer lk.Release()
+	if err := removeAll(s.path(dirContainers, container)); err != nil {
+		return fmt.Errorf("remove container %s: %w", container, err)
+	}
+	return nil
+}

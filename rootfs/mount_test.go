@@ -181,3 +181,26 @@ func BenchmarkMountPlan(b *testing.B) {
 		}
 	}
 }
+
+func TestRemoveContainer(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(s.Root(), "containers", "run-1", "upper", "etc")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveContainer("run-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(s.Root(), "containers", "run-1")); !os.IsNotExist(err) {
+		t.Errorf("the container's directory is still there: %v", err)
+	}
+	if err := s.RemoveContainer("run-1"); err != nil {
+		t.Errorf("removing a container twice: %v", err)
+	}
+	if err := s.RemoveContainer("../x"); err == nil {
+		t.Error("a name that is not one path element must be refused")
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dockah/dockah/activation"
+	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/unitgen"
 )
 
@@ -152,6 +153,14 @@ func runContainer(ctx context.Context, g *globalOptions, o runOptions, image str
 		return fmt.Errorf("connect to systemd: %w", err)
 	}
 	defer conn.Close()
+	if o.remove {
+		// Once the unit is gone, so is the writable layer.
+		defer func() {
+			if store, err := rootfs.Open(g.storeRoot); err == nil {
+				_ = store.RemoveContainer(o.name)
+			}
+		}()
+	}
 	r := &transientRun{conn: conn, name: o.name, def: def, definition: path, store: g.storeRoot, stdin: o.interactive}
 	if o.tty {
 		master, slave, err := activation.HostTerminal(os.Stdin, os.Stdout)

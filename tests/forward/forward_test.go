@@ -224,12 +224,15 @@ func TestAppThatNeverListensFailsTheUnit(t *testing.T) {
 
 func TestRunEchoHi(t *testing.T) {
 	b := fwdBox(t)
-	out, err := b.Run("dockah", "run", "--rm", "fwd:test", "echo", "hi")
+	out, err := b.Run("dockah", "run", "--rm", "--name", "echo-hi", "fwd:test", "echo", "hi")
 	if err != nil {
 		t.Fatalf("dockah run: %v", err)
 	}
 	if strings.TrimSpace(out) != "hi" {
 		t.Errorf("dockah run printed %q, want hi", out)
+	}
+	if _, err := os.Stat(b.StoreDir() + "/containers/echo-hi"); !os.IsNotExist(err) {
+		t.Errorf("dockah run --rm left the writable layer: %v", err)
 	}
 	out, err = b.Run("dockah", "run", "fwd:test", "echo", "Hello, World!")
 	if err != nil || !strings.Contains(out, "Hello, World!") {
