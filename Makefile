@@ -91,6 +91,7 @@ test-integration: build ## integration tests in a systemd box, cgroup v2 and hyb
 bench: build ## benchmarks: go test -bench, then the suite against crun, runc, podman, nspawn (root)
 	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v '/tests/')
 	$(GO) run ./bench/suite
+	$(GO) run ./bench/forward
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -47,9 +47,11 @@ type ForwardOptions struct {
 	// connection; the caller stops the unit and systemd keeps the socket.
 	IdleTimeout time.Duration
 	OnIdle      func()
-	// Log receives one line per event worth the journal; lines starting
-	// with "<7>" are debug (client addresses).
+	// Log receives one line per event worth the journal.
 	Log func(string)
+	// LogConnections logs each client's address (a journal line per
+	// connection, which costs: off unless asked for).
+	LogConnections bool
 }
 
 // ErrNeverListened means the application did not listen on its port
@@ -252,8 +254,10 @@ func (f *Forwarder) waitReady(ctx context.Context, port int) error {
 func (f *Forwarder) relay(client net.Conn, port int) {
 	defer f.track(-1)
 	defer client.Close()
-	f.opts.Log(fmt.Sprintf("<7>connection from %s to port %d", client.RemoteAddr(), port))
-	server, err := f.dialer.dial(context.Background(), "tcp", port)
+	if f.opts.LogConnections {
+		f.opts.Log(fmt.Sprintf("connection from %s to port %d", client.RemoteAddr(), port))
+	}
+	server, err := f.dialer.connect(port)
 	if err != nil {
 		f.opts.Log(fmt.Sprintf("connection from %s: port %d in the container: %v", client.RemoteAddr(), port, err))
 		return
@@ -303,7 +307,11 @@ func pidExited(pid int) (<-chan struct{}, error) {
 // the dialing; once made, the connections are used from any thread.
 type nsDialer struct {
 	requests chan dialRequest
-	stop     chan struct{}
+	// sockets holds TCP sockets made ahead in the container's namespace,
+	// so a connection takes one at once instead of waiting for a worker
+	// thread.
+	sockets chan int
+	stop    chan struct{}
 }
 
 type dialRequest struct {
@@ -327,12 +335,13 @@ func newNSDialer(pid int, given *os.File, workers int) (*nsDialer, error) {
 		}
 		defer ns.Close()
 	}
-	d := &nsDialer{requests: make(chan dialRequest), stop: make(chan struct{})}
-	started := make(chan error, workers)
+	d := &nsDialer{requests: make(chan dialRequest), sockets: make(chan int, 32), stop: make(chan struct{})}
+	started := make(chan error, workers+1)
 	for i := 0; i < workers; i++ {
 		go d.worker(int(ns.Fd()), started)
 	}
-	for i := 0; i < workers; i++ {
+	go d.maker(int(ns.Fd()), started)
+	for i := 0; i < workers+1; i++ {
 		if err := <-started; err != nil {
 			close(d.stop)
 			return nil, err
@@ -365,6 +374,84 @@ func (d *nsDialer) worker(ns int, started chan<- error) {
 	}
 }
 
+// maker keeps d.sockets full of TCP sockets of the container's namespace.
+func (d *nsDialer) maker(ns int, started chan<- error) {
+	runtime.LockOSThread() // as worker: never back to the host's namespace
+	if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
+		started <- fmt.Errorf("join the container's network namespace: %w", err)
+		return
+	}
+	started <- nil
+	for {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return // connect then falls back to the workers
+		}
+		select {
+		case d.sockets <- fd:
+		case <-d.stop:
+			unix.Close(fd)
+			return
+		}
+	}
+}
+
+// connect opens a TCP connection to port on the container's loopback,
+// from a socket made ahead when there is one.
+func (d *nsDialer) connect(port int) (net.Conn, error) {
+	var fd int
+	select {
+	case fd = <-d.sockets:
+	default:
+		return d.dial(context.Background(), "tcp", port)
+	}
+	err := unix.Connect(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}})
+	if errors.Is(err, unix.EINPROGRESS) {
+		err = awaitConnect(fd)
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("connect to 127.0.0.1:%d: %w", port, err)
+	}
+	f := os.NewFile(uintptr(fd), "forwarded")
+	defer f.Close()
+	c, err := net.FileConn(f)
+	if err != nil {
+		return nil, err
+	}
+	// As net.Dial does: small writes of a request/response protocol
+	// must not wait for Nagle's algorithm.
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	return c, nil
+}
+
+// awaitConnect waits for a non-blocking connect to finish.
+func awaitConnect(fd int) error {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+	for {
+		n, err := unix.Poll(fds, 10000)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return unix.ETIMEDOUT
+		}
+		soErr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+		if err != nil {
+			return err
+		}
+		if soErr != 0 {
+			return unix.Errno(soErr)
+		}
+		return nil
+	}
+}
+
 func (d *nsDialer) dial(ctx context.Context, network string, port int) (net.Conn, error) {
 	reply := make(chan dialResult, 1)
 	select {
@@ -376,4 +463,14 @@ func (d *nsDialer) dial(ctx context.Context, network string, port int) (net.Conn
 	return r.conn, r.err
 }
 
-func (d *nsDialer) close() { close(d.stop) }
+func (d *nsDialer) close() {
+	close(d.stop)
+	for {
+		select {
+		case fd := <-d.sockets:
+			unix.Close(fd)
+		default:
+			return
+		}
+	}
+}

@@ -140,6 +140,23 @@ func handler(greeting string) http.Handler {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(describe())
 	})
+	mux.HandleFunc("/bytes", func(w http.ResponseWriter, r *http.Request) {
+		// A body of n zero bytes, for throughput benchmarks; not logged.
+		n, err := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
+		if err != nil || n < 0 {
+			http.Error(w, "want /bytes?n=COUNT", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+		chunk := make([]byte, 256<<10)
+		for n > 0 {
+			m := min(n, int64(len(chunk)))
+			if _, err := w.Write(chunk[:m]); err != nil {
+				return
+			}
+			n -= m
+		}
+	})
 	mux.HandleFunc("/syslog", func(w http.ResponseWriter, r *http.Request) {
 		msg := r.URL.Query().Get("msg")
 		if msg == "" {
