@@ -246,12 +246,15 @@ func TestSSHD(t *testing.T) {
 	b := sshd.start(t)
 	host, port, _ := strings.Cut(sshd.addr, ":")
 	knownHosts := filepath.Join(dir, "known_hosts")
-	ssh := func(user, strict, command string) (string, error) {
+	ssh := func(user, strict string, command ...string) (string, error) {
 		t.Helper()
-		return client(t, "", nil, "ssh", "-F", "/dev/null", "-p", port, "-i", key,
+		args := []string{"-F", "/dev/null", "-p", port, "-i", key,
 			"-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=120",
-			"-o", "UserKnownHostsFile="+knownHosts, "-o", "StrictHostKeyChecking="+strict,
-			user+"@"+host, command)
+			"-o", "UserKnownHostsFile=" + knownHosts, "-o", "StrictHostKeyChecking=" + strict}
+		if command[0] == "-tt" {
+			args, command = append(args, "-tt"), command[1:]
+		}
+		return client(t, "", nil, "ssh", append(append(args, user+"@"+host), command...)...)
 	}
 
 	out, err := ssh("dockah", "accept-new", "id -un; cat /proc/1/comm; echo kept > ~/note")
@@ -263,6 +266,11 @@ func TestSSHD(t *testing.T) {
 	}
 	if _, err := ssh("root", "yes", "true"); err == nil {
 		t.Error("root logged in")
+	}
+	// A session with a terminal: sshd gives the user a pty of the
+	// container's devpts.
+	if out, err := ssh("dockah", "yes", "-tt", "tty"); err != nil || !strings.HasPrefix(out, "/dev/pts/") {
+		t.Errorf("a session with a terminal: %q %v", out, err)
 	}
 
 	// The host key is in the volume, the user's file in the container's

@@ -132,8 +132,11 @@ func TestImageScriptsParse(t *testing.T) {
 	if out, err := exec.Command("bash", "-n", filepath.Join(dir, "build")).CombinedOutput(); err != nil {
 		t.Errorf("bash -n contrib/images/build: %v\n%s", err, out)
 	}
-	scripts, _ := filepath.Glob(filepath.Join(dir, "*/rootfs/usr/local/bin/*"))
+	scripts, _ := filepath.Glob(filepath.Join(dir, "*/dockah-entrypoint"))
 	images, _ := filepath.Glob(filepath.Join(dir, "*/image.sh"))
+	if len(scripts) == 0 || len(images) == 0 {
+		t.Fatalf("no entrypoints or image.sh files in %s", dir)
+	}
 	for _, f := range scripts {
 		if out, err := exec.Command("sh", "-n", f).CombinedOutput(); err != nil {
 			t.Errorf("sh -n %s: %v\n%s", f, err, out)

@@ -3,9 +3,9 @@
 # The entrypoint starts as root only to give the data directory (on a
 # volume, which dockah creates owned by root) to postgres, then drops to
 # postgres for good. At the first start, on an empty data directory, it
-# runs initdb (see rootfs/usr/local/bin/dockah-entrypoint for the
-# POSTGRES_* variables). The server listens on 127.0.0.1:5432 in the
-# container and logs to stderr.
+# runs initdb (dockah-entrypoint says which POSTGRES_* variables it
+# reads). The server listens on 127.0.0.1:5432 in the container and logs
+# to stderr.
 PACKAGES=(postgresql-15)
 # The JIT compiler (LLVM, 120 MiB) is removed: the command turns jit
 # off, and without llvmjit.so postgres runs every query without it. The

@@ -14,7 +14,7 @@ PORTS=(22)
 SETUP='
 # Keys made while building would be the same in every container.
 rm -f /etc/ssh/ssh_host_*
-# The volume's mount point: a read-only root cannot get new ones.
+# The mount point of the volume: a read-only root cannot get new ones.
 mkdir -p /var/lib/sshd
 useradd --uid 1000 --user-group --create-home --shell /bin/bash dockah
 # "*", not the locked "!": without PAM, sshd refuses any login, even by
