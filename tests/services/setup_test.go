@@ -120,9 +120,11 @@ func importImage(t *testing.T, b *box.Box, svc, tar string) {
 	defer os.Remove(b.Path(inside))
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
+	start := time.Now()
 	if out, err := b.RunContext(ctx, imagesDir+"/src/build", "--import", inside, svc); err != nil {
 		t.Fatalf("import the image %s: %v\n%s", svc, err, out)
 	}
+	t.Logf("image %s: imported in %s", svc, time.Since(start).Round(100*time.Millisecond))
 }
 
 // install writes the definition of contrib/units with the drop-ins that
