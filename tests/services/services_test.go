@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dockah/dockah/tests/testenv"
 )
 
 // Ports 18700-18799 belong to this package.
@@ -20,9 +22,11 @@ var (
 )
 
 // need fails the test unless the client cmd is on PATH: the clients are
-// part of what this package tests, and "make deps" installs them.
+// part of what this package tests, and "make deps" installs them. Without
+// root, the test skips first, as the box would make it.
 func need(t *testing.T, cmd, pkg string) {
 	t.Helper()
+	testenv.RequireRoot(t)
 	if _, err := exec.LookPath(cmd); err != nil {
 		t.Fatalf("the client %s is missing (Debian package %s; make deps installs it): %v", cmd, pkg, err)
 	}
@@ -178,7 +182,7 @@ func TestPostgres(t *testing.T) {
 		t.Error("postgres runs as root, want the user postgres")
 	}
 	if out, err := psql("wrong", "SELECT 1"); err == nil || !strings.Contains(out, "password authentication failed") {
-		t.Errorf("a wrong password: %v %q, want it refused", err, out)
+		t.Errorf("psql with a wrong password said %q, want it refused (password authentication failed)", out)
 	}
 	if _, err := os.Stat(volume(b, "postgres", "data/PG_VERSION")); err != nil {
 		t.Errorf("the cluster is not in the volume: %v", err)

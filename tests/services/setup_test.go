@@ -121,8 +121,9 @@ func importImage(t *testing.T, b *box.Box, svc, tar string) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
-	if out, err := b.RunContext(ctx, imagesDir+"/src/build", "--import", inside, svc); err != nil {
-		t.Fatalf("import the image %s: %v\n%s", svc, err, out)
+	// Errors of the box's Run include the output.
+	if _, err := b.RunContext(ctx, imagesDir+"/src/build", "--import", inside, svc); err != nil {
+		t.Fatalf("import the image %s: %v", svc, err)
 	}
 	t.Logf("image %s: imported in %s", svc, time.Since(start).Round(100*time.Millisecond))
 }
@@ -166,8 +167,8 @@ func (s *service) install(t *testing.T, b *box.Box) {
 			t.Fatal(err)
 		}
 	}
-	if out, err := b.Run("dockah", "validate"); err != nil {
-		t.Fatalf("dockah validate: %v\n%s", err, out)
+	if _, err := b.Run("dockah", "validate"); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := b.Systemctl("daemon-reload"); err != nil {
 		t.Fatal(err)
@@ -215,7 +216,7 @@ func (s *service) mainUID(t *testing.T, b *box.Box) string {
 	}
 	out, err := b.Run("stat", "-c", "%u", "/proc/"+pid)
 	if err != nil {
-		t.Fatalf("stat /proc/%s: %v\n%s", pid, err, out)
+		t.Fatal(err)
 	}
 	return strings.TrimSpace(out)
 }
