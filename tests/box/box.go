@@ -222,8 +222,11 @@ func (b *Box) mount() error {
 		return err
 	}
 	// What the host may hold from manual runs must not leak into tests:
-	// the box starts with no definitions and an empty store.
-	for _, p := range []string{"etc/dockah", "run/dockah", "usr/lib/dockah", "var/lib/dockah", "var/tmp/dockah-box"} {
+	// the box starts with no definitions. (Its store is bound over
+	// /var/lib/dockah at boot, and other boxes' directories under
+	// /var/tmp/dockah-box are left alone: removing them through the
+	// overlay would walk them while their boxes write.)
+	for _, p := range []string{"etc/dockah", "run/dockah", "usr/lib/dockah"} {
 		if err := os.RemoveAll(filepath.Join(b.root, p)); err != nil {
 			return fmt.Errorf("clear %s in the box: %w", p, err)
 		}
