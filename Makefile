@@ -32,7 +32,7 @@ DEB_PACKAGES := make gcc pkg-config libseccomp-dev systemd-container \
 	iproute2 jq hyperfine gnuplot-nox podman \
 	mmdebstrap redis-tools postgresql-client openssh-client
 
-BINARIES := bin/dockah bin/dockah-generator bin/dockah-activate bin/hello
+BINARIES := bin/dockah bin/dockah-generator bin/dockah-activate bin/dockah-stage bin/hello
 
 .PHONY: all build install man demo test test-unit test-integration bench lint deps clean help
 
@@ -46,6 +46,7 @@ build: ## build the binaries into bin/
 	$(GOSTATIC) -o bin/dockah ./cmd/dockah
 	CGO_ENABLED=0 $(GOBUILD) -o bin/dockah-generator ./cmd/dockah-generator
 	$(GOSTATIC) -o bin/dockah-activate ./cmd/dockah-activate
+	CGO_ENABLED=0 $(GO) build -trimpath -tags stage,netgo,osusergo -ldflags '$(LDFLAGS)' -o bin/dockah-stage ./cmd/dockah-stage
 	CGO_ENABLED=0 $(GOBUILD) -o bin/hello ./contrib/hello
 
 man: build ## man pages, one per command, into man/ (from the CLI's own help)
@@ -55,6 +56,7 @@ install: build man ## install into $(DESTDIR)$(PREFIX) (PREFIX=/usr/local)
 	install -D -m 0755 bin/dockah $(DESTDIR)$(BINDIR)/dockah
 	install -D -m 0755 bin/dockah-generator $(DESTDIR)$(GENERATORDIR)/dockah-generator
 	install -D -m 0755 bin/dockah-activate $(DESTDIR)$(SHIM)
+	install -D -m 0755 bin/dockah-stage $(DESTDIR)$(LIBEXECDIR)/dockah/dockah-stage
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/dockah/containers
 	install -d -m 0755 $(DESTDIR)$(DATADIR)/dockah/examples $(DESTDIR)$(DATADIR)/man/man1
 	install -m 0644 man/*.1 $(DESTDIR)$(DATADIR)/man/man1/

@@ -57,9 +57,10 @@ type ExecOptions struct {
 	// TIOCSTI): it is relayed through a pipe.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
-	// Helper is the binary re-executed to join the container; its main
-	// must call IsStage and RunStage first, as dockah-activate does.
-	// Empty means this binary.
+	// Helper is the binary re-executed to join the container (its main
+	// must call IsStage and RunStage first, as dockah-activate and
+	// dockah-stage do): dockah-stage beside it when installed, which is
+	// smaller to copy and faster to start. Empty means this binary.
 	Helper string
 }
 
@@ -303,11 +304,9 @@ func sealedCopy(path string) (*os.File, error) {
 	return mem, nil
 }
 
+// helperPath names the binary the exec helper runs from.
 func helperPath(helper string) (string, error) {
-	if helper != "" {
-		return helper, nil
-	}
-	return os.Executable()
+	return StageBinary(helper)
 }
 
 // execStdio returns the helper's stdin, stdout and stderr, which the

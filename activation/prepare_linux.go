@@ -1,3 +1,5 @@
+//go:build !stage
+
 package activation
 
 import (

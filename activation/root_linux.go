@@ -15,6 +15,7 @@ import (
 type scratch struct {
 	dir  string // the tmpfs
 	root string // where the overlay is mounted, below dir
+	seal bool   // make the root read-only once built (read_only = true)
 }
 
 // mountScratch isolates the mount namespace from the host and mounts the
@@ -31,10 +32,35 @@ func mountScratch(cfg *Config) (*scratch, error) {
 	if err := os.Mkdir(s.root, 0o755); err != nil {
 		return nil, err
 	}
-	if err := mountOverlay(cfg.Root, s.root, cfg.Spec.Root != nil && cfg.Spec.Root.Readonly); err != nil {
+	layers := cfg.Root
+	if layers.Upper == "" {
+		// A read-only root still needs mount points the image may lack
+		// (a tmpfs or volume target, the notify socket): they are made
+		// in a throwaway upper layer on the scratch tmpfs, and the root
+		// is made read-only once everything is mounted (sealRoot).
+		layers.Upper, layers.Work = filepath.Join(s.dir, "upper"), filepath.Join(s.dir, "work")
+		for _, d := range []string{layers.Upper, layers.Work} {
+			if err := os.Mkdir(d, 0o755); err != nil {
+				return nil, err
+			}
+		}
+		s.seal = true
+	}
+	if err := mountOverlay(layers, s.root); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// sealRoot makes a read-only root read-only, after the mounts in it.
+func (s *scratch) sealRoot() error {
+	if !s.seal {
+		return nil
+	}
+	if err := unix.Mount("", s.root, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NODEV, ""); err != nil {
+		return fmt.Errorf("make the root read-only: %w", err)
+	}
+	return nil
 }
 
 // maxMountData is the most mount(2) copies of its data argument.
@@ -42,7 +68,7 @@ const maxMountData = 4096 - 1
 
 // mountOverlay mounts the root filesystem. The root is nodev: device
 // nodes only ever come from the fresh /dev.
-func mountOverlay(layers RootLayers, target string, readOnly bool) error {
+func mountOverlay(layers RootLayers, target string) error {
 	if len(layers.Lower) == 0 {
 		return fmt.Errorf("mount root: no image layers")
 	}
@@ -73,11 +99,7 @@ func mountOverlay(layers RootLayers, target string, readOnly bool) error {
 			return fmt.Errorf("mount root: %d layers are too many for one overlay mount", len(lower))
 		}
 	}
-	flags := uintptr(unix.MS_NODEV)
-	if readOnly || layers.Upper == "" {
-		flags |= unix.MS_RDONLY
-	}
-	if err := unix.Mount("overlay", target, "overlay", flags, options); err != nil {
+	if err := unix.Mount("overlay", target, "overlay", unix.MS_NODEV, options); err != nil {
 		return fmt.Errorf("mount root overlay (%d layers): %w", len(lower), err)
 	}
 	return nil

@@ -1,3 +1,5 @@
+//go:build !stage
+
 package activation
 
 import (
@@ -6,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/opencontainers/selinux/go-selinux"
 	"github.com/opencontainers/selinux/go-selinux/label"
 
 	"github.com/dockah/dockah/policy"
@@ -62,18 +63,6 @@ func relabelOnce(labels policy.Labels, upper string, volumes []VolumeLabel) erro
 			return fmt.Errorf("relabel %s: %w", v.Path, err)
 		}
 		_ = os.WriteFile(marker, []byte(fileLabel), 0o600)
-	}
-	return nil
-}
-
-// setExecLabel sets the label the entrypoint gets at exec, on the calling
-// thread (the one that execs).
-func setExecLabel(processLabel string) error {
-	if processLabel == "" {
-		return nil
-	}
-	if err := selinux.SetExecLabel(processLabel); err != nil {
-		return fmt.Errorf("set SELinux exec label %s: %w", processLabel, err)
 	}
 	return nil
 }

@@ -80,6 +80,9 @@ func report(sync *os.File, err error) {
 func setupAndExec(cfg *Config, sync *os.File) error {
 	// Modes below are exact; the entrypoint gets the usual 022 back.
 	unix.Umask(0)
+	if err := ownSession(); err != nil {
+		return err
+	}
 	var init *initSetup
 	if cfg.Init {
 		var err error
@@ -114,6 +117,24 @@ func setupAndExec(cfg *Config, sync *os.File) error {
 		return becomeInit(cfg, init)
 	}
 	return execEntrypoint(cfg, root, sync)
+}
+
+// ownSession puts the container in a session of its own, as Docker does,
+// and makes its terminal, if it has one, the session's controlling
+// terminal: the shim's exit, which ends the shim's session, must not hang
+// up the container.
+func ownSession() error {
+	if _, err := unix.Setsid(); err != nil {
+		return fmt.Errorf("new session: %w", err)
+	}
+	if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err != nil {
+		return nil
+	}
+	// 1: take the terminal over from the shim's session.
+	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 1); err != nil {
+		return fmt.Errorf("take the terminal: %w", err)
+	}
+	return nil
 }
 
 // buildRoot mounts the root and everything in it, pivots into it and
@@ -151,6 +172,9 @@ func buildRoot(cfg *Config) (int, error) {
 		}
 	}
 	Trace("stage: masks done")
+	if err := s.sealRoot(); err != nil {
+		return -1, err
+	}
 	if err := pivotRoot(root); err != nil {
 		return -1, err
 	}

@@ -254,3 +254,17 @@ func TestSiblingIsChildOfOurParent(t *testing.T) {
 		t.Errorf("the container's parent is %s, want the test's parent %d", ppid, os.Getppid())
 	}
 }
+
+func TestReadOnlyRootGetsMountPoints(t *testing.T) {
+	cfg := testConfig(t, "/bin/sh", "-c", `touch /newfile 2>/dev/null && echo root-writable; touch /scratch/x && echo tmpfs-writable; grep ' / ' /proc/self/mountinfo`)
+	cfg.Root.Upper, cfg.Root.Work = "", ""
+	cfg.Spec.Root = &specs.Root{Path: "rootfs", Readonly: true}
+	cfg.Spec.Mounts = append(append([]specs.Mount{}, cfg.Spec.Mounts...), specs.Mount{Destination: "/scratch", Type: "tmpfs", Source: "tmpfs"})
+	out, status := run(t, cfg)
+	if status != 0 {
+		t.Fatalf("exit status %d\n%s", status, out)
+	}
+	if strings.Contains(out, "root-writable") || !strings.Contains(out, "tmpfs-writable") || !strings.Contains(out, " ro,") {
+		t.Errorf("want a read-only root with a writable tmpfs on a mount point the image lacks:\n%s", out)
+	}
+}

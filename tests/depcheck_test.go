@@ -2,6 +2,7 @@ package tests
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -40,6 +41,7 @@ func TestDependencyDirection(t *testing.T) {
 		"machined":             nil,
 		"activation":           {"rootfs", "policy", "machined"},
 		"cmd/dockah-generator": {"unitgen"},
+		"cmd/dockah-stage":     {"activation", "rootfs", "policy", "machined"},
 	}
 	for name, allow := range allowed {
 		for path, p := range pkgs {
@@ -63,6 +65,26 @@ func TestDependencyDirection(t *testing.T) {
 				if imp == bad {
 					t.Errorf("%s imports %s: unitgen must stay pure (read files through io/fs)", path, imp)
 				}
+			}
+		}
+	}
+}
+
+// TestStageBinaryIsLean: built as the Makefile builds it (-tags stage, no
+// cgo), dockah-stage links none of the shim's definition, store and policy
+// code, which is what makes it start faster than the shim.
+func TestStageBinaryIsLean(t *testing.T) {
+	testenv.RequireCommand(t, "go")
+	cmd := exec.Command("go", "list", "-tags", "stage,netgo,osusergo", "-deps", module+"/cmd/dockah-stage")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, heavy := range []string{module + "/policy", module + "/rootfs", module + "/unitgen", "github.com/seccomp/libseccomp-golang", "github.com/BurntSushi/toml", "github.com/godbus/dbus/v5"} {
+			if dep == heavy {
+				t.Errorf("dockah-stage links %s", dep)
 			}
 		}
 	}

@@ -1,0 +1,26 @@
+// Command dockah-stage is the part of the activation shim that runs inside
+// a new container: the setup stage that builds the root and execs the
+// entrypoint, the container's init under init = true, and the helper of
+// "dockah exec". dockah-activate starts it; it is the same code as the
+// shim's own stage, built without the shim's definition, image store and
+// policy code (-tags stage, no cgo), so the process that sits between the
+// shim and the entrypoint starts fast and its sealed copy for exec is small.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/dockah/dockah/activation"
+)
+
+func main() {
+	if activation.IsStage() {
+		activation.RunStage()
+	}
+	if activation.IsInit() {
+		activation.RunInit()
+	}
+	fmt.Fprintln(os.Stderr, "dockah-stage: started by dockah-activate and dockah exec only")
+	os.Exit(2)
+}
