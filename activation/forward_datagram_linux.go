@@ -23,7 +23,9 @@ func (f *Forwarder) serveDatagram(ctx context.Context, fw Forward) error {
 	defer pc.Close()
 	// Whether a datagram port listens cannot be probed; it counts as
 	// ready, and early datagrams are retried by their senders.
-	f.ready()
+	if err := f.ready(); err != nil {
+		return err
+	}
 	go func() { <-ctx.Done(); pc.Close() }()
 	var mu sync.Mutex
 	peers := map[string]net.Conn{}

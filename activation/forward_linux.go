@@ -41,8 +41,11 @@ type ForwardOptions struct {
 	// port; connections meanwhile wait in the backlog.
 	ReadyTimeout time.Duration
 	// Ready, if set, is called once the application listens on every
-	// forwarded stream port.
-	Ready func()
+	// forwarded stream port. If it returns an error the forwarder gives
+	// up with it; connections are accepted only after it has returned:
+	// for an application that reports its own readiness (notify = true),
+	// listening is not yet ready, and Ready waits for that report.
+	Ready func() error
 	// IdleTimeout, if set, calls OnIdle after that long with no open
 	// connection; the caller stops the unit and systemd keeps the socket.
 	IdleTimeout time.Duration
@@ -67,18 +70,25 @@ type Forwarder struct {
 	open       int       // connections being relayed
 	lastActive time.Time // when open last dropped to zero
 	pending    int       // forwards whose port is not known to listen yet
+	readyErr   error     // what Ready returned
+	accepting  chan struct{}
 }
 
-// ready records that one forward's port listens, and calls Ready when
-// the last one does.
-func (f *Forwarder) ready() {
+// ready records that one forward's port listens. When the last one does,
+// it calls Ready and lets every forward accept; the others wait here.
+func (f *Forwarder) ready() error {
 	f.mu.Lock()
 	f.pending--
 	last := f.pending == 0
 	f.mu.Unlock()
-	if last && f.opts.Ready != nil {
-		f.opts.Ready()
+	if last {
+		if f.opts.Ready != nil {
+			f.readyErr = f.opts.Ready()
+		}
+		close(f.accepting)
 	}
+	<-f.accepting
+	return f.readyErr
 }
 
 // RunForwarder serves the forwards until the container's init exits, the
@@ -102,6 +112,7 @@ func RunForwarder(ctx context.Context, opts ForwardOptions) error {
 	defer dialer.close()
 	f := &Forwarder{opts: opts, dialer: dialer, lastActive: time.Now()}
 	f.pending = len(opts.Forwards)
+	f.accepting = make(chan struct{})
 	// Accepting stops when the container is idle; the forwarder itself
 	// stays until the container's init is gone.
 	accepting, stopAccepting := context.WithCancel(ctx)
@@ -206,7 +217,9 @@ func (f *Forwarder) serve(ctx context.Context, fw Forward) error {
 	if err := f.waitReady(ctx, fw.Port); err != nil {
 		return err
 	}
-	f.ready()
+	if err := f.ready(); err != nil {
+		return err
+	}
 	go func() { <-ctx.Done(); ln.Close() }()
 	for {
 		client, err := ln.Accept()

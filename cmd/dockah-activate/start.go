@@ -128,24 +128,38 @@ func start(name, definitionFile string) (status int, err error) {
 // its ports, so "systemctl start" means "serving"; an application that
 // never listens fails the start instead of hanging it.
 func forward(name string, prep *launch.Prepared, c *activation.Container, forwards []activation.Forward, state string) error {
-	notified := make(chan error, 1)
+	def := prep.Definition
+	wait := readyTimeout(def.Service.StartTimeout)
+	notified := false
 	opts := activation.ForwardOptions{
 		Init:         c.Pid,
 		NetNS:        c.NetNS,
 		Forwards:     forwards,
-		ReadyTimeout: readyTimeout(prep.Definition.Service.StartTimeout),
-		IdleTimeout:  prep.Definition.Service.IdleTimeout,
-		OnIdle:       func() { stopUnit(name, prep.Definition.ServiceUnit()) },
+		ReadyTimeout: wait,
+		IdleTimeout:  def.Service.IdleTimeout,
+		OnIdle:       func() { stopUnit(name, def.ServiceUnit()) },
 		Log:          func(msg string) { logLine(name, msg) },
-		Ready: func() {
+		// Environment=DOCKAH_LOG_CONNECTIONS=1 in a drop-in of the unit.
+		LogConnections: os.Getenv("DOCKAH_LOG_CONNECTIONS") == "1",
+		Ready: func() error {
 			err := activation.Notify(state, 10*time.Second)
 			if errors.Is(err, activation.ErrNoNotifySocket) {
-				err = nil
+				return nil // by hand: nobody to tell
 			}
-			if err == nil {
-				auditStarted(name, prep, c.Pid)
+			if err != nil {
+				return err
 			}
-			notified <- err
+			if def.Container.Notify {
+				// Listening is not ready yet for such an application
+				// (postgres refuses sessions while it starts): accept
+				// only once it has told systemd READY=1.
+				if err := waitActive(def.ServiceUnit(), wait); err != nil {
+					return err
+				}
+			}
+			notified = true
+			auditStarted(name, prep, c.Pid)
+			return nil
 		},
 	}
 	err := activation.RunForwarder(context.Background(), opts)
@@ -154,11 +168,32 @@ func forward(name string, prep *launch.Prepared, c *activation.Container, forwar
 		c.Kill()
 		return err
 	}
-	select {
-	case err := <-notified:
-		return err
-	default:
+	if !notified {
 		return errors.New("the container ended before its application listened")
+	}
+	return nil
+}
+
+// waitActive waits until systemd reports the unit active: for a notify
+// container, once the application has sent READY=1.
+func waitActive(unit string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	conn, err := sd.NewSystemConnectionContext(ctx)
+	if err != nil {
+		return fmt.Errorf("wait for READY=1: %w", err)
+	}
+	defer conn.Close()
+	for {
+		p, err := conn.GetUnitPropertyContext(ctx, unit, "ActiveState")
+		if err == nil && p.Value.Value() == "active" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the application listened but did not report READY=1 within %s", timeout)
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }
 
