@@ -105,22 +105,25 @@ func TestFirstConnectionStartsContainer(t *testing.T) {
 	if !strings.Contains(journal, "socket-activated, LISTEN_FDNAMES=http") {
 		t.Errorf("the socket was not passed through with its name:\n%s", journal)
 	}
-	// Nothing of dockah stays: systemd's main pid is the container's.
-	pid, err := b.Property("hello.service", "MainPID")
-	if err != nil {
+	// Nothing of dockah stays: once the unit is active (the shim sent
+	// MAINPID and READY=1) and the shim has exited, systemd's main pid is
+	// the container's, alone in the unit's cgroup (counted on both cgroup
+	// layouts: every process names its cgroups).
+	if err := b.WaitUnitState("hello.service", 10*time.Second, "active"); err != nil {
 		t.Fatal(err)
 	}
-	exe, err := b.Run("readlink", "/proc/"+pid+"/exe")
-	if err != nil || !strings.HasSuffix(strings.TrimSpace(exe), "/hello") {
-		t.Errorf("main pid %s runs %q, want the container's /hello (%v)", pid, exe, err)
-	}
-	// Works on both cgroup layouts: every process names its cgroups.
-	procs, err := b.Run("sh", "-c", "grep -l '/hello.service$' /proc/[0-9]*/cgroup || true")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := len(strings.Fields(procs)); n != 1 {
-		t.Errorf("the service's cgroup has %d processes, want only the container's init:\n%s", n, procs)
+	var pid, exe, procs string
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		pid, _ = b.Property("hello.service", "MainPID")
+		exe, _ = b.Run("readlink", "/proc/"+pid+"/exe")
+		procs, _ = b.Run("sh", "-c", "grep -l '/hello.service$' /proc/[0-9]*/cgroup || true")
+		if strings.HasSuffix(strings.TrimSpace(exe), "/hello") && len(strings.Fields(procs)) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("main pid %s runs %q and the unit's cgroup has %d processes, want only the container's /hello:\n%s", pid, exe, len(strings.Fields(procs)), procs)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
