@@ -11,13 +11,13 @@
 package main
 
 import (
+	"github.com/dockah/dockah/bench/measure"
+
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -65,7 +65,7 @@ func run(n, mib int, out string) error {
 	latency := map[string][]time.Duration{}
 	for i := 0; i < n; i++ {
 		for _, v := range variants { // interleaved
-			d, err := firstByte(v.addr)
+			d, err := measure.FirstByte(v.addr)
 			if err != nil {
 				return fmt.Errorf("%s: %w", v.name, err)
 			}
@@ -146,7 +146,7 @@ port = 8080
 	for _, v := range variants {
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			if _, err := firstByte(v.addr); err == nil {
+			if _, err := measure.FirstByte(v.addr); err == nil {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -156,25 +156,6 @@ port = 8080
 		}
 	}
 	return nil
-}
-
-// firstByte times a new connection: connect, request, first byte.
-func firstByte(addr string) (time.Duration, error) {
-	t0 := time.Now()
-	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.Write([]byte("GET / HTTP/1.0\r\n\r\n")); err != nil {
-		return 0, err
-	}
-	var one [1]byte
-	if _, err := c.Read(one[:]); err != nil {
-		return 0, err
-	}
-	return time.Since(t0), nil
 }
 
 // throughput downloads mib MiB over each of conns connections at once and
@@ -212,12 +193,6 @@ func throughput(addr string, mib, conns int) (float64, error) {
 	return float64(mib*conns) / time.Since(t0).Seconds(), nil
 }
 
-func quantile(ds []time.Duration, q float64) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[int(q*float64(len(s)-1)+0.5)]
-}
-
 func render(latency map[string][]time.Duration, single, parallel map[string]float64, n, mib int) string {
 	var sb strings.Builder
 	load, _ := os.ReadFile("/proc/loadavg")
@@ -225,13 +200,11 @@ func render(latency map[string][]time.Duration, single, parallel map[string]floa
 	fmt.Fprintf(&sb, "Run %s by `make bench` (bench/forward); load average at the end: %s. ", time.Now().UTC().Format("2006-01-02 15:04 MST"), strings.Join(strings.Fields(string(load))[:3], " "))
 	fmt.Fprintf(&sb, "%d new connections per variant, interleaved; throughput: the best of 3 transfers of %d MiB.\n\n", n, mib)
 	fmt.Fprintf(&sb, "| variant | new connection to first byte, median | p90 | added to direct (median) | throughput, 1 connection | 4 connections | what forwards |\n|---|---|---|---|---|---|---|\n")
-	base := quantile(latency["direct"], 0.5)
+	base := measure.Quantile(latency["direct"], 0.5)
 	for _, v := range variants {
-		med := quantile(latency[v.name], 0.5)
+		med := measure.Quantile(latency[v.name], 0.5)
 		fmt.Fprintf(&sb, "| %s | %.3f ms | %.3f ms | %+.3f ms | %.0f MiB/s | %.0f MiB/s | %s |\n", v.name,
-			ms(med), ms(quantile(latency[v.name], 0.9)), ms(med-base), single[v.name], parallel[v.name], v.what)
+			measure.Millis(med), measure.Millis(measure.Quantile(latency[v.name], 0.9)), measure.Millis(med-base), single[v.name], parallel[v.name], v.what)
 	}
 	return sb.String()
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,8 +1,9 @@
 package main
 
 import (
+	"github.com/dockah/dockah/bench/measure"
+
 	"fmt"
-	"net"
 	"strings"
 	"time"
 )
@@ -115,7 +116,7 @@ func (s *suite) measureLatency() error {
 	}
 	for i := 0; i < s.opts.cold; i++ {
 		for _, v := range vs {
-			d, err := firstByte(v.addr)
+			d, err := measure.FirstByte(v.addr)
 			if err != nil {
 				return fmt.Errorf("%s warm: %w", v.name, err)
 			}
@@ -133,26 +134,7 @@ func (s *suite) cold(v *variant) (time.Duration, error) {
 	if err := s.box.WaitUnitState(v.unit(), 90*time.Second, "inactive", "failed"); err != nil {
 		return 0, err
 	}
-	return firstByte(v.addr)
-}
-
-// firstByte connects, sends a request and waits for the first byte.
-func firstByte(addr string) (time.Duration, error) {
-	t0 := time.Now()
-	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.Write([]byte("GET / HTTP/1.0\r\n\r\n")); err != nil {
-		return 0, err
-	}
-	var one [1]byte
-	if _, err := c.Read(one[:]); err != nil {
-		return 0, err
-	}
-	return time.Since(t0), nil
+	return measure.FirstByte(v.addr)
 }
 
 // stopServed stops every served variant's service; their sockets stay.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/dockah/dockah/bench/measure"
+
 	"fmt"
 	"sort"
 	"strconv"
@@ -74,7 +76,7 @@ func (s *suite) measureMemory() error {
 	vs := s.served()
 	units := []string{"systemd-machined.service"}
 	for _, v := range vs {
-		if _, err := firstByte(v.addr); err != nil { // make sure it runs
+		if _, err := measure.FirstByte(v.addr); err != nil { // make sure it runs
 			return fmt.Errorf("%s: %w", v.name, err)
 		}
 		units = append(units, v.unit())

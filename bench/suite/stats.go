@@ -1,25 +1,18 @@
 package main
 
 import (
+	"github.com/dockah/dockah/bench/measure"
+
 	"fmt"
-	"sort"
 	"time"
 )
 
-// quantile returns the q-quantile of ds (nearest rank), 0 for none.
-func quantile(ds []time.Duration, q float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := append([]time.Duration{}, ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[int(q*float64(len(s)-1)+0.5)]
-}
+func quantile(ds []time.Duration, q float64) time.Duration { return measure.Quantile(ds, q) }
 
-func median(ds []time.Duration) time.Duration { return quantile(ds, 0.5) }
+func median(ds []time.Duration) time.Duration { return measure.Quantile(ds, 0.5) }
 
 // msf returns d in milliseconds.
-func msf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+func msf(d time.Duration) float64 { return measure.Millis(d) }
 
 // ms formats a duration in milliseconds, "—" for none.
 func ms(ds []time.Duration, q float64) string {

@@ -20,10 +20,6 @@ type globalOptions struct {
 	quiet     bool
 }
 
-// errNotImplemented marks commands that are declared but not built yet, so
-// that they fail loudly instead of pretending to work.
-var errNotImplemented = errors.New("not implemented yet")
-
 func main() {
 	root := newRootCommand()
 	if err := root.Execute(); err != nil {
