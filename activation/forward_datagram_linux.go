@@ -23,7 +23,7 @@ func (f *Forwarder) serveDatagram(ctx context.Context, fw Forward) error {
 	defer pc.Close()
 	// Whether a datagram port listens cannot be probed; it counts as
 	// ready, and early datagrams are retried by their senders.
-	if err := f.ready(); err != nil {
+	if err := f.ready(1); err != nil {
 		return err
 	}
 	go func() { <-ctx.Done(); pc.Close() }()

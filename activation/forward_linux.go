@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"runtime"
@@ -72,13 +71,17 @@ type Forwarder struct {
 	pending    int       // forwards whose port is not known to listen yet
 	readyErr   error     // what Ready returned
 	accepting  chan struct{}
+	// stopped is closed when RunForwarder returns; streams tells it when
+	// the relays are gone.
+	stopped chan struct{}
+	streams sync.WaitGroup
 }
 
-// ready records that one forward's port listens. When the last one does,
-// it calls Ready and lets every forward accept; the others wait here.
-func (f *Forwarder) ready() error {
+// ready records that n forwards' ports listen. When the last one does, it
+// calls Ready and lets every forward accept; the others wait here.
+func (f *Forwarder) ready(n int) error {
 	f.mu.Lock()
-	f.pending--
+	f.pending -= n
 	last := f.pending == 0
 	f.mu.Unlock()
 	if last {
@@ -105,12 +108,16 @@ func RunForwarder(ctx context.Context, opts ForwardOptions) error {
 	if err != nil {
 		return err
 	}
-	dialer, err := newNSDialer(opts.Init, opts.NetNS, 4)
+	dialer, err := newNSDialer(opts.Init, opts.NetNS, 2)
 	if err != nil {
 		return err
 	}
 	defer dialer.close()
-	f := &Forwarder{opts: opts, dialer: dialer, lastActive: time.Now()}
+	f := &Forwarder{opts: opts, dialer: dialer, lastActive: time.Now(), stopped: make(chan struct{})}
+	defer func() {
+		close(f.stopped)
+		f.streams.Wait()
+	}()
 	f.pending = len(opts.Forwards)
 	f.accepting = make(chan struct{})
 	// Accepting stops when the container is idle; the forwarder itself
@@ -118,8 +125,20 @@ func RunForwarder(ctx context.Context, opts ForwardOptions) error {
 	accepting, stopAccepting := context.WithCancel(ctx)
 	defer stopAccepting()
 	errs := make(chan error, len(opts.Forwards))
+	var streams []Forward
 	for _, fw := range opts.Forwards {
-		go func(fw Forward) { errs <- f.serve(accepting, fw) }(fw)
+		if fw.Datagram {
+			go func(fw Forward) { errs <- f.serveDatagram(accepting, fw) }(fw)
+		} else {
+			streams = append(streams, fw)
+		}
+	}
+	if len(streams) > 0 {
+		f.streams.Add(1)
+		go func() {
+			defer f.streams.Done()
+			errs <- f.serveStreams(accepting, streams)
+		}()
 	}
 	idle := f.idleTicker()
 	for {
@@ -201,41 +220,80 @@ func (f *Forwarder) track(delta int) {
 	f.mu.Unlock()
 }
 
-// serve accepts on one socket once the application listens.
-func (f *Forwarder) serve(ctx context.Context, fw Forward) error {
-	if fw.Datagram {
-		return f.serveDatagram(ctx, fw)
+// serveStreams relays the stream sockets once the application listens on
+// every port, until ctx ends; connections open then go on until the
+// forwarder returns.
+func (f *Forwarder) serveStreams(ctx context.Context, streams []Forward) error {
+	var targets []relayTarget
+	defer func() {
+		for _, t := range targets {
+			unix.Close(t.listener)
+		}
+	}()
+	for _, fw := range streams {
+		fd, err := dupNonblocking(fw.Listener)
+		if err != nil {
+			return fmt.Errorf("forward to port %d: %w", fw.Port, err)
+		}
+		targets = append(targets, relayTarget{listener: fd, port: fw.Port})
 	}
-	ln, err := net.FileListener(fw.Listener)
-	if err != nil {
-		return fmt.Errorf("forward to port %d: %w", fw.Port, err)
-	}
-	defer ln.Close()
 	// Do not accept before the application listens: what arrives
 	// meanwhile waits in the backlog, where systemd's copy of the socket
 	// keeps it even if this process dies.
-	if err := f.waitReady(ctx, fw.Port); err != nil {
-		return err
-	}
-	if err := f.ready(); err != nil {
-		return err
-	}
-	go func() { <-ctx.Done(); ln.Close() }()
-	for {
-		client, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return fmt.Errorf("accept on the forwarded socket of port %d: %w", fw.Port, err)
+	for _, fw := range streams {
+		if err := f.waitReady(ctx, fw.Port); err != nil {
+			return err
 		}
-		f.track(+1)
-		go f.relay(client, fw.Port)
 	}
+	if err := f.ready(len(streams)); err != nil {
+		return err
+	}
+	r, err := startRelay(f.dialer.netns, targets, relayLoops(), relayHooks{
+		track: f.track, log: f.opts.Log, logConnections: f.opts.LogConnections,
+	})
+	if err != nil {
+		return err
+	}
+	// The loops end with the forwarder (RunForwarder's stop), the
+	// listeners only after them.
+	defer r.quit()
+	select {
+	case <-ctx.Done():
+		r.stopAccepting()
+		<-f.stopped
+	case <-f.stopped:
+	}
+	return nil
+}
+
+// relayLoops is how many relay threads share the connections: one per CPU
+// the process may use, at most 4.
+func relayLoops() int {
+	return min(runtime.GOMAXPROCS(0), 4)
+}
+
+// dupNonblocking returns a non-blocking duplicate of a listening socket.
+// The O_NONBLOCK flag is shared with systemd's copy, which only polls it.
+func dupNonblocking(f *os.File) (int, error) {
+	raw, err := f.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	dup := -1
+	var dupErr error
+	if err := raw.Control(func(fd uintptr) {
+		dup, dupErr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 3)
+	}); err != nil {
+		return -1, err
+	}
+	if dupErr != nil {
+		return -1, fmt.Errorf("duplicate the activated socket: %w", dupErr)
+	}
+	if err := unix.SetNonblock(dup, true); err != nil {
+		unix.Close(dup)
+		return -1, err
+	}
+	return dup, nil
 }
 
 // waitReady polls the application's port until it accepts a connection.
@@ -261,38 +319,6 @@ func (f *Forwarder) waitReady(ctx context.Context, port int) error {
 	}
 }
 
-// relay copies both ways between a client and the application, closing
-// each direction as its source ends (half-close), so protocols that shut
-// down writing first still get their answer.
-func (f *Forwarder) relay(client net.Conn, port int) {
-	defer f.track(-1)
-	defer client.Close()
-	if f.opts.LogConnections {
-		f.opts.Log(fmt.Sprintf("connection from %s to port %d", client.RemoteAddr(), port))
-	}
-	server, err := f.dialer.connect(port)
-	if err != nil {
-		f.opts.Log(fmt.Sprintf("connection from %s: port %d in the container: %v", client.RemoteAddr(), port, err))
-		return
-	}
-	defer server.Close()
-	done := make(chan struct{}, 2)
-	go func() { pipe(server, client); done <- struct{}{} }()
-	pipe(client, server)
-	<-done
-}
-
-// pipe copies src to dst and then shuts dst for writing. io.Copy between
-// TCP (and unix) sockets uses splice(2): the data never enters user space.
-func pipe(dst, src net.Conn) {
-	_, _ = io.Copy(dst, src)
-	if cw, ok := dst.(interface{ CloseWrite() error }); ok {
-		_ = cw.CloseWrite()
-	} else {
-		_ = dst.Close()
-	}
-}
-
 // pidExited returns a channel closed when process pid exits, through a
 // pidfd so a reused pid cannot be mistaken for it.
 func pidExited(pid int) (<-chan struct{}, error) {
@@ -315,16 +341,15 @@ func pidExited(pid int) (<-chan struct{}, error) {
 }
 
 // nsDialer opens connections from inside the container's network
-// namespace. A socket belongs to the namespace of the thread that created
-// it, so a few goroutines locked to threads that joined the namespace do
-// the dialing; once made, the connections are used from any thread.
+// namespace for the readiness probes and the datagram associations. A
+// socket belongs to the namespace of the thread that created it, so a few
+// goroutines locked to threads that joined the namespace do the dialing;
+// once made, the connections are used from any thread.
 type nsDialer struct {
 	requests chan dialRequest
-	// sockets holds TCP sockets made ahead in the container's namespace,
-	// so a connection takes one at once instead of waiting for a worker
-	// thread.
-	sockets chan int
-	stop    chan struct{}
+	stop     chan struct{}
+	// netns is the namespace, kept for the relay loops to join.
+	netns int
 }
 
 type dialRequest struct {
@@ -340,23 +365,24 @@ type dialResult struct {
 }
 
 func newNSDialer(pid int, given *os.File, workers int) (*nsDialer, error) {
-	ns := given
-	if ns == nil {
-		var err error
-		if ns, err = os.Open(fmt.Sprintf("/proc/%d/ns/net", pid)); err != nil {
-			return nil, fmt.Errorf("open the container's network namespace: %w", err)
-		}
-		defer ns.Close()
+	var netns int
+	var err error
+	if given != nil {
+		netns, err = unix.FcntlInt(given.Fd(), unix.F_DUPFD_CLOEXEC, 3)
+	} else {
+		netns, err = unix.Open(fmt.Sprintf("/proc/%d/ns/net", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	}
-	d := &nsDialer{requests: make(chan dialRequest), sockets: make(chan int, 32), stop: make(chan struct{})}
-	started := make(chan error, workers+1)
+	if err != nil {
+		return nil, fmt.Errorf("open the container's network namespace: %w", err)
+	}
+	d := &nsDialer{requests: make(chan dialRequest), stop: make(chan struct{}), netns: netns}
+	started := make(chan error, workers)
 	for i := 0; i < workers; i++ {
-		go d.worker(int(ns.Fd()), started)
+		go d.worker(netns, started)
 	}
-	go d.maker(int(ns.Fd()), started)
-	for i := 0; i < workers+1; i++ {
+	for i := 0; i < workers; i++ {
 		if err := <-started; err != nil {
-			close(d.stop)
+			d.close()
 			return nil, err
 		}
 	}
@@ -387,84 +413,6 @@ func (d *nsDialer) worker(ns int, started chan<- error) {
 	}
 }
 
-// maker keeps d.sockets full of TCP sockets of the container's namespace.
-func (d *nsDialer) maker(ns int, started chan<- error) {
-	runtime.LockOSThread() // as worker: never back to the host's namespace
-	if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
-		started <- fmt.Errorf("join the container's network namespace: %w", err)
-		return
-	}
-	started <- nil
-	for {
-		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return // connect then falls back to the workers
-		}
-		select {
-		case d.sockets <- fd:
-		case <-d.stop:
-			unix.Close(fd)
-			return
-		}
-	}
-}
-
-// connect opens a TCP connection to port on the container's loopback,
-// from a socket made ahead when there is one.
-func (d *nsDialer) connect(port int) (net.Conn, error) {
-	var fd int
-	select {
-	case fd = <-d.sockets:
-	default:
-		return d.dial(context.Background(), "tcp", port)
-	}
-	err := unix.Connect(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}})
-	if errors.Is(err, unix.EINPROGRESS) {
-		err = awaitConnect(fd)
-	}
-	if err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("connect to 127.0.0.1:%d: %w", port, err)
-	}
-	f := os.NewFile(uintptr(fd), "forwarded")
-	defer f.Close()
-	c, err := net.FileConn(f)
-	if err != nil {
-		return nil, err
-	}
-	// As net.Dial does: small writes of a request/response protocol
-	// must not wait for Nagle's algorithm.
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetNoDelay(true)
-	}
-	return c, nil
-}
-
-// awaitConnect waits for a non-blocking connect to finish.
-func awaitConnect(fd int) error {
-	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
-	for {
-		n, err := unix.Poll(fds, 10000)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return unix.ETIMEDOUT
-		}
-		soErr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
-		if err != nil {
-			return err
-		}
-		if soErr != 0 {
-			return unix.Errno(soErr)
-		}
-		return nil
-	}
-}
-
 func (d *nsDialer) dial(ctx context.Context, network string, port int) (net.Conn, error) {
 	reply := make(chan dialResult, 1)
 	select {
@@ -478,12 +426,5 @@ func (d *nsDialer) dial(ctx context.Context, network string, port int) (net.Conn
 
 func (d *nsDialer) close() {
 	close(d.stop)
-	for {
-		select {
-		case fd := <-d.sockets:
-			unix.Close(fd)
-		default:
-			return
-		}
-	}
+	unix.Close(d.netns)
 }
