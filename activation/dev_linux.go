@@ -34,19 +34,19 @@ var devLinks = [][2]string{
 // /dev/console, as Docker does: the terminal is on the host's devpts, which
 // the container does not see, so without this name programs that look
 // their terminal up (ttyname) would find none.
-func bindConsole(root int) error {
-	if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err != nil {
+func bindConsole(root, stdin int) error {
+	if _, err := unix.IoctlGetTermios(stdin, unix.TCGETS); err != nil {
 		return nil // not a terminal: no console, rather than the host's
 	}
 	// A bind mount's source must be a mount of this namespace, and the
 	// terminal was opened in systemd's: bind it by its path here, once
 	// that path is known to be the same terminal.
-	source, err := os.Readlink("/proc/self/fd/0")
+	source, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", stdin))
 	if err != nil {
 		return nil
 	}
 	var tty, named unix.Stat_t
-	if unix.Fstat(0, &tty) != nil || unix.Stat(source, &named) != nil || tty.Rdev != named.Rdev || named.Mode&unix.S_IFMT != unix.S_IFCHR {
+	if unix.Fstat(stdin, &tty) != nil || unix.Stat(source, &named) != nil || tty.Rdev != named.Rdev || named.Mode&unix.S_IFMT != unix.S_IFCHR {
 		return nil
 	}
 	target, err := touchInRoot(root, "/dev/console", 0o600)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"syscall"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -96,7 +97,7 @@ func setupAndExec(cfg *Config, sync *os.File) error {
 			return err
 		}
 	}
-	root, err := buildRoot(cfg)
+	root, err := buildRoot(cfg, nil, 0)
 	if err != nil {
 		return err
 	}
@@ -138,8 +139,12 @@ func ownSession() error {
 }
 
 // buildRoot mounts the root and everything in it, pivots into it and
-// returns an O_PATH fd of the new "/".
-func buildRoot(cfg *Config) (int, error) {
+// returns an O_PATH fd of the new "/". Mounts, masks and read-only paths
+// at destinations later says yes to are left out, for the caller to do
+// after pivot_root (the /proc of a pid namespace whose pid 1 does not
+// exist yet).
+// stdin is the fd the container's stdin comes from, for /dev/console.
+func buildRoot(cfg *Config, later func(dest string) bool, stdin int) (int, error) {
 	s, err := mountScratch(cfg)
 	if err != nil {
 		return -1, err
@@ -150,24 +155,25 @@ func buildRoot(cfg *Config) (int, error) {
 		return -1, fmt.Errorf("open root: %w", err)
 	}
 	defer unix.Close(root)
-	if err := mountAll(root, cfg.Spec.Mounts); err != nil {
+	if err := mountAll(root, keep(cfg.Spec.Mounts, func(m specs.Mount) bool { return later == nil || !later(m.Destination) })); err != nil {
 		return -1, err
 	}
 	Trace("stage: mounts done")
 	if err := populateDev(root); err != nil {
 		return -1, err
 	}
-	if err := bindConsole(root); err != nil {
+	if err := bindConsole(root, stdin); err != nil {
 		return -1, err
 	}
 	if err := bindFiles(root, s, cfg.Files); err != nil {
 		return -1, err
 	}
 	if l := cfg.Spec.Linux; l != nil {
-		if err := maskPaths(root, l.MaskedPaths); err != nil {
+		now := func(p string) bool { return later == nil || !later(p) }
+		if err := maskPaths(root, keep(l.MaskedPaths, now)); err != nil {
 			return -1, err
 		}
-		if err := readOnlyPaths(root, l.ReadonlyPaths); err != nil {
+		if err := readOnlyPaths(root, keep(l.ReadonlyPaths, now)); err != nil {
 			return -1, err
 		}
 	}
@@ -184,6 +190,17 @@ func buildRoot(cfg *Config) (int, error) {
 		return -1, fmt.Errorf("open new root: %w", err)
 	}
 	return newRoot, nil
+}
+
+// keep returns the elements of list for which ok is true.
+func keep[T any](list []T, ok func(T) bool) []T {
+	var kept []T
+	for _, v := range list {
+		if ok(v) {
+			kept = append(kept, v)
+		}
+	}
+	return kept
 }
 
 // execEntrypoint switches to the container's user and policy and execs

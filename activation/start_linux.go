@@ -21,7 +21,8 @@ type Container struct {
 	// NetNS is the container's network namespace, handed over by the
 	// setup stage; nil if it could not be.
 	NetNS *os.File
-	cmd   *exec.Cmd
+	cmd   *exec.Cmd   // the setup stage's start; nil for a thread start
+	proc  *os.Process // the init, when cmd is nil
 }
 
 // StartOptions are the host-side resources of a start.
@@ -35,8 +36,16 @@ type StartOptions struct {
 	Stdout, Stderr io.Writer
 	// Started, if set, is called with the init's host pid as soon as it
 	// exists, while the container is still being set up (the shim
-	// registers the machine meanwhile).
+	// registers the machine meanwhile). It may run on a thread whose root
+	// is the container's: it must only start work elsewhere.
 	Started func(pid int)
+	// BeforeExec, if set, is called once the container is set up, before
+	// its entrypoint runs: the shim tells systemd the container's pid
+	// there, so that even an entrypoint that exits at once is known as
+	// the unit's main process. The thread start holds the entrypoint
+	// until it returns (an error ends the container); with the setup
+	// stage, the entrypoint has been exec'd by then.
+	BeforeExec func() error
 	// Sibling makes the container's init a child of the shim's parent
 	// (CLONE_PARENT): under systemd, of systemd itself, which then
 	// supervises it as any main process it started, reaps it and reports
@@ -56,6 +65,9 @@ type StartOptions struct {
 func Start(cfg *Config, opts StartOptions) (*Container, error) {
 	if len(opts.Sockets) != len(cfg.Sockets) {
 		return nil, fmt.Errorf("%d sockets passed for %d names", len(opts.Sockets), len(cfg.Sockets))
+	}
+	if canStartOnThread(cfg, opts) {
+		return startOnThread(cfg, opts)
 	}
 
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
@@ -112,6 +124,11 @@ func Start(cfg *Config, opts StartOptions) (*Container, error) {
 			c.NetNS.Close()
 		}
 		return nil, err
+	}
+	if opts.BeforeExec != nil {
+		if err := opts.BeforeExec(); err != nil {
+			return nil, c.fail(err)
+		}
 	}
 	return c, nil
 }
@@ -179,7 +196,7 @@ func stdio(opts StartOptions) (io.Reader, io.Writer, io.Writer) {
 // EOF means the entrypoint runs; an error message means it does not.
 func (c *Container) interpret(reply []byte) error {
 	if i := bytes.IndexByte(reply, msgError); i >= 0 {
-		_ = c.cmd.Wait()
+		_, _ = c.wait()
 		return errors.New(string(reply[i+1:]))
 	}
 	if len(reply) == 1 && reply[0] == msgExec {
@@ -214,13 +231,13 @@ func (c *Container) Exited() bool {
 func (c *Container) Kill() {
 	fd, err := unix.PidfdOpen(c.Pid, 0)
 	if err != nil {
-		_ = c.cmd.Process.Kill()
-		_ = c.cmd.Wait()
+		_ = unix.Kill(c.Pid, unix.SIGKILL)
+		_, _ = c.wait()
 		return
 	}
 	defer unix.Close(fd)
 	_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
-	_, _ = c.cmd.Process.Wait() // reaps it when it is our child
+	_, _ = c.wait() // reaps it when it is our child
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	for {
 		if _, err := unix.Poll(fds, 5000); !errors.Is(err, unix.EINTR) {
@@ -230,24 +247,39 @@ func (c *Container) Kill() {
 }
 
 func (c *Container) waitStatus() string {
-	if err := c.cmd.Wait(); err != nil {
+	state, err := c.wait()
+	if err != nil {
 		return err.Error()
 	}
-	return "exit status 0"
+	return state.String()
+}
+
+// wait reaps the init when it is this process's child.
+func (c *Container) wait() (*os.ProcessState, error) {
+	if c.cmd != nil {
+		err := c.cmd.Wait()
+		if c.cmd.ProcessState != nil {
+			return c.cmd.ProcessState, nil
+		}
+		return nil, err
+	}
+	if c.proc == nil {
+		return nil, errors.New("no process to wait for")
+	}
+	return c.proc.Wait()
 }
 
 // Wait waits for the container to exit, for a shim run outside systemd
 // (by hand, for debugging), and returns its exit status.
 func (c *Container) Wait() (int, error) {
-	err := c.cmd.Wait()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal()), nil
-		}
-		return exit.ExitCode(), nil
+	state, err := c.wait()
+	if err != nil {
+		return 0, err
 	}
-	return 0, err
+	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal()), nil
+	}
+	return state.ExitCode(), nil
 }
 
 // StageName is the file name of the stage binary, installed beside the

@@ -123,10 +123,25 @@ var testMounts = []specs.Mount{
 	{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
 }
 
+// run starts cfg with its output to a pipe and waits for it. A pipe is a
+// file, so Start builds the container on a thread, as the shim does,
+// unless DOCKAH_STAGE_PROCESS=1 (make test-unit runs the package both
+// ways).
 func run(t *testing.T, cfg *Config) (string, int) {
 	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
 	var out bytes.Buffer
-	c, err := Start(cfg, StartOptions{Stdout: &out, Stderr: &out})
+	copied := make(chan struct{})
+	go func() {
+		_, _ = out.ReadFrom(r)
+		close(copied)
+	}()
+	c, err := Start(cfg, StartOptions{Stdout: w, Stderr: w})
+	w.Close()
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
@@ -134,6 +149,7 @@ func run(t *testing.T, cfg *Config) (string, int) {
 	if err != nil {
 		t.Fatalf("wait: %v", err)
 	}
+	<-copied
 	return out.String(), status
 }
 

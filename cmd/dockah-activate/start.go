@@ -88,10 +88,43 @@ func start(name, definitionFile string) (status int, err error) {
 			forwards = append(forwards, activation.Forward{Listener: files[p.Index], Port: p.Port, Datagram: p.Datagram})
 		}
 	}
+	// The bus connection to machined is made while the root is built.
+	machine := make(chan machineConn, 1)
+	go func() {
+		conn, err := machined.New()
+		activation.Trace("shim: connected to the bus")
+		machine <- machineConn{conn, err}
+	}()
 	registered := make(chan error, 1)
+	// The container becomes the unit's main process before its
+	// entrypoint runs, so that one which exits at once still gives the
+	// unit its exit status; systemd learns it while the container is set
+	// up. A forwarded container becomes it once its application listens
+	// (forward).
+	mainPID := make(chan error, 1)
+	byHand := false
 	c, err := activation.Start(prep.Config, activation.StartOptions{
 		Sockets: inside,
-		Started: func(pid int) { go func() { registered <- register(name, pid) }() },
+		Started: func(initPid int) {
+			go func() { registered <- register(name, initPid, machine) }()
+			go func() {
+				if len(forwards) > 0 {
+					mainPID <- nil
+					return
+				}
+				err := activation.Notify(fmt.Sprintf("MAINPID=%d", initPid), 10*time.Second)
+				activation.Trace("shim: main pid handed over")
+				mainPID <- err
+			}()
+		},
+		BeforeExec: func() error {
+			err := <-mainPID
+			if errors.Is(err, activation.ErrNoNotifySocket) {
+				byHand = true
+				return nil
+			}
+			return err
+		},
 		// Under systemd the container is systemd's child, not ours.
 		Sibling: os.Getenv(activation.NotifySocketEnv) != "",
 	})
@@ -99,9 +132,11 @@ func start(name, definitionFile string) (status int, err error) {
 		return 0, err
 	}
 	activation.Trace("shim: started")
+	// systemctl start returns once machinectl shows the container.
 	if err := <-registered; err != nil && !c.Exited() {
 		logLine(name, "not registered with systemd-machined: "+err.Error())
 	}
+	activation.Trace("shim: registered")
 	state := fmt.Sprintf("MAINPID=%d", c.Pid)
 	if !prep.Definition.Container.Notify {
 		state += "\nREADY=1"
@@ -109,17 +144,17 @@ func start(name, definitionFile string) (status int, err error) {
 	if len(forwards) > 0 {
 		return 0, forward(name, prep, c, forwards, state)
 	}
-	activation.Trace("shim: registered")
-	err = activation.Notify(state, 10*time.Second)
-	activation.Trace("shim: notified")
-	if errors.Is(err, activation.ErrNoNotifySocket) {
-		auditStarted(name, prep, c.Pid)
-		return c.Wait()
-	}
-	if err != nil {
-		return 0, err
+	if !byHand && !prep.Definition.Container.Notify {
+		// NotifyAccess=all: the shim is no longer the main process.
+		if err := activation.Notify("READY=1", 10*time.Second); err != nil {
+			return 0, err
+		}
+		activation.Trace("shim: notified")
 	}
 	auditStarted(name, prep, c.Pid)
+	if byHand {
+		return c.Wait()
+	}
 	return 0, nil
 }
 
@@ -238,13 +273,19 @@ func stderrIsJournal() bool {
 	return os.Getenv("JOURNAL_STREAM") == fmt.Sprintf("%d:%d", st.Dev, st.Ino)
 }
 
-func register(name string, pid int) error {
-	conn, err := machined.New()
-	if err != nil {
-		return err
+// machineConn is a connection to systemd-machined, or why there is none.
+type machineConn struct {
+	conn *machined.Conn
+	err  error
+}
+
+func register(name string, pid int, machine <-chan machineConn) error {
+	m := <-machine
+	if m.err != nil {
+		return m.err
 	}
-	defer conn.Close()
-	return conn.Register(machined.Machine{
+	defer m.conn.Close()
+	return m.conn.Register(machined.Machine{
 		Name: machined.Name(name), Service: "dockah", Class: "container", Leader: pid,
 	})
 }

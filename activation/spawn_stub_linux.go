@@ -1,0 +1,16 @@
+//go:build !cgo || stage
+
+package activation
+
+import (
+	"errors"
+	"os"
+)
+
+// spawnAvailable is false where the C part of the thread start is not
+// built (the cgo-free stage binary); Start then uses the setup stage.
+const spawnAvailable = false
+
+func spawnChild(*Config, [3]*os.File, []*os.File, mountOptions, []string, []string, User, int, string, []string, bool) (int, *os.File, *os.File, func(), error) {
+	return 0, nil, nil, nil, errors.New("this binary starts containers through the setup stage only")
+}
