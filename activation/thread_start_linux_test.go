@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // threadStart returns a config and a pipe for its output, and skips when
@@ -74,6 +76,36 @@ func TestThreadStartBeforeExecErrorEndsContainer(t *testing.T) {
 	_ = r.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if out, _ := io.ReadAll(r); len(out) > 0 {
 		t.Errorf("the entrypoint ran after BeforeExec failed: %q", out)
+	}
+}
+
+func TestThreadStartReportsChildFailure(t *testing.T) {
+	// A soft limit above the hard one: setrlimit fails in the child,
+	// after the clone, where only system calls run.
+	cfg, r, w := threadStart(t, "/bin/sh", "-c", "echo ran")
+	cfg.Spec.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 2048, Hard: 1024}}
+	_, err := Start(cfg, StartOptions{Stdout: w, Stderr: w})
+	w.Close()
+	if err == nil || !strings.Contains(err.Error(), "set a resource limit: invalid argument") {
+		t.Fatalf("start: %v, want the child's failing step and its error", err)
+	}
+	_ = r.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if out, _ := io.ReadAll(r); len(out) > 0 {
+		t.Errorf("the entrypoint ran: %q", out)
+	}
+}
+
+func TestChildReport(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"X", "X"},
+		{"Eset a resource limit\x0022", "Eset a resource limit: invalid argument"},
+		{"XE/bin/app\x002", "XE/bin/app: no such file or directory"},
+		{"Eno number\x00", "Eno number\x00"},
+		{"", ""},
+	} {
+		if got := string(childReport([]byte(tc.in))); got != tc.want {
+			t.Errorf("childReport(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }
 

@@ -198,12 +198,11 @@ func (r *renderer) service(sockets []SocketUnit) string {
 
 	w.section("Service")
 	w.set("Type", "notify")
-	// all: the shim makes the container the main process before its
-	// entrypoint runs (so an entrypoint that exits at once still gives
-	// the unit its status) and reports READY=1 afterwards, once
-	// machined has registered it. Only the shim can reach the socket,
-	// and the application too with notify = true, which binds it in.
-	w.set("NotifyAccess", "all")
+	if d.Container.Notify {
+		w.set("NotifyAccess", "all")
+	} else {
+		w.set("NotifyAccess", "main")
+	}
 	w.set("ExecStart", execWord(r.spec(r.opts.ShimPath))+" "+execWord(r.spec(r.name())))
 	// The stop record of the audit trail; "-": it never fails the unit.
 	w.set("ExecStopPost", "-"+execWord(r.spec(r.opts.ShimPath))+" --stopped "+execWord(r.spec(r.name())))

@@ -24,7 +24,7 @@ var systemdFields = withPrefix("systemd", []field[Systemd]{
 var reservedService = map[string]string{
 	"ExecStart":    "the activation shim",
 	"Type":         "notify, which the activation shim speaks",
-	"NotifyAccess": "all, for the shim to report readiness after the container became the main process",
+	"NotifyAccess": "main, or all with notify = true",
 	"Sockets":      "the sockets of [[socket]]",
 }
 

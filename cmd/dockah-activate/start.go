@@ -96,29 +96,37 @@ func start(name, definitionFile string) (status int, err error) {
 		machine <- machineConn{conn, err}
 	}()
 	registered := make(chan error, 1)
-	// The container becomes the unit's main process before its
-	// entrypoint runs, so that one which exits at once still gives the
-	// unit its exit status; systemd learns it while the container is set
-	// up. A forwarded container becomes it once its application listens
-	// (forward).
-	mainPID := make(chan error, 1)
+	var pid int // the init's, from Started
+	state := func() string {
+		s := fmt.Sprintf("MAINPID=%d", pid)
+		if !prep.Definition.Container.Notify {
+			s += "\nREADY=1"
+		}
+		return s
+	}
 	byHand := false
 	c, err := activation.Start(prep.Config, activation.StartOptions{
 		Sockets: inside,
 		Started: func(initPid int) {
+			pid = initPid
 			go func() { registered <- register(name, initPid, machine) }()
-			go func() {
-				if len(forwards) > 0 {
-					mainPID <- nil
-					return
-				}
-				err := activation.Notify(fmt.Sprintf("MAINPID=%d", initPid), 10*time.Second)
-				activation.Trace("shim: main pid handed over")
-				mainPID <- err
-			}()
 		},
+		// systemd learns the container's pid, and that it is ready,
+		// before the entrypoint runs: one that exits at once still
+		// gives the unit its exit status, and systemctl start returns
+		// with the container registered (machinectl shows it). A
+		// forwarded container is ready once its application listens
+		// (forward).
 		BeforeExec: func() error {
-			err := <-mainPID
+			if err := <-registered; err != nil {
+				logLine(name, "not registered with systemd-machined: "+err.Error())
+			}
+			activation.Trace("shim: registered")
+			if len(forwards) > 0 {
+				return nil
+			}
+			err := activation.Notify(state(), 10*time.Second)
+			activation.Trace("shim: notified")
 			if errors.Is(err, activation.ErrNoNotifySocket) {
 				byHand = true
 				return nil
@@ -132,24 +140,8 @@ func start(name, definitionFile string) (status int, err error) {
 		return 0, err
 	}
 	activation.Trace("shim: started")
-	// systemctl start returns once machinectl shows the container.
-	if err := <-registered; err != nil && !c.Exited() {
-		logLine(name, "not registered with systemd-machined: "+err.Error())
-	}
-	activation.Trace("shim: registered")
-	state := fmt.Sprintf("MAINPID=%d", c.Pid)
-	if !prep.Definition.Container.Notify {
-		state += "\nREADY=1"
-	}
 	if len(forwards) > 0 {
-		return 0, forward(name, prep, c, forwards, state)
-	}
-	if !byHand && !prep.Definition.Container.Notify {
-		// NotifyAccess=all: the shim is no longer the main process.
-		if err := activation.Notify("READY=1", 10*time.Second); err != nil {
-			return 0, err
-		}
-		activation.Trace("shim: notified")
+		return 0, forward(name, prep, c, forwards, state())
 	}
 	auditStarted(name, prep, c.Pid)
 	if byHand {

@@ -290,9 +290,7 @@ func (r *transientRun) serviceProperties() []sd.Property {
 		sd.PropDescription("dockah run " + r.name + " (" + r.def.Container.Image + ")"),
 		sd.PropExecStart([]string{shimPath, "--definition", r.definition, r.name}, false),
 		sd.PropType("notify"),
-		// As generated units: the shim reports READY=1 after handing
-		// the main pid to the container.
-		{Name: "NotifyAccess", Value: dbus.MakeVariant("all")},
+		{Name: "NotifyAccess", Value: dbus.MakeVariant("main")},
 		{Name: "KillMode", Value: dbus.MakeVariant("mixed")},
 		{Name: "Environment", Value: dbus.MakeVariant([]string{"DOCKAH_ROOT=" + r.store})},
 		// Keep the unit, and its exit status, until this client is gone.
