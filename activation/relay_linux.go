@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -61,7 +62,7 @@ type relayLoop struct {
 	mu      sync.Mutex
 	cmd     relayCommand
 	conns   map[int]*relayConn // both fds of a connection
-	pipes   [][2]int           // drained pipes for reuse
+	pipes   []relayPipe        // drained pipes for reuse
 	events  []unix.EpollEvent
 }
 
@@ -87,6 +88,7 @@ type relayDirection struct {
 	src, dst     int
 	pipe         [2]int // read end, write end
 	pending      int    // bytes in the pipe
+	capacity     int    // the pipe's
 	eof, shutDst bool
 }
 
@@ -199,7 +201,7 @@ func (l *relayLoop) run(netns int, started chan<- error) {
 	}
 	started <- nil
 	for {
-		n, err := unix.EpollWait(l.epfd, l.events, -1)
+		n, err := l.wait()
 		if err != nil {
 			if errors.Is(err, unix.EINTR) {
 				continue
@@ -226,6 +228,18 @@ func (l *relayLoop) run(netns int, started chan<- error) {
 			}
 		}
 	}
+}
+
+// wait returns the next events. During a transfer something is usually
+// ready at once: a poll that does not block skips Go's blocking-syscall
+// hand-off of the thread's processor, which a wait that blocks needs.
+func (l *relayLoop) wait() (int, error) {
+	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(l.epfd),
+		uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), 0, 0, 0)
+	if errno == 0 && n > 0 {
+		return int(n), nil
+	}
+	return unix.EpollWait(l.epfd, l.events, -1)
 }
 
 // command reads the eventfd and acts on what it says.
@@ -298,8 +312,8 @@ func (l *relayLoop) open(client int, from unix.Sockaddr, port int) {
 	}
 	c := &relayConn{
 		client: client, server: server, port: port, connecting: connecting,
-		up:   relayDirection{src: client, dst: server, pipe: up},
-		down: relayDirection{src: server, dst: client, pipe: down},
+		up:   relayDirection{src: client, dst: server, pipe: up.fds, capacity: up.capacity},
+		down: relayDirection{src: server, dst: client, pipe: down.fds, capacity: down.capacity},
 	}
 	l.conns[client], l.conns[server] = c, c
 	l.hooks.track(+1)
@@ -372,25 +386,42 @@ func (l *relayLoop) step(c *relayConn, onServer bool, events uint32) {
 	}
 }
 
-// pump moves data from src to dst until one would block, and shuts dst for
-// writing once src has ended and the pipe is drained (half-close).
+// pump moves data from src to dst until neither side can go on, and
+// shuts dst for writing once src has ended and the pipe is drained
+// (half-close). It reads while the pipe has room, not only when it is
+// empty, so that both sockets stay busy on a long transfer.
 func (d *relayDirection) pump() error {
 	for {
-		if d.pending > 0 {
-			n, err := unix.Splice(d.pipe[0], nil, d.dst, nil, d.pending, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			if errors.Is(err, unix.EAGAIN) {
-				return nil // dst is full: wait for EPOLLOUT
-			}
-			if err != nil {
+		moved := false
+		if !d.eof && d.pending < d.capacity {
+			n, err := unix.Splice(d.src, nil, d.pipe[1], nil, d.capacity-d.pending, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			switch {
+			case err == nil && n == 0:
+				d.eof, moved = true, true
+			case err == nil:
+				d.pending += int(n)
+				moved = true
+			case errors.Is(err, unix.EINTR):
+				moved = true
+			case !errors.Is(err, unix.EAGAIN):
+				// EAGAIN: src has nothing now (or the pipe is full,
+				// which the next drain retries).
 				return err
 			}
-			d.pending -= int(n)
-			continue
 		}
-		if d.eof {
+		if d.pending > 0 {
+			n, err := unix.Splice(d.pipe[0], nil, d.dst, nil, d.pending, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			switch {
+			case err == nil:
+				d.pending -= int(n)
+				moved = moved || n > 0
+			case errors.Is(err, unix.EINTR):
+				moved = true
+			case !errors.Is(err, unix.EAGAIN):
+				return err // EAGAIN: dst is full, wait for EPOLLOUT
+			}
+		}
+		if d.eof && d.pending == 0 {
 			if !d.shutDst {
 				d.shutDst = true
 				if err := unix.Shutdown(d.dst, unix.SHUT_WR); err != nil && !errors.Is(err, unix.ENOTCONN) {
@@ -399,22 +430,9 @@ func (d *relayDirection) pump() error {
 			}
 			return nil
 		}
-		// The pipe is empty here, so EAGAIN means src has nothing.
-		n, err := unix.Splice(d.src, nil, d.pipe[1], nil, relayPipeCap, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if errors.Is(err, unix.EAGAIN) {
+		if !moved {
 			return nil
 		}
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			d.eof = true
-			continue
-		}
-		d.pending = int(n)
 	}
 }
 
@@ -424,37 +442,47 @@ func (l *relayLoop) drop(c *relayConn) {
 	delete(l.conns, c.server)
 	unix.Close(c.client)
 	unix.Close(c.server)
-	l.release(c.up.pipe, c.up.pending > 0)
-	l.release(c.down.pipe, c.down.pending > 0)
+	l.release(relayPipe{c.up.pipe, c.up.capacity}, c.up.pending > 0)
+	l.release(relayPipe{c.down.pipe, c.down.capacity}, c.down.pending > 0)
 	l.hooks.track(-1)
 }
 
+// relayPipe is a pipe and how much it holds.
+type relayPipe struct {
+	fds      [2]int // read end, write end
+	capacity int
+}
+
 // pipe returns an empty pipe, from the pool when there is one.
-func (l *relayLoop) pipe() ([2]int, error) {
+func (l *relayLoop) pipe() (relayPipe, error) {
 	if n := len(l.pipes); n > 0 {
 		p := l.pipes[n-1]
 		l.pipes = l.pipes[:n-1]
 		return p, nil
 	}
-	var fds [2]int
-	if err := unix.Pipe2(fds[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
-		return fds, fmt.Errorf("pipe: %w", err)
+	p := relayPipe{capacity: 64 << 10}
+	if err := unix.Pipe2(p.fds[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		return p, fmt.Errorf("pipe: %w", err)
 	}
-	// Best effort: an unprivileged process may be held to less by
-	// /proc/sys/fs/pipe-user-pages-soft; a splice then moves less at once.
-	_, _ = unix.FcntlInt(uintptr(fds[0]), unix.F_SETPIPE_SZ, relayPipeCap)
-	return fds, nil
+	// An unprivileged process may be held to less than relayPipeCap by
+	// /proc/sys/fs/pipe-user-pages-soft: then the default it has.
+	if size, err := unix.FcntlInt(uintptr(p.fds[0]), unix.F_SETPIPE_SZ, relayPipeCap); err == nil {
+		p.capacity = size
+	} else if size, err := unix.FcntlInt(uintptr(p.fds[0]), unix.F_GETPIPE_SZ, 0); err == nil {
+		p.capacity = size
+	}
+	return p, nil
 }
 
 // release returns a pipe to the pool, or closes it if it still holds data
 // or the pool is full.
-func (l *relayLoop) release(p [2]int, dirty bool) {
+func (l *relayLoop) release(p relayPipe, dirty bool) {
 	if !dirty && len(l.pipes) < relayPipePool {
 		l.pipes = append(l.pipes, p)
 		return
 	}
-	unix.Close(p[0])
-	unix.Close(p[1])
+	unix.Close(p.fds[0])
+	unix.Close(p.fds[1])
 }
 
 // closeAll ends every connection and empties the pool.
@@ -465,8 +493,8 @@ func (l *relayLoop) closeAll() {
 		}
 	}
 	for _, p := range l.pipes {
-		unix.Close(p[0])
-		unix.Close(p[1])
+		unix.Close(p.fds[0])
+		unix.Close(p.fds[1])
 	}
 	l.pipes = nil
 	for fd := range l.targets {
