@@ -19,36 +19,20 @@ const benchChunk = 256 << 10
 // bulkApplication sends whatever byte count a client asks for (a decimal
 // line), in 256 KiB writes as the hello server does.
 func bulkApplication(b *testing.B) int {
-	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	return application(b, func(c net.Conn) {
+		var n int64
+		if _, err := fmt.Fscanln(c, &n); err != nil {
+			return
+		}
+		chunk := make([]byte, benchChunk)
+		for n > 0 {
+			m := min(n, benchChunk)
+			if _, err := c.Write(chunk[:m]); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				var n int64
-				if _, err := fmt.Fscanln(c, &n); err != nil {
-					return
-				}
-				chunk := make([]byte, benchChunk)
-				for n > 0 {
-					m := min(n, benchChunk)
-					if _, err := c.Write(chunk[:m]); err != nil {
-						return
-					}
-					n -= m
-				}
-			}()
+			n -= m
 		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
+	})
 }
 
 func download(b *testing.B, dial func() (net.Conn, error), size int64) {
@@ -70,8 +54,7 @@ func benchmarkForwarders(b *testing.B, run func(b *testing.B, dial func() (net.C
 		run(b, func() (net.Conn, error) { return net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port)) })
 	})
 	b.Run("relay", func(b *testing.B) {
-		fx := startTestRelayB(b, port)
-		run(b, fx)
+		run(b, startTestRelay(b, "tcp", port, 1).client)
 	})
 	b.Run("systemd-socket-proxyd", func(b *testing.B) {
 		run(b, proxyd(b, port))
@@ -94,32 +77,6 @@ func BenchmarkForwardNewConnection(b *testing.B) {
 			download(b, dial, 1)
 		}
 	})
-}
-
-// startTestRelayB relays a new loopback listener to port with one loop.
-func startTestRelayB(b *testing.B, port int) func() (net.Conn, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	file, err := ln.(*net.TCPListener).File()
-	if err != nil {
-		b.Fatal(err)
-	}
-	fd, err := dupNonblocking(file)
-	file.Close()
-	if err != nil {
-		b.Fatal(err)
-	}
-	r, err := startRelay(-1, []relayTarget{{listener: fd, port: port}}, 1, relayHooks{
-		track: func(int) {}, log: func(string) {},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { r.quit(); ln.Close() })
-	addr := ln.Addr().String()
-	return func() (net.Conn, error) { return net.Dial("tcp", addr) }
 }
 
 // proxyd runs systemd-socket-proxyd on a socket systemd-socket-activate

@@ -39,7 +39,7 @@ func (fx *relayFixture) log() string {
 
 // startTestRelay relays a new listener of network ("tcp" or "unix") to
 // port, with loops relay threads.
-func startTestRelay(t *testing.T, network string, port, loops int) *relayFixture {
+func startTestRelay(t testing.TB, network string, port, loops int) *relayFixture {
 	t.Helper()
 	var ln net.Listener
 	var err error
@@ -84,7 +84,7 @@ func startTestRelay(t *testing.T, network string, port, loops int) *relayFixture
 
 // application serves on the loopback with handle per connection and
 // returns its port.
-func application(t *testing.T, handle func(net.Conn)) int {
+func application(t testing.TB, handle func(net.Conn)) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
