@@ -103,8 +103,18 @@ func (s *suite) measureLatency() error {
 	}
 	vs = s.served()
 	for i := 0; i < s.opts.cold; i++ {
-		for _, v := range vs {
-			d, err := s.cold(v)
+		// Every variant stopped and at rest (its teardown, and the
+		// kernel's of its namespaces, done), then each started by a
+		// first connection in turn, in an order that rotates from
+		// round to round: a start does not overlap the teardown of the
+		// container it replaces, as after an idle stop.
+		if err := s.stopServed(); err != nil {
+			return err
+		}
+		time.Sleep(settle)
+		for k := range vs {
+			v := vs[(i+k)%len(vs)]
+			d, err := measure.FirstByte(v.addr)
 			if err != nil {
 				return fmt.Errorf("%s: %w", v.name, err)
 			}
@@ -137,12 +147,24 @@ func (s *suite) cold(v *variant) (time.Duration, error) {
 	return measure.FirstByte(v.addr)
 }
 
-// stopServed stops every served variant's service; their sockets stay.
+// settle is how long the machine rests between stopping the services and
+// the cold starts of a round.
+const settle = 300 * time.Millisecond
+
+// stopServed stops every served variant's service and waits until each is
+// inactive; their sockets stay.
 func (s *suite) stopServed() error {
 	var units []string
 	for _, v := range s.served() {
 		units = append(units, v.unit())
 	}
-	_, err := s.box.Systemctl(append([]string{"stop"}, units...)...)
-	return err
+	if _, err := s.box.Systemctl(append([]string{"stop"}, units...)...); err != nil {
+		return err
+	}
+	for _, u := range units {
+		if err := s.box.WaitUnitState(u, 90*time.Second, "inactive", "failed"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
