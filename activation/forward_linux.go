@@ -269,7 +269,13 @@ func (f *Forwarder) serveStreams(ctx context.Context, streams []Forward) error {
 // relayLoops is how many relay threads share the connections: one per CPU
 // the process may use, at most 4.
 func relayLoops() int {
-	return min(runtime.GOMAXPROCS(0), 4)
+	n := min(runtime.NumCPU(), 4)
+	// A loop may wait holding its processor while it relays; one more
+	// processor keeps the rest of the forwarder running meanwhile.
+	if runtime.GOMAXPROCS(0) < n+1 {
+		runtime.GOMAXPROCS(n + 1)
+	}
+	return n
 }
 
 // dupNonblocking returns a non-blocking duplicate of a listening socket.

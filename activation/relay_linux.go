@@ -234,13 +234,23 @@ func (l *relayLoop) run(netns int, started chan<- error) {
 // ready at once: a poll that does not block skips Go's blocking-syscall
 // hand-off of the thread's processor, which a wait that blocks needs.
 func (l *relayLoop) wait() (int, error) {
+	timeout := 0
+	if len(l.conns) > 0 {
+		timeout = relayBusyWait
+	}
 	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(l.epfd),
-		uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), 0, 0, 0)
+		uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), uintptr(timeout), 0, 0)
 	if errno == 0 && n > 0 {
 		return int(n), nil
 	}
 	return unix.EpollWait(l.epfd, l.events, -1)
 }
+
+// relayBusyWait is how long, in milliseconds, a loop with open
+// connections waits for its next event keeping its processor, before it
+// waits the way that hands it over (see relayLoops, which leaves one
+// for everything else).
+const relayBusyWait = 2
 
 // command reads the eventfd and acts on what it says.
 func (l *relayLoop) command() relayCommand {
