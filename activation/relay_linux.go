@@ -86,9 +86,8 @@ type relayConn struct {
 // pipe spliced into dst.
 type relayDirection struct {
 	src, dst     int
-	pipe         [2]int // read end, write end
-	pending      int    // bytes in the pipe
-	capacity     int    // the pipe's
+	pipe         relayPipe
+	pending      int // bytes in the pipe
 	eof, shutDst bool
 }
 
@@ -322,8 +321,8 @@ func (l *relayLoop) open(client int, from unix.Sockaddr, port int) {
 	}
 	c := &relayConn{
 		client: client, server: server, port: port, connecting: connecting,
-		up:   relayDirection{src: client, dst: server, pipe: up.fds, capacity: up.capacity},
-		down: relayDirection{src: server, dst: client, pipe: down.fds, capacity: down.capacity},
+		up:   relayDirection{src: client, dst: server, pipe: up},
+		down: relayDirection{src: server, dst: client, pipe: down},
 	}
 	l.conns[client], l.conns[server] = c, c
 	l.hooks.track(+1)
@@ -403,8 +402,8 @@ func (l *relayLoop) step(c *relayConn, onServer bool, events uint32) {
 func (d *relayDirection) pump() error {
 	for {
 		moved := false
-		if !d.eof && d.pending < d.capacity {
-			n, err := unix.Splice(d.src, nil, d.pipe[1], nil, d.capacity-d.pending, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+		if !d.eof && d.pending < d.pipe.capacity {
+			n, err := unix.Splice(d.src, nil, d.pipe.fds[1], nil, d.pipe.capacity-d.pending, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
 			switch {
 			case err == nil && n == 0:
 				d.eof, moved = true, true
@@ -420,7 +419,7 @@ func (d *relayDirection) pump() error {
 			}
 		}
 		if d.pending > 0 {
-			n, err := unix.Splice(d.pipe[0], nil, d.dst, nil, d.pending, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			n, err := unix.Splice(d.pipe.fds[0], nil, d.dst, nil, d.pending, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
 			switch {
 			case err == nil:
 				d.pending -= int(n)
@@ -452,8 +451,8 @@ func (l *relayLoop) drop(c *relayConn) {
 	delete(l.conns, c.server)
 	unix.Close(c.client)
 	unix.Close(c.server)
-	l.release(relayPipe{c.up.pipe, c.up.capacity}, c.up.pending > 0)
-	l.release(relayPipe{c.down.pipe, c.down.capacity}, c.down.pending > 0)
+	l.release(c.up.pipe, c.up.pending > 0)
+	l.release(c.down.pipe, c.down.pending > 0)
 	l.hooks.track(-1)
 }
 

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dockah/dockah/tests/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -200,40 +201,26 @@ func TestRelayManySimultaneousConnections(t *testing.T) {
 		_, _ = c.Write(bytes.ToUpper(buf[:n]))
 	})
 	fx := startTestRelay(t, "tcp", port, 2)
-	const n = 200
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			c, err := fx.client()
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(20 * time.Second))
-			msg := fmt.Sprintf("ping %d", i)
-			if _, err := c.Write([]byte(msg)); err != nil {
-				errs <- err
-				return
-			}
-			got, err := io.ReadAll(c)
-			if err != nil {
-				errs <- err
-				return
-			}
-			if string(got) != strings.ToUpper(msg) {
-				errs <- fmt.Errorf("connection %d: got %q", i, got)
-			}
-		}(i)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	testenv.AllAtOnce(t, 200, func(i int) error {
+		c, err := fx.client()
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		msg := fmt.Sprintf("ping %d", i)
+		if _, err := c.Write([]byte(msg)); err != nil {
+			return err
+		}
+		got, err := io.ReadAll(c)
+		if err != nil {
+			return err
+		}
+		if string(got) != strings.ToUpper(msg) {
+			return fmt.Errorf("connection %d: got %q", i, got)
+		}
+		return nil
+	})
 	waitOpen(t, fx, 0)
 }
 

@@ -102,15 +102,8 @@ func setupAndExec(cfg *Config, sync *os.File) error {
 		return err
 	}
 	defer unix.Close(root)
-	if h := cfg.Spec.Hostname; h != "" {
-		if err := unix.Sethostname([]byte(h)); err != nil {
-			return fmt.Errorf("set hostname: %w", err)
-		}
-	}
-	if cfg.LoopbackUp {
-		if err := loopbackUp(); err != nil {
-			return err
-		}
+	if err := setUpUTSAndNetwork(cfg); err != nil {
+		return err
 	}
 	if init != nil {
 		// The app stage reports to the shim from now on.
@@ -237,28 +230,50 @@ func execEntrypoint(cfg *Config, root int, sync *os.File) error {
 	return fmt.Errorf("exec %s: %w", argv0, err)
 }
 
-// becomeContainerProcess resolves the entrypoint, its environment (with
-// LISTEN_PID = pid, the entrypoint's pid in the container) and its working
-// directory, and gives the calling thread the container's user and
-// policy, except the seccomp filter under no_new_privs, which the caller
-// loads last. root is "/" of the container.
-func becomeContainerProcess(cfg *Config, root, pid int) (argv0 string, env []string, err error) {
-	proc := cfg.Spec.Process
-	if len(proc.Args) == 0 {
-		return "", nil, fmt.Errorf("no entrypoint or command: the image sets none and the definition gives none")
+// setUpUTSAndNetwork sets the host name and brings up the loopback
+// interface of the container's new namespaces, which the caller is in.
+func setUpUTSAndNetwork(cfg *Config) error {
+	if h := cfg.Spec.Hostname; h != "" {
+		if err := unix.Sethostname([]byte(h)); err != nil {
+			return fmt.Errorf("set hostname: %w", err)
+		}
 	}
-	user, err := lookupUser(root, proc.User)
+	if cfg.LoopbackUp {
+		return loopbackUp()
+	}
+	return nil
+}
+
+// becomeContainerProcess resolves the entrypoint (resolveProcess) and
+// gives the calling thread the container's user and policy, except the
+// seccomp filter under no_new_privs, which the caller loads last.
+func becomeContainerProcess(cfg *Config, root, pid int) (argv0 string, env []string, err error) {
+	user, argv0, env, err := resolveProcess(cfg, root, pid)
 	if err != nil {
 		return "", nil, err
 	}
+	return argv0, env, dropPrivileges(cfg, user)
+}
+
+// resolveProcess resolves the entrypoint's user, path and environment
+// (with LISTEN_PID = pid, the entrypoint's pid in the container) and
+// enters its working directory. root is "/" of the container.
+func resolveProcess(cfg *Config, root, pid int) (user User, argv0 string, env []string, err error) {
+	proc := cfg.Spec.Process
+	if len(proc.Args) == 0 {
+		return User{}, "", nil, fmt.Errorf("no entrypoint or command: the image sets none and the definition gives none")
+	}
+	if user, err = lookupUser(root, proc.User); err != nil {
+		return User{}, "", nil, err
+	}
 	env = processEnv(proc.Env, user, cfg.Sockets, pid)
 	if argv0, err = lookPath(root, proc.Args[0], env); err != nil {
-		return "", nil, err
+		return User{}, "", nil, err
 	}
 	if err := enterWorkdir(root, proc.Cwd); err != nil {
-		return "", nil, err
+		return User{}, "", nil, err
 	}
-	return argv0, env, dropPrivileges(cfg, user)
+	return user, argv0, env, nil
 }
 
 // reportExec tells the shim that the entrypoint is about to be exec'd and

@@ -101,23 +101,20 @@ func buildOnOwnThread(cfg *Config, opts StartOptions, done chan<- threadResult) 
 }
 
 func buildOnThread(cfg *Config, opts StartOptions) (*Container, error) {
-	spec, proc := cfg.Spec, cfg.Spec.Process
-	if len(proc.Args) == 0 {
-		return nil, fmt.Errorf("no entrypoint or command: the image sets none and the definition gives none")
-	}
 	// Read while the host's /proc is still there.
 	last, err := lastCap()
 	if err != nil {
 		return nil, err
 	}
-	if err := unix.Unshare(int(cloneFlags(spec))); err != nil {
+	flags := cloneFlags(cfg.Spec)
+	if err := unix.Unshare(int(flags)); err != nil {
 		return nil, fmt.Errorf("create container namespaces: %w", err)
 	}
 	// The thread has a file system context of its own now (a new mount
 	// namespace implies it), so the umask is the thread's.
 	unix.Umask(0)
 	var netns *os.File
-	if cloneFlags(spec)&unix.CLONE_NEWNET != 0 {
+	if flags&unix.CLONE_NEWNET != 0 {
 		fd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return nil, fmt.Errorf("open the container's network namespace: %w", err)
@@ -136,7 +133,6 @@ func buildOnThread(cfg *Config, opts StartOptions) (*Container, error) {
 }
 
 func spawnOnThread(cfg *Config, opts StartOptions, last int) (*Container, error) {
-	spec, proc := cfg.Spec, cfg.Spec.Process
 	stdio := [3]*os.File{}
 	stdin := 0
 	if f, ok := opts.Stdin.(*os.File); ok {
@@ -153,27 +149,12 @@ func spawnOnThread(cfg *Config, opts StartOptions, last int) (*Container, error)
 		return nil, err
 	}
 	defer unix.Close(root)
-	if h := spec.Hostname; h != "" {
-		if err := unix.Sethostname([]byte(h)); err != nil {
-			return nil, fmt.Errorf("set hostname: %w", err)
-		}
-	}
-	if cfg.LoopbackUp {
-		if err := loopbackUp(); err != nil {
-			return nil, err
-		}
-	}
-	user, err := lookupUser(root, proc.User)
-	if err != nil {
+	if err := setUpUTSAndNetwork(cfg); err != nil {
 		return nil, err
 	}
 	// Pid 1 in its namespace.
-	env := processEnv(proc.Env, user, cfg.Sockets, 1)
-	argv0, err := lookPath(root, proc.Args[0], env)
+	user, argv0, env, err := resolveProcess(cfg, root, 1)
 	if err != nil {
-		return nil, err
-	}
-	if err := enterWorkdir(root, proc.Cwd); err != nil {
 		return nil, err
 	}
 	procMount, err := procMountOptions(cfg)
@@ -181,25 +162,19 @@ func spawnOnThread(cfg *Config, opts StartOptions, last int) (*Container, error)
 		return nil, err
 	}
 	var masks, readOnly []string
-	if l := spec.Linux; l != nil {
+	if l := cfg.Spec.Linux; l != nil {
 		masks, readOnly = keep(l.MaskedPaths, underProc), keep(l.ReadonlyPaths, underProc)
 	}
 	Trace("thread: root built")
-	Trace("thread: spawning")
 	pid, report, goAhead, release, err := spawnChild(cfg, stdio, opts.Sockets, procMount, masks, readOnly, user, last, argv0, env, opts.Sibling)
 	if err != nil {
 		return nil, err
 	}
 	defer report.Close()
 	defer goAhead.Close()
-	// Not before the child has exec'd or exited (the end of report, or
-	// its death when a failure kills it).
-	released := false
-	defer func() {
-		if !released {
-			release()
-		}
-	}()
+	// Every return below comes after the child has exec'd or exited
+	// (the end of report, or c.fail, which waits for its death).
+	defer release()
 	Trace("thread: spawned")
 	c := &Container{Pid: pid}
 	if p, err := os.FindProcess(pid); err == nil {
@@ -232,8 +207,6 @@ func spawnOnThread(cfg *Config, opts StartOptions, last int) (*Container, error)
 	if err != nil {
 		return nil, c.fail(fmt.Errorf("read setup result: %w", err))
 	}
-	release()
-	released = true
 	if err := c.interpret(childReport(append(first[:n], rest...))); err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dockah/dockah/tests/box"
+	"github.com/dockah/dockah/tests/testenv"
 )
 
 func TestMain(m *testing.M) { os.Exit(box.Main(m)) }
@@ -213,32 +214,17 @@ func TestStopLeavesNothing(t *testing.T) {
 func TestManyFirstConnectionsAreAllAnswered(t *testing.T) {
 	b := helloContainer(t)
 	stop(t, b)
-	const n = 200
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			client := &http.Client{Timeout: 30 * time.Second}
-			resp, err := client.Get("http://" + helloAddr + "/?n=" + strconv.Itoa(i))
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer resp.Body.Close()
-			body, err := io.ReadAll(resp.Body)
-			if err == nil && !strings.Contains(string(body), "hello from dockah") {
-				err = fmt.Errorf("answer %q", body)
-			}
-			if err != nil {
-				errs <- err
-			}
-		}(i)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	testenv.AllAtOnce(t, 200, func(i int) error {
+		client := &http.Client{Timeout: 30 * time.Second}
+		resp, err := client.Get("http://" + helloAddr + "/?n=" + strconv.Itoa(i))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err == nil && !strings.Contains(string(body), "hello from dockah") {
+			err = fmt.Errorf("answer %q", body)
+		}
+		return err
+	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dockah/dockah/tests/box"
 	"github.com/dockah/dockah/tests/images"
+	"github.com/dockah/dockah/tests/testenv"
 )
 
 func TestMain(m *testing.M) { os.Exit(box.Main(m)) }
@@ -153,27 +154,13 @@ func TestManyFirstForwardedConnections(t *testing.T) {
 	if _, err := b.Systemctl("stop", "web.service"); err != nil {
 		t.Fatal(err)
 	}
-	const n = 200
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			body, err := get(fmt.Sprintf("http://%s/?n=%d", webAddr, i))
-			if err == nil && !strings.Contains(body, "hello from dockah") {
-				err = fmt.Errorf("answer %q", body)
-			}
-			if err != nil {
-				errs <- err
-			}
-		}(i)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	testenv.AllAtOnce(t, 200, func(i int) error {
+		body, err := get(fmt.Sprintf("http://%s/?n=%d", webAddr, i))
+		if err == nil && !strings.Contains(body, "hello from dockah") {
+			err = fmt.Errorf("answer %q", body)
+		}
+		return err
+	})
 }
 
 func TestIdleContainerStopsAndRestarts(t *testing.T) {

@@ -1,12 +1,14 @@
 // Package testenv gates tests on what the machine offers (root, commands,
 // kernel features) and makes every skip say what is missing. With
 // DOCKAH_TEST_STRICT=1, which CI sets, a skip is a failure instead, so
-// nothing is skipped there by accident.
+// nothing is skipped there by accident. It also holds the few helpers
+// tests of several packages share.
 package testenv
 
 import (
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 )
 
@@ -40,5 +42,27 @@ func RequireCommand(t testing.TB, names ...string) {
 		if _, err := exec.LookPath(name); err != nil {
 			Skip(t, "needs the command "+name+" on PATH")
 		}
+	}
+}
+
+// AllAtOnce runs f(0) to f(n-1) concurrently, as n clients arriving
+// together, and reports every error they return as a test error.
+func AllAtOnce(t testing.TB, n int, f func(i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(i); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
