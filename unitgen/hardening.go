@@ -33,6 +33,17 @@ var containerDevices = []string{
 	"/dev/urandom rw", "/dev/tty rw", "/dev/ptmx rw", "char-pts rw",
 }
 
+// Sandbox returns the sandbox directives of d's service: the lines of its
+// [Service] section that confine the shim and the container. The
+// benchmark suite runs the bare server under them too, which tells
+// systemd's cost of the sandbox from dockah's own.
+func Sandbox(d *Definition) string {
+	r := &renderer{d: d, template: d.IsTemplate()}
+	w := &unitWriter{}
+	r.hardening(w)
+	return w.String()
+}
+
 // hardening writes the sandbox of the service around the shim and the
 // container, which inherits it: the directives that do not break either,
 // widened where the definition explicitly asks for more. Not

@@ -14,7 +14,7 @@ type variant struct {
 	note    string // what runs
 	addr    string // the socket for cold and warm first byte; "" if not measured
 	exitCmd string // the start-to-exit command in the box; "" if not measured
-	floor   bool   // the bare service: no container, nothing "besides" it
+	floor   bool   // a bare service: no container, nothing "besides" it
 
 	cold, warm, exit []time.Duration
 	mem              *memUse
@@ -48,8 +48,12 @@ func (s *suite) newVariants() []*variant {
 	vs := []*variant{
 		{name: "floor", floor: true, addr: addrOf("floor"), exitCmd: rootfs + "/bin/true",
 			note: "the server as a plain systemd service, no container; /bin/true run directly"},
+		{name: "floor-sandbox", floor: true, addr: addrOf("floor-sandbox"),
+			note: "the floor's server under the sandbox of dockah's generated unit (its CapabilityBoundingSet= to SystemCallErrorNumber= lines, from unitgen.Sandbox): what systemd's sandbox costs a bare service"},
 		{name: "dockah", addr: addrOf("dockah"), exitCmd: shim + " bench-true",
 			note: "dockah-activate, default policy (seccomp, capabilities, masked paths, all namespaces); the socket is passed in; /bin/true: the shim run by hand, waiting for the container"},
+		{name: "dockah-nosandbox", addr: addrOf("dockah-nosandbox"),
+			note: "dockah with a drop-in that turns the generated unit's sandbox off (every directive of unitgen.Sandbox reset): what dockah's own start costs, like for like with crun and runc, which run unsandboxed; the container's policy is unchanged"},
 		{name: "dockah-fwd", addr: addrOf("dockah-fwd"),
 			note: "dockah with a forwarded socket (`port = 8080`, the server binds its own port inside): the shim stays as the forwarder"},
 		{name: "dockah-run", exitCmd: "/usr/bin/dockah run --rm true:bench",

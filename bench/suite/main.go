@@ -2,7 +2,8 @@
 // one run, inside one systemd box (tests/box) and on one image (the hello
 // server, bin/hello, plus busybox for /bin/true), it measures for dockah,
 // crun, runc, podman, systemd-nspawn and the bare systemd service (the
-// floor):
+// floor), and, to tell the generated unit's sandbox from dockah's own
+// cost, the floor under that sandbox and dockah without it:
 //
 //   - cold first byte through socket activation (median, p90) and a warm
 //     connection, all variants interleaved;

@@ -154,14 +154,18 @@ func definition(extra string) string {
 
 func (s *suite) writeDefinitions() error {
 	defs := map[string]string{
-		"bench-dockah":     definition("\n[[socket]]\nlisten = \"" + addrOf("dockah") + "\"\n"),
-		"bench-dockah-fwd": definition("\n[[socket]]\nlisten = \"" + addrOf("dockah-fwd") + "\"\nport = 8080\n"),
-		"bench-true":       definition("entrypoint = [\"/bin/true\"]\n"),
+		"bench-dockah":           definition("\n[[socket]]\nlisten = \"" + addrOf("dockah") + "\"\n"),
+		"bench-dockah-nosandbox": definition("\n[[socket]]\nlisten = \"" + addrOf("dockah-nosandbox") + "\"\n"),
+		"bench-dockah-fwd":       definition("\n[[socket]]\nlisten = \"" + addrOf("dockah-fwd") + "\"\nport = 8080\n"),
+		"bench-true":             definition("entrypoint = [\"/bin/true\"]\n"),
 	}
 	for name, def := range defs {
 		if err := s.box.WriteFile("/etc/dockah/containers/"+name+".toml", []byte(def), 0o644); err != nil {
 			return err
 		}
+	}
+	if err := s.writeUnsandboxed(); err != nil {
+		return err
 	}
 	_, err := s.box.Systemctl("daemon-reload")
 	return err
@@ -172,6 +176,7 @@ func (s *suite) writeDefinitions() error {
 var ports = map[string]int{
 	"floor": 18501, "dockah": 18502, "dockah-fwd": 18503, "crun": 18504,
 	"crun-seccomp": 18505, "runc": 18506, "podman": 18507, "nspawn": 18508,
+	"floor-sandbox": 18509, "dockah-nosandbox": 18510,
 }
 
 func addrOf(name string) string { return fmt.Sprintf("127.0.0.1:%d", ports[name]) }
@@ -186,30 +191,38 @@ func nspawnCmd(cmd string) string {
 
 // serviceUnits are the units of the variants dockah's generator does not
 // write: ExecStart and extra [Service] lines.
-func (s *suite) serviceUnits() map[string]string {
+func (s *suite) serviceUnits() (map[string]string, error) {
 	crun := func(name string) string {
 		return "ExecStart=/usr/bin/crun --cgroup-manager=disabled run --preserve-fds=1 --bundle " + bundles + "/" + name + "-serve bench-" + name + "\n" +
 			"ExecStopPost=-/usr/bin/crun delete -f bench-" + name + "\n"
 	}
+	sandbox, err := benchSandbox()
+	if err != nil {
+		return nil, err
+	}
 	return map[string]string{
-		"floor":        "ExecStart=" + rootfs + "/hello\n",
-		"crun":         crun("crun"),
-		"crun-seccomp": crun("crun-seccomp"),
+		"floor":         "ExecStart=" + rootfs + "/hello\n",
+		"floor-sandbox": "ExecStart=" + rootfs + "/hello\n" + sandbox,
+		"crun":          crun("crun"),
+		"crun-seccomp":  crun("crun-seccomp"),
 		"runc": "ExecStart=/usr/sbin/runc run --bundle " + bundles + "/runc-serve bench-runc\n" +
 			"ExecStopPost=-/usr/sbin/runc delete -f bench-runc\n",
 		"podman": s.podman.unit(),
 		// As systemd-nspawn@.service: nspawn manages the cgroup below
 		// its unit, and stops its payload itself.
 		"nspawn": "ExecStart=" + nspawnCmd("/hello") + "\nDelegate=yes\nKillMode=mixed\n",
-	}
+	}, nil
 }
 
 func (s *suite) writeUnits() error {
-	units := s.serviceUnits()
+	units, err := s.serviceUnits()
+	if err != nil {
+		return err
+	}
 	if s.podman.broken {
 		delete(units, "podman")
 	}
-	sockets := []string{"bench-dockah.socket", "bench-dockah-fwd.socket"}
+	sockets := []string{"bench-dockah.socket", "bench-dockah-nosandbox.socket", "bench-dockah-fwd.socket"}
 	for name, service := range units {
 		socket := "[Socket]\nListenStream=" + addrOf(name) + "\n"
 		unit := "[Unit]\nStartLimitIntervalSec=0\n\n[Service]\n" + service
@@ -224,6 +237,6 @@ func (s *suite) writeUnits() error {
 	if _, err := s.box.Systemctl("daemon-reload"); err != nil {
 		return err
 	}
-	_, err := s.box.Systemctl(append([]string{"start"}, sockets...)...)
+	_, err = s.box.Systemctl(append([]string{"start"}, sockets...)...)
 	return err
 }
