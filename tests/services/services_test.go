@@ -107,6 +107,17 @@ func TestRedis(t *testing.T) {
 	if out := cli("RPUSH", "dockah:list", "a", "b", "c"); out != "3" {
 		t.Fatalf("RPUSH: %q", out)
 	}
+	// Enough data that redis takes a while to read it back at its next
+	// start, answering "LOADING" meanwhile: the definition's notify =
+	// true must hold the first connection until redis says READY=1.
+	const filler = 200000
+	var pipe strings.Builder
+	for i := range filler {
+		fmt.Fprintf(&pipe, "SET dockah:filler:%d %032d\r\n", i, i)
+	}
+	if out := strings.TrimSpace(mustClient(t, pipe.String(), nil, "redis-cli", "-h", host, "-p", port, "--pipe")); !strings.Contains(out, "errors: 0") {
+		t.Fatalf("redis-cli --pipe: %s", out)
+	}
 
 	// A stop saves the data set; the socket stays and the next
 	// connection starts the container again.
@@ -119,6 +130,9 @@ func TestRedis(t *testing.T) {
 	}
 	if out := cli("GET", "dockah:greeting"); out != "kept across restarts" {
 		t.Fatalf("GET after the stop and a new start: %q", out)
+	}
+	if out := cli("DBSIZE"); out != fmt.Sprint(filler+2) {
+		t.Errorf("DBSIZE after the stop and a new start: %q, want %d", out, filler+2)
 	}
 	if out := cli("LRANGE", "dockah:list", "0", "-1"); out != "a\nb\nc" {
 		t.Errorf("LRANGE after the stop and a new start: %q", out)
