@@ -52,7 +52,11 @@ Ctrl-C stops it.
 
 -p HOST:CONTAINER listens on HOST (a port, ADDR:PORT or [ADDR]:PORT) through
 a transient socket unit and forwards each connection to CONTAINER inside the
-container, which has no network but loopback.`,
+container, which has no network but loopback.
+
+The transient service has the sandbox of a generated one (ProtectSystem=strict,
+the capability bounding set, system call filters, PrivateNetwork=, ...):
+systemctl show NAME.service and systemd-analyze security NAME.service show it.`,
 		Example: `  dockah run hello:latest
   dockah run --rm busybox:latest echo "Hello, World!"
   dockah run --rm -it busybox:latest sh
@@ -141,6 +145,10 @@ func runContainer(ctx context.Context, g *globalOptions, o runOptions, image str
 	if err != nil {
 		return err
 	}
+	sandbox, err := sandboxProperties(def, g.storeRoot)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(runDir, 0o700); err != nil {
 		return err
 	}
@@ -161,7 +169,7 @@ func runContainer(ctx context.Context, g *globalOptions, o runOptions, image str
 			}
 		}()
 	}
-	r := &transientRun{conn: conn, name: o.name, def: def, definition: path, store: g.storeRoot, stdin: o.interactive}
+	r := &transientRun{conn: conn, name: o.name, def: def, definition: path, store: g.storeRoot, stdin: o.interactive, sandbox: sandbox}
 	if o.tty {
 		master, slave, err := activation.HostTerminal(os.Stdin, os.Stdout)
 		if err != nil {
@@ -194,6 +202,9 @@ type transientRun struct {
 	store      string
 	stdin      bool
 	tty        string // the terminal's path with -t
+	// sandbox is the generated units' sandbox (ProtectSystem=strict,
+	// the capability bounding set, system call filters, ...).
+	sandbox []sd.Property
 }
 
 func (r *transientRun) service() string { return r.name + ".service" }
@@ -297,6 +308,7 @@ func (r *transientRun) serviceProperties() []sd.Property {
 		{Name: "AddRef", Value: dbus.MakeVariant(true)},
 		{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")},
 	}
+	props = append(props, r.sandbox...)
 	return append(props, r.stdio()...)
 }
 

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -255,6 +257,39 @@ func TestRunPublishesPort(t *testing.T) {
 	}
 	if _, err := b.Systemctl("stop", "pub.service"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A container of dockah run is a transient unit with the sandbox of a
+// generated one, as systemd itself reports it.
+func TestRunIsSandboxed(t *testing.T) {
+	b := fwdBox(t)
+	cmd := b.Command(t.Context(), "dockah", "run", "--rm", "--name", "sandboxed", "-e", "HELLO_IGNORE_LISTEN_FDS=1", "-e", "HELLO_LISTEN=127.0.0.1:8080", "fwd:test", "/hello")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	defer b.Systemctl("stop", "sandboxed.service")
+	if err := b.WaitUnitState("sandboxed.service", 20*time.Second, "active"); err != nil {
+		t.Fatal(err)
+	}
+	for property, want := range map[string]string{
+		"ProtectSystem": "strict", "ProtectKernelTunables": "yes", "PrivateNetwork": "yes",
+		"NoNewPrivileges": "yes", "SystemCallErrorNumber": "1", "UMask": "0077",
+	} {
+		if got, err := b.Property("sandboxed.service", property); err != nil || got != want {
+			t.Errorf("%s=%q (%v), want %q", property, got, err, want)
+		}
+	}
+	report, _ := b.Run("systemd-analyze", "security", "sandboxed.service")
+	m := regexp.MustCompile(`Overall exposure level for sandboxed\.service: ([0-9.]+)`).FindStringSubmatch(report)
+	if m == nil {
+		t.Fatalf("no exposure level in:\n%s", report)
+	}
+	score, _ := strconv.ParseFloat(m[1], 64)
+	t.Logf("systemd-analyze security sandboxed.service: %.1f", score)
+	if score > 4.0 {
+		t.Errorf("exposure %.1f, want at most 4.0 as for a generated unit:\n%s", score, report)
 	}
 }
 

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/godbus/dbus/v5"
+	"golang.org/x/sys/unix"
+
+	"github.com/dockah/dockah/unitgen"
+)
+
+// Every directive of the generated units' sandbox reaches a "dockah run"
+// unit as the property, and the D-Bus type, systemd reads it from.
+func TestSandboxProperties(t *testing.T) {
+	data, err := buildRunDefinition(runOptions{}, "busybox:latest", []string{"true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := unitgen.Parse("run-x", unitgen.File{Path: "/run/dockah/run/run-x.toml", Data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	props, err := sandboxProperties(def, "/srv/store")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]dbus.Variant{}
+	for _, p := range props {
+		if _, dup := got[p.Name]; dup {
+			t.Errorf("%s twice", p.Name)
+		}
+		got[p.Name] = p.Value
+	}
+	for _, line := range strings.Split(strings.TrimSpace(unitgen.Sandbox(def)), "\n") {
+		key, _, _ := strings.Cut(line, "=")
+		if _, ok := got[key]; !ok {
+			t.Errorf("the sandbox's %s is not a property", key)
+		}
+	}
+	for name, signature := range map[string]string{
+		"CapabilityBoundingSet": "t", "NoNewPrivileges": "b", "ProtectSystem": "s",
+		"ReadWritePaths": "as", "UMask": "u", "ProtectKernelTunables": "b",
+		"IPAddressDeny": "a(iayu)", "IPAddressAllow": "a(iayu)", "RestrictNamespaces": "t",
+		"DeviceAllow": "a(ss)", "RestrictAddressFamilies": "(bas)",
+		"SystemCallArchitectures": "as", "SystemCallFilter": "(bas)", "SystemCallErrorNumber": "i",
+	} {
+		if v, ok := got[name]; !ok || v.Signature().String() != signature {
+			t.Errorf("%s: %v, want the D-Bus type %s", name, v, signature)
+		}
+	}
+	if paths := got["ReadWritePaths"].Value().([]string); !slices.Equal(paths, []string{unitgen.StoreDir, "/srv/store"}) {
+		t.Errorf("ReadWritePaths %v: want the default store and the one in use", paths)
+	}
+	if got["UMask"].Value() != uint32(0o077) || got["SystemCallErrorNumber"].Value() != int32(unix.EPERM) {
+		t.Errorf("UMask %v, SystemCallErrorNumber %v", got["UMask"], got["SystemCallErrorNumber"])
+	}
+	if ns := got["RestrictNamespaces"].Value().(uint64); ns&unix.CLONE_NEWNS == 0 || ns&unix.CLONE_NEWUSER != 0 {
+		t.Errorf("RestrictNamespaces %#x: want mnt allowed and user not", ns)
+	}
+	if caps := got["CapabilityBoundingSet"].Value().(uint64); caps&(1<<unix.CAP_SYS_ADMIN) == 0 || caps&(1<<unix.CAP_SYS_PTRACE) != 0 {
+		t.Errorf("CapabilityBoundingSet %#x: want SYS_ADMIN (the shim mounts) and not SYS_PTRACE", caps)
+	}
+	if filter := got["SystemCallFilter"].Value().(listProperty); filter.Allow || !slices.Contains(filter.Names, "@module") {
+		t.Errorf("SystemCallFilter %+v: want a deny list with @module", filter)
+	}
+	if families := got["RestrictAddressFamilies"].Value().(listProperty); !families.Allow || !slices.Contains(families.Names, "AF_UNIX") {
+		t.Errorf("RestrictAddressFamilies %+v: want an allow list with AF_UNIX", families)
+	}
+	deny := got["IPAddressDeny"].Value().([]addressPrefix)
+	if len(deny) != 2 || deny[0].Family != unix.AF_INET || len(deny[0].Addr) != 4 || deny[0].Prefix != 0 || deny[1].Family != unix.AF_INET6 || len(deny[1].Addr) != 16 {
+		t.Errorf("IPAddressDeny %+v: want 0.0.0.0/0 and ::/0", deny)
+	}
+	allow := got["IPAddressAllow"].Value().([]addressPrefix)
+	if len(allow) != 2 || allow[0].Prefix != 8 || allow[0].Addr[0] != 127 || allow[1].Prefix != 128 {
+		t.Errorf("IPAddressAllow %+v: want 127.0.0.0/8 and ::1/128", allow)
+	}
+
+	// The store under the default one needs no second entry.
+	props, err = sandboxProperties(def, unitgen.StoreDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range props {
+		if p.Name == "ReadWritePaths" && len(p.Value.Value().([]string)) != 1 {
+			t.Errorf("ReadWritePaths %v", p.Value)
+		}
+	}
+}
