@@ -57,7 +57,7 @@ func (s *suite) newVariants() []*variant {
 		{name: "dockah-fwd", addr: addrOf("dockah-fwd"),
 			note: "dockah with a forwarded socket (`port = 8080`, the server binds its own port inside): the shim stays as the forwarder"},
 		{name: "dockah-run", exitCmd: "/usr/bin/dockah run --rm true:bench",
-			note: "`dockah run --rm` (a transient unit through systemd's D-Bus API; waits for the exit)"},
+			note: "`dockah run --rm` (a transient unit through systemd's D-Bus API, with the generated units' sandbox; waits for the exit)"},
 		{name: "crun", addr: addrOf("crun"), exitCmd: crunRun("crun"),
 			note: "`crun run`, same bundle, no seccomp, `--cgroup-manager=disabled`"},
 		{name: "crun-seccomp", addr: addrOf("crun-seccomp"), exitCmd: crunRun("crun-seccomp"),
