@@ -211,6 +211,10 @@ func (r *transientRun) service() string { return r.name + ".service" }
 func (r *transientRun) socket() string  { return r.name + ".socket" }
 
 func (r *transientRun) run(ctx context.Context) error {
+	// The end of the container is a PropertiesChanged signal of its unit,
+	// which wakes the wait below; subscribed before anything starts, so
+	// that none is missed.
+	changes := r.subscribe()
 	if len(r.def.Sockets) > 0 {
 		// A socket refuses to start without its service loaded: both
 		// are made in one call, the service as an auxiliary unit, which
@@ -241,13 +245,53 @@ func (r *transientRun) run(ctx context.Context) error {
 		if state == "inactive" || state == "failed" {
 			return r.result(ctx)
 		}
-		select {
-		case <-interrupts:
-			// Ctrl-C stops the container the way systemctl stop does.
-			_, _ = r.conn.StopUnitContext(ctx, r.service(), "replace", nil)
-		case <-time.After(50 * time.Millisecond):
+		if err := r.waitChange(ctx, changes, interrupts); err != nil {
+			return err
 		}
 	}
+}
+
+// subscribe asks systemd for the property changes of units, and returns
+// those of the service. Without them (an error), the wait polls.
+func (r *transientRun) subscribe() <-chan struct{} {
+	updates := make(chan *sd.PropertiesUpdate, 256)
+	r.conn.SetPropertiesSubscriber(updates, make(chan error, 1))
+	if err := r.conn.Subscribe(); err != nil {
+		return nil
+	}
+	changes := make(chan struct{}, 1)
+	go func() {
+		for u := range updates {
+			if u.UnitName != r.service() {
+				continue
+			}
+			select {
+			case changes <- struct{}{}:
+			default: // one pending wake-up is enough
+			}
+		}
+	}()
+	return changes
+}
+
+// waitChange waits until the service's properties may have changed: a
+// signal for it, Ctrl-C (which stops it the way systemctl stop does), or,
+// in case go-systemd dropped one (it does not wait for a full channel), a
+// second.
+func (r *transientRun) waitChange(ctx context.Context, changes <-chan struct{}, interrupts <-chan os.Signal) error {
+	poll := time.Second
+	if changes == nil {
+		poll = 50 * time.Millisecond
+	}
+	select {
+	case <-changes:
+	case <-interrupts:
+		_, _ = r.conn.StopUnitContext(ctx, r.service(), "replace", nil)
+	case <-time.After(poll):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
 }
 
 // start starts a transient unit (with auxiliary units) and waits for its
