@@ -14,6 +14,7 @@ import (
 
 	"github.com/dockah/dockah/activation"
 	"github.com/dockah/dockah/cmd/internal/launch"
+	"github.com/dockah/dockah/cmd/internal/unitwatch"
 	"github.com/dockah/dockah/machined"
 	"github.com/dockah/dockah/unitgen"
 )
@@ -211,6 +212,11 @@ func waitActive(unit string, timeout time.Duration) error {
 		return fmt.Errorf("wait for READY=1: %w", err)
 	}
 	defer conn.Close()
+	changes := unitwatch.Changes(conn, unit)
+	poll := time.Second // for a signal go-systemd dropped
+	if changes == nil {
+		poll = 20 * time.Millisecond
+	}
 	for {
 		p, err := conn.GetUnitPropertyContext(ctx, unit, "ActiveState")
 		if err == nil && p.Value.Value() == "active" {
@@ -219,7 +225,8 @@ func waitActive(unit string, timeout time.Duration) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("the application listened but did not report READY=1 within %s", timeout)
-		case <-time.After(20 * time.Millisecond):
+		case <-changes:
+		case <-time.After(poll):
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dockah/dockah/activation"
+	"github.com/dockah/dockah/cmd/internal/unitwatch"
 	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/unitgen"
 )
@@ -214,7 +215,7 @@ func (r *transientRun) run(ctx context.Context) error {
 	// The end of the container is a PropertiesChanged signal of its unit,
 	// which wakes the wait below; subscribed before anything starts, so
 	// that none is missed.
-	changes := r.subscribe()
+	changes := unitwatch.Changes(r.conn, r.service())
 	if len(r.def.Sockets) > 0 {
 		// A socket refuses to start without its service loaded: both
 		// are made in one call, the service as an auxiliary unit, which
@@ -249,29 +250,6 @@ func (r *transientRun) run(ctx context.Context) error {
 			return err
 		}
 	}
-}
-
-// subscribe asks systemd for the property changes of units, and returns
-// those of the service. Without them (an error), the wait polls.
-func (r *transientRun) subscribe() <-chan struct{} {
-	updates := make(chan *sd.PropertiesUpdate, 256)
-	r.conn.SetPropertiesSubscriber(updates, make(chan error, 1))
-	if err := r.conn.Subscribe(); err != nil {
-		return nil
-	}
-	changes := make(chan struct{}, 1)
-	go func() {
-		for u := range updates {
-			if u.UnitName != r.service() {
-				continue
-			}
-			select {
-			case changes <- struct{}{}:
-			default: // one pending wake-up is enough
-			}
-		}
-	}()
-	return changes
 }
 
 // waitChange waits until the service's properties may have changed: a
