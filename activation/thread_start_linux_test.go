@@ -73,10 +73,7 @@ func TestThreadStartBeforeExecErrorEndsContainer(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "systemd said no") {
 		t.Fatalf("start: %v, want the BeforeExec error", err)
 	}
-	_ = r.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if out, _ := io.ReadAll(r); len(out) > 0 {
-		t.Errorf("the entrypoint ran after BeforeExec failed: %q", out)
-	}
+	entrypointDidNotRun(t, r, " after BeforeExec failed")
 }
 
 func TestThreadStartReportsChildFailure(t *testing.T) {
@@ -89,9 +86,16 @@ func TestThreadStartReportsChildFailure(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "set a resource limit: invalid argument") {
 		t.Fatalf("start: %v, want the child's failing step and its error", err)
 	}
+	entrypointDidNotRun(t, r, "")
+}
+
+// entrypointDidNotRun fails the test if the entrypoint wrote anything to r
+// (the write ends are closed) within five seconds.
+func entrypointDidNotRun(t *testing.T, r *os.File, when string) {
+	t.Helper()
 	_ = r.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if out, _ := io.ReadAll(r); len(out) > 0 {
-		t.Errorf("the entrypoint ran: %q", out)
+		t.Errorf("the entrypoint ran%s: %q", when, out)
 	}
 }
 

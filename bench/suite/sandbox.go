@@ -17,7 +17,7 @@ import (
 func benchSandbox() (string, error) {
 	d, err := unitgen.Parse("bench-dockah", unitgen.File{
 		Path: "/etc/dockah/containers/bench-dockah.toml",
-		Data: []byte(definition("\n[[socket]]\nlisten = \"" + addrOf("dockah") + "\"\n")),
+		Data: []byte(servedDefinition("dockah")),
 	})
 	if err != nil {
 		return "", fmt.Errorf("the bench definition: %w", err)

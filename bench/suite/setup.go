@@ -152,10 +152,16 @@ func definition(extra string) string {
 		"\n[systemd.unit]\nStartLimitIntervalSec = \"0\"\n"
 }
 
+// servedDefinition is the definition of a dockah variant whose socket is
+// passed in.
+func servedDefinition(variant string) string {
+	return definition("\n[[socket]]\nlisten = \"" + addrOf(variant) + "\"\n")
+}
+
 func (s *suite) writeDefinitions() error {
 	defs := map[string]string{
-		"bench-dockah":           definition("\n[[socket]]\nlisten = \"" + addrOf("dockah") + "\"\n"),
-		"bench-dockah-nosandbox": definition("\n[[socket]]\nlisten = \"" + addrOf("dockah-nosandbox") + "\"\n"),
+		"bench-dockah":           servedDefinition("dockah"),
+		"bench-dockah-nosandbox": servedDefinition("dockah-nosandbox"),
 		"bench-dockah-fwd":       definition("\n[[socket]]\nlisten = \"" + addrOf("dockah-fwd") + "\"\nport = 8080\n"),
 		"bench-true":             definition("entrypoint = [\"/bin/true\"]\n"),
 	}
