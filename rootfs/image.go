@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,11 +53,14 @@ type recordLayer struct {
 	Link   string `json:"link"`
 }
 
-// Resolve finds the image a reference names: NAME:TAG, NAME (meaning
-// NAME:latest, then docker.io/library/NAME:latest and
-// localhost/NAME:latest, as docker and podman save them), a full image ID
-// with or without "sha256:", or an unambiguous prefix of one. It reads one
-// reference and one record; only a short ID prefix lists the images.
+// Resolve finds the image a reference names: a name with Docker's
+// normalization (nginx is docker.io/library/nginx:latest), a name with a
+// manifest digest (NAME@sha256:…), a full image ID with or without
+// "sha256:", or an unambiguous prefix of one. A short name (no registry)
+// is looked for as docker.io, localhost and the registry a pull of that
+// short name resolved it to; when these name different images, Resolve
+// lists them instead of guessing. It reads a few reference files and one
+// record; only a short ID prefix lists the images.
 func (s *Store) Resolve(ref string) (*Image, error) {
 	id, err := s.resolveID(ref)
 	if err != nil {
@@ -70,36 +74,121 @@ func (s *Store) resolveID(ref string) (string, error) {
 	if len(bare) == 64 && isHex(bare) {
 		return "sha256:" + bare, nil
 	}
+	var parseErr error
 	if !strings.HasPrefix(ref, "sha256:") {
-		if r, err := ParseReference(ref); err == nil {
-			id, err := s.lookupName(r)
-			if err == nil || !errors.Is(err, ErrNotFound) {
-				return id, err
-			}
+		_, id, err := s.lookupName(ref)
+		if err == nil || !errors.Is(err, ErrNotFound) {
+			return id, err
 		}
+		parseErr = err
 	}
 	if len(bare) >= 4 && isHex(bare) {
 		return s.lookupPrefix(bare)
 	}
+	if parseErr != nil {
+		return "", parseErr
+	}
 	return "", fmt.Errorf("image %q: %w", ref, ErrNotFound)
 }
 
-// lookupName reads refs/NAME:TAG, trying the names docker and podman give
-// a short name when NAME has no registry part.
-func (s *Store) lookupName(r Reference) (string, error) {
-	candidates := []Reference{r}
-	if !strings.Contains(r.Name, "/") {
-		candidates = append(candidates,
-			Reference{Name: "docker.io/library/" + r.Name, Tag: r.Tag},
-			Reference{Name: "localhost/" + r.Name, Tag: r.Tag})
+// LookupName finds the stored name a reference means (see Candidates) and
+// the image ID it points at. An ambiguous short name is an error listing
+// the names it could mean.
+func (s *Store) LookupName(ref string) (Reference, string, error) { return s.lookupName(ref) }
+
+// lookupName reads the reference files a name may be stored under and
+// returns the one that matched with its image ID.
+func (s *Store) lookupName(ref string) (Reference, string, error) {
+	cands, err := s.Candidates(ref)
+	if err != nil {
+		return Reference{}, "", fmt.Errorf("image %q: %w: %w", ref, ErrNotFound, err)
 	}
-	for _, c := range candidates {
+	var found []Reference
+	var ids []string
+	for _, c := range cands {
 		id, err := s.readRef(c)
-		if err == nil {
-			return id, nil
+		if errors.Is(err, ErrNotFound) && c.Digest != "" {
+			id, err = s.digestIsID(c)
 		}
-		if !errors.Is(err, ErrNotFound) {
-			return "", err
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return Reference{}, "", err
+		}
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+			found = append(found, c)
+		}
+	}
+	switch len(ids) {
+	case 0:
+		if len(cands) == 1 {
+			return Reference{}, "", fmt.Errorf("image %s: %w", cands[0], ErrNotFound)
+		}
+		return Reference{}, "", fmt.Errorf("image %q: %w (looked for %s)", ref, ErrNotFound, joinReferences(cands[:len(cands)-1]))
+	case 1:
+		return found[0], ids[0], nil
+	}
+	names := make([]string, len(found))
+	for i, f := range found {
+		names[i] = f.String()
+	}
+	return Reference{}, "", fmt.Errorf("image %q is ambiguous: it names %s; write one of them in full", ref, strings.Join(names, ", "))
+}
+
+// Candidates returns the stored names a reference may mean, in the order
+// they are tried: the name itself when it has a registry; for a short name
+// the registry a pull resolved it to (see RecordShortName), docker.io,
+// localhost, and the name as written by stores older than normalization.
+func (s *Store) Candidates(ref string) ([]Reference, error) {
+	p, err := parseParts(ref)
+	if err != nil {
+		return nil, err
+	}
+	if p.digest != "" {
+		p.tag = "" // the digest decides, as in docker
+	}
+	if p.domain != "" {
+		return []Reference{p.normalized(defaultDomain)}, nil
+	}
+	var out []Reference
+	if resolved, err := s.shortNameTarget(p.path); err == nil {
+		out = append(out, Reference{Name: resolved, Tag: p.tag, Digest: p.digest}.withDefaultTag())
+	}
+	out = append(out, p.normalized(defaultDomain), p.normalized(localDomain),
+		Reference{Name: p.path, Tag: p.tag, Digest: p.digest}.withDefaultTag())
+	return out, nil
+}
+
+func joinReferences(rs []Reference) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = r.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+func (r Reference) withDefaultTag() Reference {
+	if r.Tag == "" && r.Digest == "" {
+		r.Tag = defaultTag
+	}
+	return r
+}
+
+// digestIsID accepts NAME@ID for an image whose config digest is ID and
+// that is stored under NAME: skopeo and podman print that digest too.
+func (s *Store) digestIsID(r Reference) (string, error) {
+	if _, err := s.image(r.Digest); err != nil {
+		return "", err
+	}
+	names, err := s.names()
+	if err != nil {
+		return "", err
+	}
+	for _, n := range names[r.Digest] {
+		if n.Name == r.Name {
+			return r.Digest, nil
 		}
 	}
 	return "", fmt.Errorf("image %s: %w", r, ErrNotFound)
@@ -215,11 +304,15 @@ func (s *Store) setRef(r Reference, id string) error {
 }
 
 // Tag points the name newRef at the image ref resolves to, replacing
-// whatever newRef pointed at before.
+// whatever newRef pointed at before. A name without a registry is stored
+// as localhost/NAME, as podman does.
 func (s *Store) Tag(ref, newRef string) error {
-	r, err := ParseReference(newRef)
+	r, err := ParseLocalReference(newRef)
 	if err != nil {
 		return err
+	}
+	if r.Digest != "" {
+		return fmt.Errorf("tag %s: a tag cannot carry a digest; the digest is the registry's", newRef)
 	}
 	lk, err := s.LockShared()
 	if err != nil {

@@ -13,6 +13,9 @@ import (
 type Summary struct {
 	ID    string
 	Names []Reference
+	// Digests are the manifest digests the image was pulled or pushed
+	// by, one reference NAME@sha256:… each.
+	Digests []Reference
 	// Image is the full record (config and layers).
 	Image *Image
 	// Size is the content of all the image's layers; SharedSize the part
@@ -41,7 +44,15 @@ func (s *Store) List() ([]Summary, error) {
 		for _, l := range img.Layers {
 			users[l.DiffID]++
 		}
-		out = append(out, Summary{ID: id, Names: names[id], Image: img})
+		sum := Summary{ID: id, Image: img}
+		for _, n := range names[id] {
+			if n.Digest != "" && n.Tag == "" {
+				sum.Digests = append(sum.Digests, n)
+			} else {
+				sum.Names = append(sum.Names, n)
+			}
+		}
+		out = append(out, sum)
 	}
 	for i := range out {
 		for _, l := range out[i].Image.Layers {

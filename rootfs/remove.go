@@ -79,11 +79,15 @@ func (s *Store) planRemoval(ref string) (Removal, error) {
 	if err != nil {
 		return Removal{}, err
 	}
-	if r, err := ParseReference(ref); err == nil {
-		if id, err := s.readRef(r); err == nil {
-			rm := Removal{ID: id, Names: []Reference{r}}
-			rm.DeletesImage = len(names[id]) == 1
-			return rm, nil
+	if r, id, err := s.lookupName(ref); err == nil && r.Digest == "" {
+		tags := 0
+		for _, n := range names[id] {
+			if n.Digest == "" || n.Tag != "" {
+				tags++
+			}
+		}
+		if tags > 1 {
+			return Removal{ID: id, Names: []Reference{r}}, nil
 		}
 	}
 	img, err := s.Resolve(ref)

@@ -78,7 +78,7 @@ already stored are not stored again.`,
 	fl.StringVar(&f.workdir, "workdir", "", "working directory of a root filesystem image")
 	fl.StringVar(&f.user, "user", "", "USER[:GROUP] of a root filesystem image")
 	fl.StringArrayVar(&f.ports, "port", nil, "PORT[/tcp|udp] a root filesystem image exposes (repeatable)")
-	fl.BoolVar(&f.allowDevices, "allow-devices", false, "let device nodes into layers (refused by default)")
+	fl.BoolVar(&f.allowDevices, "allow-devices", false, "create the device nodes of layers (left out by default: containers get a fresh /dev)")
 	fl.IntVar(&f.jobs, "jobs", 0, "layers unpacked at once (default: one per CPU)")
 	fl.Int64Var(&f.limits.MaxTarSize, "max-layer-size", layer.DefaultLimits.MaxTarSize, "largest uncompressed layer, in bytes")
 	fl.Int64Var(&f.limits.MaxFileSize, "max-file-size", layer.DefaultLimits.MaxFileSize, "largest file in a layer, in bytes")

@@ -6,7 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 
 	"github.com/BurntSushi/toml"
 	"github.com/dockah/dockah/rootfs"
@@ -130,11 +130,10 @@ func inUseChecker(st *rootfs.Store, dirs []string) func(rootfs.Removal) ([]strin
 // usesRemoved reports whether a definition's image reference names a
 // removed name, or the image when the image goes.
 func usesRemoved(st *rootfs.Store, ref string, rm rootfs.Removal) bool {
-	if r, err := rootfs.ParseReference(ref); err == nil {
-		for _, n := range rm.Names {
-			if n == r || strings.HasSuffix(n.Name, "/"+r.Name) && n.Tag == r.Tag {
-				return true
-			}
+	cands, _ := st.Candidates(ref)
+	for _, c := range cands {
+		if slices.Contains(rm.Names, c) {
+			return true
 		}
 	}
 	if rm.DeletesImage {

@@ -24,6 +24,7 @@ type progress struct {
 	bars     map[string]archive.Event
 	drawn    int // lines drawn last time
 	last     time.Time
+	notices  []string // printed under the bars when they are done
 }
 
 func newProgress(w io.Writer, quiet bool) *progress {
@@ -41,6 +42,15 @@ func (p *progress) event(ev archive.Event) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if ev.State == "notice" {
+		line := fmt.Sprintf("layer %s: %s", short(ev.Layer), ev.Message)
+		if !p.terminal {
+			fmt.Fprintln(p.w, line)
+		} else {
+			p.notices = append(p.notices, line)
+		}
+		return
+	}
 	if !p.terminal {
 		if ev.State != "unpacking" || ev.Done == 0 {
 			fmt.Fprintf(p.w, "layer %s: %s %s\n", short(ev.Layer), ev.State, humanSize(ev.Total))
@@ -78,6 +88,9 @@ func (p *progress) finish() {
 	defer p.mu.Unlock()
 	if len(p.order) > 0 {
 		p.draw()
+	}
+	for _, n := range p.notices {
+		fmt.Fprintln(p.w, n)
 	}
 }
 

@@ -26,7 +26,7 @@ type CommitOptions struct {
 // entry added. Commit a stopped container: a running one may change its
 // files while they are read.
 func Commit(st *rootfs.Store, container, ref string, opts CommitOptions) (*rootfs.Image, error) {
-	r, err := rootfs.ParseReference(ref)
+	r, err := rootfs.ParseLocalReference(ref)
 	if err != nil {
 		return nil, err
 	}

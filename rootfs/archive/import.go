@@ -54,7 +54,7 @@ func Import(st *rootfs.Store, path string, opts ImportOptions) ([]*rootfs.Image,
 	}
 	var ref rootfs.Reference
 	if opts.Name != "" {
-		r, err := rootfs.ParseReference(opts.Name)
+		r, err := rootfs.ParseLocalReference(opts.Name)
 		if err != nil {
 			return nil, err
 		}

@@ -19,10 +19,13 @@ type Event struct {
 	// Layer is the layer's digest (diff ID, or blob digest before the
 	// diff ID is known).
 	Layer string
-	// State is "exists" (already stored), "unpacking", or "done".
+	// State is "exists" (already stored), "unpacking", "done", or
+	// "notice" (Message says something the user should know).
 	State string
 	// Done and Total are bytes of the blob; Total is 0 when unknown.
 	Done, Total int64
+	// Message is the text of a notice.
+	Message string
 }
 
 // layerJob is one layer to import.
@@ -95,6 +98,10 @@ func importLayer(st *rootfs.Store, j layerJob, o layerOptions) (rootfs.LayerInfo
 	info, err := st.InstallLayer(tmp, rootfs.LayerInfo{DiffID: res.DiffID, TarSize: res.TarSize, Size: res.Size})
 	if err != nil {
 		return rootfs.LayerInfo{}, err
+	}
+	if res.SkippedDevices > 0 {
+		o.report(Event{Layer: res.DiffID, State: "notice", Message: fmt.Sprintf(
+			"%d device nodes left out (containers get a fresh /dev; --allow-devices keeps them)", res.SkippedDevices)})
 	}
 	o.report(Event{Layer: res.DiffID, State: "done", Done: j.total, Total: j.total})
 	return info, nil

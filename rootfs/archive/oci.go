@@ -145,17 +145,24 @@ func ociImages(src source, opts ociOptions) ([]imageSpec, error) {
 }
 
 // annotatedNames names an image by its org.opencontainers.image.ref.name
-// (NAME:latest when it has no tag), or else by containerd's
-// io.containerd.image.name.
+// (NAME:latest when it has no tag, localhost/NAME when it has no registry,
+// as podman reads skopeo's oci:DIR:NAME), or by containerd's full
+// io.containerd.image.name when ref.name is that name's short form or tag
+// (as dockah and containerd write them) or absent. A containerd name that
+// ref.name contradicts is stale (umoci repack keeps it) and loses.
 func annotatedNames(d v1.Descriptor) ([]rootfs.Reference, error) {
-	n := d.Annotations[annotationRefName]
-	if n == "" {
-		n = d.Annotations[annotationImageName]
+	n, full := d.Annotations[annotationRefName], d.Annotations[annotationImageName]
+	parse := rootfs.ParseLocalReference
+	if full != "" {
+		if fr, err := rootfs.ParseReference(full); err == nil &&
+			(n == "" || n == full || n == fr.Familiar() || n == fr.Tag) {
+			n, parse = full, rootfs.ParseReference
+		}
 	}
 	if n == "" {
 		return nil, nil
 	}
-	r, err := rootfs.ParseReference(n)
+	r, err := parse(n)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: name annotation: %w", d.Digest, err)
 	}

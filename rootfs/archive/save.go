@@ -28,7 +28,7 @@ const (
 // savedImage is one image to save and the name it is saved under.
 type savedImage struct {
 	img  *rootfs.Image
-	name string // "" for an image saved by ID
+	name rootfs.Reference // zero for an image saved by ID
 }
 
 // Save writes the images refs name to w as one archive. Layers are written
@@ -48,8 +48,9 @@ func Save(st *rootfs.Store, refs []string, w io.Writer, format Format) error {
 			return err
 		}
 		s := savedImage{img: img}
-		if r, err := rootfs.ParseReference(ref); err == nil && !isIDLike(ref, img.ID) {
-			s.name = r.String()
+		if r, id, err := st.LookupName(ref); err == nil && id == img.ID && r.Tag != "" {
+			r.Digest = ""
+			s.name = r
 		}
 		imgs = append(imgs, s)
 	}
@@ -69,11 +70,6 @@ func Save(st *rootfs.Store, refs []string, w io.Writer, format Format) error {
 		return fmt.Errorf("save: %w", err)
 	}
 	return nil
-}
-
-// isIDLike reports whether ref named the image by (a prefix of) its ID.
-func isIDLike(ref, id string) bool {
-	return len(ref) >= 4 && len(ref) <= 64 && id[len("sha256:"):len("sha256:")+len(ref)] == ref
 }
 
 // archiveWriter writes members once each, with fixed metadata so that
@@ -164,8 +160,8 @@ func saveDocker(st *rootfs.Store, a *archiveWriter, imgs []savedImage) error {
 			byID[s.img.ID] = e
 			manifest = append(manifest, e)
 		}
-		if s.name != "" {
-			e.RepoTags = append(e.RepoTags, s.name)
+		if s.name.Name != "" {
+			e.RepoTags = append(e.RepoTags, s.name.String())
 		}
 	}
 	data, err := json.Marshal(manifest)
@@ -191,8 +187,10 @@ func saveOCI(st *rootfs.Store, a *archiveWriter, imgs []savedImage) error {
 		if err != nil {
 			return err
 		}
-		if s.name != "" {
-			desc.Annotations = map[string]string{annotationRefName: s.name, annotationImageName: s.name}
+		if s.name.Name != "" {
+			// ref.name as docker would print it (what umoci and skopeo
+			// take as the tag), the full name in containerd's annotation.
+			desc.Annotations = map[string]string{annotationRefName: s.name.Familiar(), annotationImageName: s.name.String()}
 		}
 		index.Manifests = append(index.Manifests, desc)
 	}

@@ -49,8 +49,9 @@ type Options struct {
 	Name string
 	// Limits bound the layer; zero fields take DefaultLimits.
 	Limits Limits
-	// AllowDevices lets character and block devices other than whiteouts
-	// through.
+	// AllowDevices creates character and block devices other than
+	// whiteouts; by default they are left out and counted in
+	// Result.SkippedDevices.
 	AllowDevices bool
 	// Split receives the layer's tar-split (see Rebuild); nil records none.
 	Split *SplitWriter
@@ -69,6 +70,9 @@ type Result struct {
 	Size int64
 	// Entries is the number of tar entries.
 	Entries int64
+	// SkippedDevices counts device nodes (and hard links to them) left
+	// out because devices were not allowed.
+	SkippedDevices int
 }
 
 // unsafe wraps rootfs.ErrUnsafePath with the reason.

@@ -26,6 +26,7 @@ type unpacker struct {
 	dirty   bool // something was removed: cached directory fds may be stale
 	buf     []byte
 	opaqueX string
+	skipped map[string]bool // device nodes left out, for hard links to them
 }
 
 // Unpack reads the layer r (a tar, plain, gzip or zstd) into dir, which
@@ -174,6 +175,9 @@ func (u *unpacker) entry(tr *tar.Reader, hdr *tar.Header) error {
 	case tar.TypeSymlink:
 		return u.symlink(dirfd, base, hdr)
 	case tar.TypeLink:
+		if target, err := cleanPath(hdr.Linkname); err == nil && u.skipped[target] {
+			return u.skipDevice(dirfd, base, name)
+		}
 		return u.hardlink(dirfd, base, name, hdr)
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 		return u.node(dirfd, base, hdr)
@@ -328,6 +332,25 @@ func (u *unpacker) hardlink(dirfd int, base, name string, hdr *tar.Header) error
 	return nil
 }
 
+// skipDevice leaves a device node (or a hard link to one) out of the tree:
+// containers get a fresh /dev and a nodev root, so the nodes of a
+// debootstrap root are useless, and a device node from an image is
+// hostile. What the entry replaces in this layer goes; its header stays in
+// the tar-split, so the layer is still saved byte for byte.
+func (u *unpacker) skipDevice(dirfd int, base, name string) error {
+	if _, err := u.remove(dirfd, base, false); err != nil {
+		return err
+	}
+	if u.skipped == nil {
+		u.skipped = map[string]bool{}
+	}
+	if c, err := cleanPath(name); err == nil {
+		u.skipped[c] = true
+	}
+	u.res.SkippedDevices++
+	return nil
+}
+
 func (u *unpacker) node(dirfd int, base string, hdr *tar.Header) error {
 	mode := uint32(unix.S_IFIFO)
 	switch hdr.Typeflag {
@@ -337,7 +360,7 @@ func (u *unpacker) node(dirfd int, base string, hdr *tar.Header) error {
 		mode = unix.S_IFBLK
 	}
 	if mode != unix.S_IFIFO && !u.opts.AllowDevices {
-		return unsafe("device node %d:%d (devices are refused unless allowed)", hdr.Devmajor, hdr.Devminor)
+		return u.skipDevice(dirfd, base, path.Clean(hdr.Name))
 	}
 	if _, err := u.remove(dirfd, base, false); err != nil {
 		return err

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -158,6 +160,40 @@ func TestUnpackDevicesAndTrustedXattrs(t *testing.T) {
 		if _, err := unix.Lgetxattr(filepath.Join(dir, "ping"), name, buf); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestUnpackSkipsDevices unpacks a debootstrap-like /dev: the nodes and a
+// hard link to one are left out and counted, a fifo stays, and the layer
+// still rebuilds byte for byte from its tar-split.
+func TestUnpackSkipsDevices(t *testing.T) {
+	data := fixture.Tar(
+		fixture.Entry{Name: "dev/", Type: '5', Mode: 0o755},
+		fixture.Entry{Name: "dev/console", Type: '3', Major: 5, Minor: 1, Mode: 0o600},
+		fixture.Entry{Name: "dev/null", Type: '3', Major: 1, Minor: 3, Mode: 0o666},
+		fixture.Entry{Name: "dev/sda", Type: '4', Major: 8, Minor: 0, Mode: 0o660},
+		fixture.Entry{Name: "dev/null2", Type: '1', Link: "dev/null"},
+		fixture.Entry{Name: "dev/initctl", Type: '6', Mode: 0o600},
+		fixture.Entry{Name: "etc/hostname", Body: "box\n"},
+	)
+	dir, res, split := unpackBytes(t, data, Options{})
+	if res.SkippedDevices != 4 {
+		t.Errorf("SkippedDevices = %d, want 4", res.SkippedDevices)
+	}
+	for _, name := range []string{"dev/console", "dev/null", "dev/sda", "dev/null2"} {
+		if _, err := os.Lstat(filepath.Join(dir, name)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: %v, want it left out", name, err)
+		}
+	}
+	if st := lstat(t, filepath.Join(dir, "dev/initctl")); st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		t.Errorf("dev/initctl mode %o, want a fifo", st.Mode)
+	}
+	var rebuilt bytes.Buffer
+	if err := Rebuild(&rebuilt, dir, bytes.NewReader(split)); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(rebuilt.Bytes(), data) {
+		t.Errorf("rebuilt layer differs from the original (%d bytes, want %d)", rebuilt.Len(), len(data))
 	}
 }
 
