@@ -296,6 +296,21 @@ func (s *Store) AddImage(rawConfig []byte, names []Reference) (*Image, error) {
 	return s.image(id)
 }
 
+// SetDigest records that the image id is known to a registry by the
+// manifest digest r (NAME@sha256:…), as push and pull learn it.
+func (s *Store) SetDigest(r Reference, id string) error {
+	if r.Digest == "" || r.Tag != "" {
+		return fmt.Errorf("set digest %s: want NAME@DIGEST", r)
+	}
+	if _, err := digestHex(id); err != nil {
+		return err
+	}
+	if err := s.mkdirs(); err != nil {
+		return err
+	}
+	return s.setRef(r, id)
+}
+
 func (s *Store) setRef(r Reference, id string) error {
 	if err := writeFileAtomic(s.path(dirRefs, r.fileName()), []byte(id+"\n"), 0o600); err != nil {
 		return fmt.Errorf("tag %s: %w", r, err)

@@ -103,8 +103,8 @@ type PruneReport struct {
 	Bytes  int64
 }
 
-// Prune deletes layers that no image uses and the leftovers of killed
-// commands.
+// Prune deletes layers that no image uses, the leftovers of killed
+// commands and the partial blobs of interrupted pulls.
 func (s *Store) Prune() (PruneReport, error) {
 	var trash trash
 	defer func() { trash.empty() }() // the slice as filled, not as it is now
@@ -120,8 +120,12 @@ func (s *Store) Prune() (PruneReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	// Nobody holds a layer lock while the store is locked exclusively.
+	// Nobody holds a layer lock, or writes a partial blob, while the
+	// store is locked exclusively.
 	if err := removeAll(s.path(dirLayerLocks)); err != nil {
+		return rep, err
+	}
+	if err := removeAll(s.path(dirPartial)); err != nil {
 		return rep, err
 	}
 	return rep, nil

@@ -16,6 +16,7 @@ const (
 	dirLayerLocks = "locks"         // locks/HEX: held while a layer is unpacked
 	dirTemp       = "tmp"           // tmp/*: work in progress, each held by a lock
 	dirContainers = "containers"    // containers/NAME/{upper,work,image}
+	dirPartial    = "partial"       // partial/HEX: blobs of interrupted pulls
 	fileLock      = "lock"          // the store lock (shared/exclusive flock)
 )
 
@@ -44,6 +45,20 @@ func (s *Store) Root() string { return s.root }
 
 func (s *Store) path(elem ...string) string {
 	return filepath.Join(append([]string{s.root}, elem...)...)
+}
+
+// PartialBlob returns the path where a pull keeps the bytes of blob digest
+// received so far, so that an interrupted pull resumes; the directory is
+// created. Prune deletes what is left there.
+func (s *Store) PartialBlob(digest string) (string, error) {
+	hex, err := digestHex(digest)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(s.path(dirPartial), 0o700); err != nil {
+		return "", fmt.Errorf("prepare store: %w", err)
+	}
+	return s.path(dirPartial, hex), nil
 }
 
 // mkdirs creates the directories a writer needs.

@@ -90,6 +90,25 @@ func TestStageBinaryIsLean(t *testing.T) {
 	}
 }
 
+// TestShimHotPathIsLean: dockah-activate, which runs at every container
+// start, links no registry client, no image-name regular expressions and
+// no archive code; pulling is the dockah command's and the pull unit's.
+func TestShimHotPathIsLean(t *testing.T) {
+	testenv.RequireCommand(t, "go")
+	out, err := exec.Command("go", "list", "-tags", "netgo,osusergo", "-deps", module+"/cmd/dockah-activate").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, heavy := range []string{module + "/rootfs/remote", module + "/rootfs/archive",
+			"github.com/google/go-containerregistry", "github.com/distribution/reference", "net/http"} {
+			if dep == heavy || strings.HasPrefix(dep, heavy+"/") {
+				t.Errorf("dockah-activate links %s", dep)
+			}
+		}
+	}
+}
+
 func permitted(dep, self string, allow []string) bool {
 	if dep == self || strings.HasPrefix(dep, self+"/") {
 		return true

@@ -65,6 +65,9 @@ type Container struct {
 	// Image is a name[:tag], name@sha256:DIGEST or sha256:DIGEST in the
 	// image store.
 	Image string
+	// Pull says when dockah-pull@NAME.service fetches Image from its
+	// registry before a start (see PullPolicy); default PullMissing.
+	Pull PullPolicy
 	// Entrypoint replaces the image's Entrypoint when Set.
 	Entrypoint Argv
 	// Command replaces the image's Cmd when Set.

@@ -25,7 +25,8 @@
 // Invariants callers rely on:
 //
 //   - A Definition is complete: defaults are applied (network "none",
-//     seccomp "default", no_new_privileges true, socket type "stream").
+//     pull "missing", seccomp "default", no_new_privileges true, socket
+//     type "stream").
 //   - Strings of an instance have "%i" and "%%" expanded; only a template
 //     (Name "web@") keeps them, for Render to leave to systemd.
 //   - LoadUnit and LoadAll give the same Definition, and the same
@@ -33,4 +34,7 @@
 //   - Render is deterministic, and every value it writes is escaped for
 //     the directive it goes to (checked by systemd-analyze verify in the
 //     tests).
+//   - NAME.service requires the static template unit PullTemplate
+//     (dockah-pull@NAME.service) unless pull is "never"; Render does not
+//     write it: it is installed with dockah.
 package unitgen

@@ -53,7 +53,7 @@ func parse(name string, main File, dropIns []File, partial bool) (*Definition, e
 		Instance:   instance,
 		SourcePath: main.Path,
 		DropIns:    files[1:],
-		Container:  Container{Network: NetworkNone},
+		Container:  Container{Network: NetworkNone, Pull: PullMissing},
 		Security:   Security{Seccomp: SeccompDefault, NoNewPrivileges: true},
 	}
 	walk(c, root, "", topFields, d)

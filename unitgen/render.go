@@ -193,6 +193,7 @@ func (r *renderer) service(sockets []SocketUnit) string {
 	w.section("Unit")
 	w.set("Description", "dockah container "+r.desc)
 	r.sourcePath(w)
+	r.pullDependency(w)
 	r.dependencies(w)
 	writeRaw(w, d.Systemd.Unit)
 

@@ -91,6 +91,11 @@ var containerFields = withPrefix("container", []field[Container]{
 	{"image", func(c *converter, n *node, key string, out *Container) {
 		out.Image, _ = c.checked(n, key, acceptImage, checkImage)
 	}},
+	{"pull", func(c *converter, n *node, key string, out *Container) {
+		if s, ok := c.oneOf(n, key, pullPolicies...); ok {
+			out.Pull = PullPolicy(s)
+		}
+	}},
 	{"entrypoint", func(c *converter, n *node, key string, out *Container) {
 		out.Entrypoint = c.argv(n, key)
 	}},

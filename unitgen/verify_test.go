@@ -65,13 +65,27 @@ func verifyUnits(t *testing.T, units []Unit) {
 	}
 }
 
+// contribUnits is the directory of the unit files "make install" installs:
+// the template dockah-pull@.service that every container's service
+// requires is verified as the real file, not a stand-in.
+const contribUnits = "../contrib/units"
+
 // runVerify writes units into a directory, with stand-ins for the units
 // they depend on, and runs systemd-analyze verify on them; templates are
 // verified as the instance "1" (numeric, as ports made with %i need).
+// contrib/units comes after the directory on the unit path.
 func runVerify(t *testing.T, units []Unit) (string, error) {
 	t.Helper()
 	dir := t.TempDir()
+	contrib, err := filepath.Abs(contribUnits)
+	if err != nil {
+		t.Fatal(err)
+	}
 	made := map[string]bool{}
+	if _, err := os.Stat(filepath.Join(contrib, PullTemplate)); err != nil {
+		t.Fatalf("the pull template: %v", err)
+	}
+	made[PullTemplate] = true
 	var args []string
 	for _, u := range units {
 		if err := os.WriteFile(filepath.Join(dir, u.Name), []byte(u.Text), 0o644); err != nil {
@@ -85,6 +99,9 @@ func runVerify(t *testing.T, units []Unit) (string, error) {
 	}
 	cmd := exec.Command("systemd-analyze", append([]string{"verify", "--man=no", "--generators=no"}, args...)...)
 	cmd.Dir = dir
+	// verify puts the directories of its arguments first; the trailing
+	// ":" keeps the host's directories (network-online.target) after ours.
+	cmd.Env = append(os.Environ(), "SYSTEMD_UNIT_PATH="+contrib+":")
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

@@ -22,6 +22,8 @@ func newImageCommand(opts *globalOptions) *cobra.Command {
 	}
 	image.AddCommand(
 		newImageImportCommand(opts),
+		newPullCommand(opts),
+		newPushCommand(opts),
 		newImageListCommand(opts),
 		newImageInspectCommand(opts),
 		newImageTagCommand(opts),

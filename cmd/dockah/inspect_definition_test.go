@@ -59,7 +59,7 @@ Nice = 5
 	want := map[string]any{
 		"container": map[string]any{
 			"image": "nginx:1.25", "entrypoint": []any{}, "environment": map[string]any{"TZ": "UTC"}, "read_only": true,
-			"ephemeral": false, "notify": false, "init": false, "network": "none",
+			"ephemeral": false, "notify": false, "init": false, "network": "none", "pull": "missing",
 		},
 		"socket":    []any{map[string]any{"listen": "127.0.0.1:8080", "port": float64(80), "type": "stream"}},
 		"tmpfs":     []any{map[string]any{"target": "/cache", "mode": "0700"}},

@@ -136,15 +136,9 @@ func readSpecs(src source, opts ImportOptions) ([]imageSpec, error) {
 // importImage checks an image's config against its layers, stores the
 // layers, then the image.
 func importImage(st *rootfs.Store, src source, spec imageSpec, opts ImportOptions) (*rootfs.Image, error) {
-	var cfg v1.Image
-	if err := json.Unmarshal(spec.config, &cfg); err != nil {
-		return nil, fmt.Errorf("parse config %s: %w", digestOf(spec.config), err)
-	}
-	if len(spec.layers) > maxLayers {
-		return nil, fmt.Errorf("config %s: %d layers, more than overlayfs stacks (%d): %w", digestOf(spec.config), len(spec.layers), maxLayers, rootfs.ErrUnsafePath)
-	}
-	if cfg.RootFS.Type != "layers" || len(cfg.RootFS.DiffIDs) != len(spec.layers) {
-		return nil, fmt.Errorf("config %s: rootfs has %d diff IDs of type %q for %d layers", digestOf(spec.config), len(cfg.RootFS.DiffIDs), cfg.RootFS.Type, len(spec.layers))
+	cfg, err := checkConfig(spec.config, len(spec.layers))
+	if err != nil {
+		return nil, err
 	}
 	jobs := make([]layerJob, len(spec.layers))
 	for i, l := range spec.layers {
@@ -163,6 +157,22 @@ func importImage(st *rootfs.Store, src source, spec imageSpec, opts ImportOption
 		return nil, err
 	}
 	return st.AddImage(spec.config, spec.names)
+}
+
+// checkConfig parses an image config and checks it against the number of
+// layers the manifest lists.
+func checkConfig(config []byte, layers int) (v1.Image, error) {
+	var cfg v1.Image
+	if err := json.Unmarshal(config, &cfg); err != nil {
+		return cfg, fmt.Errorf("parse config %s: %w", digestOf(config), err)
+	}
+	if layers > maxLayers {
+		return cfg, fmt.Errorf("config %s: %d layers, more than overlayfs stacks (%d): %w", digestOf(config), layers, maxLayers, rootfs.ErrUnsafePath)
+	}
+	if cfg.RootFS.Type != "layers" || len(cfg.RootFS.DiffIDs) != layers {
+		return cfg, fmt.Errorf("config %s: rootfs has %d diff IDs of type %q for %d layers", digestOf(config), len(cfg.RootFS.DiffIDs), cfg.RootFS.Type, layers)
+	}
+	return cfg, nil
 }
 
 func memberSize(src source, name string) int64 {

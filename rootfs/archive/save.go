@@ -228,3 +228,31 @@ func saveOCIManifest(st *rootfs.Store, a *archiveWriter, img *rootfs.Image) (v1.
 	}
 	return v1.Descriptor{MediaType: v1.MediaTypeImageManifest, Digest: digest.Digest(d), Size: int64(len(data))}, nil
 }
+
+// OpenLayer streams a stored layer's tar, rebuilt byte for byte from its
+// tree and tar-split, as push sends it. The reader fails at its end when
+// the rebuilt tar no longer has the layer's diff ID (its files changed).
+func OpenLayer(st *rootfs.Store, diffID string) (io.ReadCloser, error) {
+	if _, err := st.LayerInfo(diffID); err != nil {
+		return nil, err
+	}
+	split, err := os.Open(st.LayerSplit(diffID))
+	if err != nil {
+		return nil, fmt.Errorf("layer %s: %w", diffID, err)
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		defer split.Close()
+		h := sha256.New()
+		err := layer.Rebuild(io.MultiWriter(pw, h), st.LayerTree(diffID), split)
+		if err == nil {
+			if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != diffID {
+				err = fmt.Errorf("layer %s: its files changed since import (rebuilt as %s)", diffID, got)
+			}
+		} else {
+			err = fmt.Errorf("layer %s: %w", diffID, err)
+		}
+		pw.CloseWithError(err)
+	}()
+	return pr, nil
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/dockah/dockah/rootfs/archive"
+	"github.com/dockah/dockah/rootfs/remote"
+	"github.com/dockah/dockah/unitgen"
+	"github.com/spf13/cobra"
+)
+
+// pullExtension is how long each sign of progress extends the pull unit's
+// start timeout (EXTEND_TIMEOUT_USEC): a pull that keeps receiving bytes
+// is never killed, one that stalls this long is.
+const pullExtension = 60 * time.Second
+
+// runPullForContainer is dockah-pull@NAME.service: it pulls the image of
+// container NAME as its definition's pull key says, before systemd starts
+// the container, so that the pull counts against neither the container's
+// start timeout nor its restarts. Progress extends the unit's timeout; a
+// failure is one line in the journal and a failed unit.
+func runPullForContainer(c *cobra.Command, opts *globalOptions, f *pullFlags) error {
+	def, err := unitgen.LoadUnit(os.DirFS("/"), f.forContainer)
+	if err != nil {
+		return err
+	}
+	f.policy = fmt.Sprint(def.Container.Pull)
+	ref := def.Container.Image
+	st, err := openStore(opts)
+	if err != nil {
+		return err
+	}
+	n := newTimeoutExtender()
+	po, err := f.pullOptions(n.progress)
+	if err != nil {
+		return fmt.Errorf("container %s: pull = %q: %w", f.forContainer, f.policy, err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	p, err := remote.Pull(ctx, st, ref, po)
+	if err != nil {
+		return fmt.Errorf("container %s: pull %s (pull = %q): %w", f.forContainer, ref, f.policy, err)
+	}
+	if p.Fetched {
+		fmt.Fprintf(c.ErrOrStderr(), "container %s: pulled %s (%s) as image %s\n", f.forContainer, p.Reference, p.Digest, p.Image.ID)
+	} else {
+		fmt.Fprintf(c.ErrOrStderr(), "container %s: image %s is in the store (pull = %q)\n", f.forContainer, ref, f.policy)
+	}
+	daemon.SdNotify(false, daemon.SdNotifyReady)
+	return nil
+}
+
+// timeoutExtender sends EXTEND_TIMEOUT_USEC when a pull makes progress,
+// at most every few seconds.
+type timeoutExtender struct {
+	mu   sync.Mutex
+	last time.Time
+}
+
+func newTimeoutExtender() *timeoutExtender { return &timeoutExtender{} }
+
+func (t *timeoutExtender) progress(archive.Event) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if time.Since(t.last) < 2*time.Second {
+		return
+	}
+	t.last = time.Now()
+	daemon.SdNotify(false, fmt.Sprintf("EXTEND_TIMEOUT_USEC=%d", pullExtension.Microseconds()))
+}
