@@ -61,6 +61,11 @@ func (s *Store) Remove(ref string, opts RemoveOptions) (Removal, error) {
 	if err := syncDir(s.path(dirRefs)); err != nil {
 		return Removal{}, err
 	}
+	// dockah-pull@ stamps say "the image is here"; the next start checks
+	// again.
+	if err := removeAll(s.path(dirPresent)); err != nil {
+		return Removal{}, err
+	}
 	if !rm.DeletesImage {
 		return rm, nil
 	}
@@ -126,6 +131,9 @@ func (s *Store) Prune() (PruneReport, error) {
 		return rep, err
 	}
 	if err := removeAll(s.path(dirPartial)); err != nil {
+		return rep, err
+	}
+	if err := removeAll(s.path(dirPresent)); err != nil {
 		return rep, err
 	}
 	return rep, nil

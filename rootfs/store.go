@@ -17,6 +17,7 @@ const (
 	dirTemp       = "tmp"           // tmp/*: work in progress, each held by a lock
 	dirContainers = "containers"    // containers/NAME/{upper,work,image}
 	dirPartial    = "partial"       // partial/HEX: blobs of interrupted pulls
+	dirPresent    = "present"       // present/*: stamps of dockah-pull@ (unitgen.PresentStamp)
 	fileLock      = "lock"          // the store lock (shared/exclusive flock)
 )
 

@@ -109,6 +109,9 @@ func Render(d *Definition, opts Options) (*Output, error) {
 	for _, s := range sockets {
 		out.Units = append(out.Units, Unit{Name: s.Unit, Text: r.socket(s)})
 	}
+	if u, ok := r.presentCondition(); ok {
+		out.Units = append(out.Units, u)
+	}
 	for _, u := range out.Units {
 		if len(u.Name) > 255 {
 			return nil, &Diagnostic{Unit: d.Name, File: d.SourcePath, Msg: fmt.Sprintf("the unit name %s is longer than 255 characters", quote(u.Name)), Accepted: "shorter container and socket names"}

@@ -88,6 +88,16 @@ func runVerify(t *testing.T, units []Unit) (string, error) {
 	made[PullTemplate] = true
 	var args []string
 	for _, u := range units {
+		if strings.Contains(u.Name, "/") {
+			// A drop-in: read with the unit it extends, not verified alone.
+			if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(u.Name)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, u.Name), []byte(u.Text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
 		if err := os.WriteFile(filepath.Join(dir, u.Name), []byte(u.Text), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/dockah/dockah/unitgen"
@@ -103,6 +104,12 @@ func write(dir string, out *unitgen.Output) error {
 
 // writeFile creates a file with text in it.
 func writeFile(p, text string) error {
+	if strings.Contains(path.Base(path.Dir(p)), ".service.d") {
+		// A drop-in: its directory is the only one the generator makes.
+		if err := unix.Mkdir(path.Dir(p), 0o755); err != nil && err != unix.EEXIST {
+			return &fs.PathError{Op: "mkdir", Path: path.Dir(p), Err: err}
+		}
+	}
 	fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
 	if err != nil {
 		return &fs.PathError{Op: "open", Path: p, Err: err}

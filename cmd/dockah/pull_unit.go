@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -37,6 +38,13 @@ func runPullForContainer(c *cobra.Command, opts *globalOptions, f *pullFlags) er
 	if err != nil {
 		return err
 	}
+	stamp := filepath.Join(st.Root(), "present", filepath.Base(def.PresentStamp()))
+	if failedRecently(stamp + ".failed") {
+		// A socket with a waiting connection starts the container again
+		// at once after a failed pull; the failure above in this unit's
+		// journal stands until systemd's start limit ends the loop.
+		return exitStatusError{status: 1}
+	}
 	n := newTimeoutExtender()
 	po, err := f.pullOptions(n.progress)
 	if err != nil {
@@ -46,7 +54,15 @@ func runPullForContainer(c *cobra.Command, opts *globalOptions, f *pullFlags) er
 	defer stop()
 	p, err := remote.Pull(ctx, st, ref, po)
 	if err != nil {
+		os.WriteFile(stamp+".failed", nil, 0o600)
 		return fmt.Errorf("container %s: pull %s (pull = %q): %w", f.forContainer, ref, f.policy, err)
+	}
+	os.Remove(stamp + ".failed")
+	if def.Container.Pull == unitgen.PullMissing {
+		// The generated drop-in skips this unit while the stamp exists.
+		if err := os.WriteFile(stamp, []byte(p.Image.ID+"\n"), 0o600); err != nil {
+			return fmt.Errorf("container %s: %w", f.forContainer, err)
+		}
 	}
 	if p.Fetched {
 		fmt.Fprintf(c.ErrOrStderr(), "container %s: pulled %s (%s) as image %s\n", f.forContainer, p.Reference, p.Digest, p.Image.ID)
@@ -55,6 +71,13 @@ func runPullForContainer(c *cobra.Command, opts *globalOptions, f *pullFlags) er
 	}
 	daemon.SdNotify(false, daemon.SdNotifyReady)
 	return nil
+}
+
+// failedRecently reports whether the pull of this container failed less
+// than a few seconds ago.
+func failedRecently(marker string) bool {
+	fi, err := os.Stat(marker)
+	return err == nil && time.Since(fi.ModTime()) < 10*time.Second
 }
 
 // timeoutExtender sends EXTEND_TIMEOUT_USEC when a pull makes progress,

@@ -213,6 +213,10 @@ func pullEndpoint(ctx context.Context, st *rootfs.Store, r rootfs.Reference, ep 
 	desc, err := remote.Get(gref, remote.WithContext(ctx), remote.WithTransport(rt),
 		remote.WithPlatform(v1.Platform{OS: platform.OS, Architecture: platform.Architecture, Variant: platform.Variant}))
 	if err != nil {
+		if opts.Policy == PullNewer {
+			// Reachable but failing (a 5xx, say) counts as unreachable.
+			return useLocal(st, r, err)
+		}
 		return nil, classify(err)
 	}
 	img, err := desc.Image()

@@ -226,17 +226,23 @@ func (d *document) encode() ([]byte, error) {
 
 // write replaces the file atomically: a temporary file in the same
 // directory, created 0600, written and fsynced, renamed over the file,
-// and the directory fsynced so that the rename survives a crash.
+// and the directory fsynced so that the rename survives a crash. A
+// symbolic link (a config.json kept with other dotfiles) is followed, so
+// that the file it names is replaced rather than the link.
 func (d *document) write() error {
 	data, err := d.encode()
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(d.path)
+	target := d.path
+	if resolved, err := filepath.EvalSymlinks(d.path); err == nil {
+		target = resolved
+	}
+	dir := filepath.Dir(target)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(d.path)+".tmp*")
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(target)+".tmp*")
 	if err != nil {
 		return err
 	}
@@ -244,7 +250,7 @@ func (d *document) write() error {
 	if err := writeSync(tmp, data); err != nil {
 		return fmt.Errorf("write %s: %w", d.path, err)
 	}
-	if err := os.Rename(tmp.Name(), d.path); err != nil {
+	if err := os.Rename(tmp.Name(), target); err != nil {
 		return err
 	}
 	return syncDir(dir)

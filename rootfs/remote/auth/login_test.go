@@ -167,3 +167,25 @@ func TestLoginErrors(t *testing.T) {
 		t.Errorf("a malformed file was rewritten:\n%s", data)
 	}
 }
+
+func TestLoginFollowsSymlink(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"dotfiles/docker-config.json": `{"experimental": "enabled"}`})
+	link := filepath.Join(dir, "home", ".docker", "config.json")
+	if err := os.MkdirAll(filepath.Dir(link), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../../dotfiles/docker-config.json", link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Login(Env{AuthFile: link}, "quay.io", "u", "p"); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v, %v", fi.Mode(), err)
+	}
+	got := readJSON(t, filepath.Join(dir, "dotfiles", "docker-config.json"))
+	if got["experimental"] != "enabled" || got["auths"] == nil {
+		t.Errorf("the linked file holds %v", got)
+	}
+}

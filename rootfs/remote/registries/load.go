@@ -56,7 +56,9 @@ func load(fsys fs.FS, root, main, dropinDir string) (*Config, error) {
 	var errs []error
 	add := func(name string) {
 		data, err := fs.ReadFile(fsys, name)
-		if errors.Is(err, fs.ErrNotExist) && name == main {
+		if errors.Is(err, fs.ErrNotExist) {
+			// No main file is an empty one; a drop-in removed since the
+			// directory was listed is no drop-in.
 			return
 		}
 		if err != nil {
