@@ -39,6 +39,9 @@ func runPullForContainer(c *cobra.Command, opts *globalOptions, f *pullFlags) er
 		return err
 	}
 	stamp := filepath.Join(st.Root(), "present", filepath.Base(def.PresentStamp()))
+	if err := os.MkdirAll(filepath.Dir(stamp), 0o700); err != nil {
+		return fmt.Errorf("container %s: %w", f.forContainer, err)
+	}
 	if failedRecently(stamp + ".failed") {
 		// A socket with a waiting connection starts the container again
 		// at once after a failed pull; the failure above in this unit's
