@@ -84,6 +84,10 @@ func writeUnits(dir string, out *unitgen.Output) error {
 		return err
 	}
 	for _, u := range out.Units {
+		// Drop-ins (dockah-pull@NAME.service.d/…) need their directory.
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, u.Name)), 0o755); err != nil {
+			return err
+		}
 		if err := os.WriteFile(filepath.Join(dir, u.Name), []byte(u.Text), 0o644); err != nil {
 			return err
 		}

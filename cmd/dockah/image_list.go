@@ -12,7 +12,8 @@ import (
 )
 
 func newImageListCommand(opts *globalOptions) *cobra.Command {
-	return &cobra.Command{
+	var digests bool
+	cmd := &cobra.Command{
 		Use:     "ls",
 		Aliases: []string{"list"},
 		Short:   "List images: name, tag, ID, created, size and the size shared with other images",
@@ -29,20 +30,36 @@ func newImageListCommand(opts *globalOptions) *cobra.Command {
 				return err
 			}
 			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 3, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tTAG\tIMAGE ID\tCREATED\tSIZE\tSHARED")
+			digestColumn := ""
+			if digests {
+				digestColumn = "DIGEST\t"
+			}
+			fmt.Fprintln(tw, "NAME\tTAG\t"+digestColumn+"IMAGE ID\tCREATED\tSIZE\tSHARED")
 			for _, s := range list {
 				names := s.Names
 				if len(names) == 0 {
 					names = []rootfs.Reference{{Name: "<none>", Tag: "<none>"}}
 				}
 				for _, n := range names {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Tag, s.ID[7:19],
+					digest := ""
+					if digests {
+						digest = "<none>\t"
+						for _, d := range s.Digests {
+							if d.Name == n.Name {
+								digest = d.Digest + "\t"
+								break
+							}
+						}
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s\t%s\t%s\n", n.Name, n.Tag, digest, s.ID[7:19],
 						created(s.Image), humanSize(s.Size), humanSize(s.SharedSize))
 				}
 			}
 			return tw.Flush()
 		},
 	}
+	cmd.Flags().BoolVar(&digests, "digests", false, "show the manifest digest each name was pulled or pushed by")
+	return cmd
 }
 
 func created(img *rootfs.Image) string {
@@ -67,11 +84,14 @@ func humanSize(n int64) string {
 
 // inspected is what `image inspect` prints for one image.
 type inspected struct {
-	ID     string           `json:"id"`
-	Names  []string         `json:"names"`
-	Stored time.Time        `json:"stored"`
-	Config json.RawMessage  `json:"config"`
-	Layers []inspectedLayer `json:"layers"`
+	ID    string   `json:"id"`
+	Names []string `json:"names"`
+	// Digests are NAME@DIGEST: the manifest digests the image was pulled
+	// or pushed by (podman's RepoDigests).
+	Digests []string         `json:"digests"`
+	Stored  time.Time        `json:"stored"`
+	Config  json.RawMessage  `json:"config"`
+	Layers  []inspectedLayer `json:"layers"`
 }
 
 type inspectedLayer struct {
@@ -93,7 +113,7 @@ func newImageInspectCommand(opts *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			names, err := namesByID(st)
+			list, err := st.List()
 			if err != nil {
 				return err
 			}
@@ -103,7 +123,13 @@ func newImageInspectCommand(opts *globalOptions) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				out = append(out, inspect(st, img, names[img.ID]))
+				in := inspect(st, img, nil)
+				for _, s := range list {
+					if s.ID == img.ID {
+						in.Names, in.Digests = referenceStrings(s.Names), referenceStrings(s.Digests)
+					}
+				}
+				out = append(out, in)
 			}
 			enc := json.NewEncoder(c.OutOrStdout())
 			enc.SetIndent("", "  ")
@@ -113,7 +139,7 @@ func newImageInspectCommand(opts *globalOptions) *cobra.Command {
 }
 
 func inspect(st *rootfs.Store, img *rootfs.Image, names []string) inspected {
-	in := inspected{ID: img.ID, Names: names, Stored: img.Stored, Config: img.RawConfig, Layers: []inspectedLayer{}}
+	in := inspected{ID: img.ID, Names: names, Digests: []string{}, Stored: img.Stored, Config: img.RawConfig, Layers: []inspectedLayer{}}
 	if in.Names == nil {
 		in.Names = []string{}
 	}
@@ -122,6 +148,14 @@ func inspect(st *rootfs.Store, img *rootfs.Image, names []string) inspected {
 		in.Layers = append(in.Layers, inspectedLayer{DiffID: l.DiffID, Dir: l.Dir, Size: info.Size, TarSize: info.TarSize})
 	}
 	return in
+}
+
+func referenceStrings(rs []rootfs.Reference) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.String()
+	}
+	return out
 }
 
 func namesByID(st *rootfs.Store) (map[string][]string, error) {
