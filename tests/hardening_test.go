@@ -41,6 +41,9 @@ func TestDefaultUnitExposure(t *testing.T) {
 	}
 	dir := t.TempDir()
 	for _, u := range out.Units {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, u.Name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(dir, u.Name), []byte(u.Text), 0o644); err != nil {
 			t.Fatal(err)
 		}

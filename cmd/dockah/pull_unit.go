@@ -58,7 +58,7 @@ func runPullForContainer(c *cobra.Command, opts *globalOptions, f *pullFlags) er
 	p, err := remote.Pull(ctx, st, ref, po)
 	if err != nil {
 		os.WriteFile(stamp+".failed", nil, 0o600)
-		return fmt.Errorf("container %s: pull %s (pull = %q): %w", f.forContainer, ref, f.policy, err)
+		return fmt.Errorf("container %s (pull = %q): %w", f.forContainer, f.policy, err)
 	}
 	os.Remove(stamp + ".failed")
 	if def.Container.Pull == unitgen.PullMissing {

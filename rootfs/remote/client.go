@@ -60,7 +60,18 @@ func (o Options) reference(ref string, insecure bool) (name.Reference, error) {
 
 // baseTransport is the HTTP transport for one registry host: its
 // certs.d CA and client certificates, or no verification when insecure.
+// Plain HTTP is refused unless the registry is insecure: go-containerregistry
+// falls back to it for loopback, private-range and .local hosts, which
+// would send credentials in the clear where the user asked for HTTPS.
 func (o Options) baseTransport(host string, insecure bool) (http.RoundTripper, error) {
+	rt, err := o.tlsTransport(host, insecure)
+	if err != nil || insecure || o.SkipTLSVerify {
+		return rt, err
+	}
+	return httpsOnly{inner: rt, host: host}, nil
+}
+
+func (o Options) tlsTransport(host string, insecure bool) (http.RoundTripper, error) {
 	if o.Transport != nil {
 		return o.Transport, nil
 	}
@@ -105,6 +116,19 @@ func (o Options) authenticated(ctx context.Context, repo name.Repository, insecu
 		return nil, fmt.Errorf("connect to %s: %w", repo.RegistryStr(), err)
 	}
 	return rt, nil
+}
+
+// httpsOnly refuses plain HTTP requests to the registry host.
+type httpsOnly struct {
+	inner http.RoundTripper
+	host  string
+}
+
+func (h httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "http" && req.URL.Host == h.host {
+		return nil, fmt.Errorf("%s does not answer HTTPS; a plain-HTTP registry needs insecure = true in registries.conf or --tls-verify=false", h.host)
+	}
+	return h.inner.RoundTrip(req)
 }
 
 // httpClient is a client over an authenticated transport that refuses
@@ -168,12 +192,52 @@ var ErrHostile = errors.New("registry sent bad content")
 // their absence).
 var ErrUnauthorized = errors.New("unauthorized")
 
-// classify wraps go-containerregistry's HTTP errors with the sentinels
-// callers branch on.
+// classify turns go-containerregistry's HTTP errors into what the
+// registry said in words (not its Go representation) and wraps the
+// sentinels callers branch on.
 func classify(err error) error {
 	var terr *transport.Error
-	if errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden) {
-		return fmt.Errorf("%w: %w (log in with dockah login)", ErrUnauthorized, err)
+	if !errors.As(err, &terr) {
+		return err
 	}
-	return err
+	said := registrySaid(terr)
+	if terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden {
+		return &registryError{msg: said + " (log in with dockah login)", sentinel: ErrUnauthorized, cause: err}
+	}
+	return &registryError{msg: said, cause: err}
+}
+
+// registrySaid is the registry's own error codes and messages, or the
+// HTTP status when it sent none.
+func registrySaid(terr *transport.Error) string {
+	var parts []string
+	for _, d := range terr.Errors {
+		code := strings.ToLower(strings.ReplaceAll(string(d.Code), "_", " "))
+		s := code + ": " + d.Message
+		if d.Message == "" || strings.EqualFold(d.Message, code) {
+			s = code
+		}
+		parts = append(parts, s)
+	}
+	if len(parts) == 0 {
+		return fmt.Sprintf("the registry answered %d %s", terr.StatusCode, http.StatusText(terr.StatusCode))
+	}
+	return "the registry says " + strings.Join(parts, "; ")
+}
+
+// registryError is a registry's refusal in words; Unwrap gives the
+// sentinel (if any) and go-containerregistry's error.
+type registryError struct {
+	msg      string
+	sentinel error
+	cause    error
+}
+
+func (e *registryError) Error() string { return e.msg }
+
+func (e *registryError) Unwrap() []error {
+	if e.sentinel != nil {
+		return []error{e.sentinel, e.cause}
+	}
+	return []error{e.cause}
 }

@@ -150,10 +150,9 @@ func openRanges(blobs map[v1.Hash][]byte, next http.Handler) http.Handler {
 	})
 }
 
-// opts are the options every test uses: no Transport (the plain HTTP
-// fallback go-containerregistry allows for loopback registries) and no
-// certs.d directories.
-func opts() Options { return Options{CertsFS: fstest.MapFS{}} }
+// opts are the options every test uses: plain HTTP allowed (the test
+// registries have no TLS), no Transport and no certs.d directories.
+func opts() Options { return Options{CertsFS: fstest.MapFS{}, SkipTLSVerify: true} }
 
 // file is one regular file of a test layer.
 type file struct {
@@ -351,7 +350,7 @@ func assertNothingWritten(t testing.TB, st *rootfs.Store) {
 func pull(t testing.TB, st *rootfs.Store, ref string, o PullOptions) *Pulled {
 	t.Helper()
 	if o.CertsFS == nil {
-		o.CertsFS = fstest.MapFS{}
+		o.CertsFS, o.SkipTLSVerify = fstest.MapFS{}, true
 	}
 	p, err := Pull(context.Background(), st, ref, o)
 	if err != nil {
