@@ -100,9 +100,10 @@ bench: build ## benchmarks: go test -bench, the suite against crun, runc, podman
 	$(GO) run ./bench/forward
 	$(GO) run ./bench/pull
 
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet, and go.mod as go mod tidy leaves it
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@$(GO) mod tidy -diff || { echo "go.mod or go.sum is not tidy: run go mod tidy"; exit 1; }
 
 clean: ## remove build output
 	rm -rf bin man

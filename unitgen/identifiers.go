@@ -29,6 +29,27 @@ func parseSignal(s string) (string, bool) {
 	return "", false
 }
 
+// signalNumber returns the Linux number of a canonical signal name:
+// signalNames is in number order from 1, and the real-time signals count
+// from glibc's SIGRTMIN (34) and up to SIGRTMAX (64), as systemd does.
+func signalNumber(name string) int {
+	name = strings.TrimPrefix(name, "SIG")
+	for i, n := range signalNames {
+		if name == n {
+			return i + 1
+		}
+	}
+	if rest, ok := strings.CutPrefix(name, "RTMIN+"); ok {
+		n, _ := strconv.Atoi(rest)
+		return 34 + n
+	}
+	if rest, ok := strings.CutPrefix(name, "RTMAX-"); ok {
+		n, _ := strconv.Atoi(rest)
+		return 64 - n
+	}
+	return 0
+}
+
 const acceptCapability = `a capability name like "NET_ADMIN" or "CAP_NET_ADMIN", or "ALL"`
 
 // capabilityNames are the Linux capabilities, in number order.

@@ -5,6 +5,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Options are what Render needs besides the definition.
@@ -224,9 +225,7 @@ func (r *renderer) service(sockets []SocketUnit) string {
 	if d.Service.StartTimeout != 0 {
 		w.set("TimeoutStartSec", formatDuration(d.Service.StartTimeout))
 	}
-	if d.Service.StopTimeout != 0 {
-		w.set("TimeoutStopSec", formatDuration(d.Service.StopTimeout))
-	}
+	r.stopping(w)
 	if d.Service.Restart != "" {
 		w.set("Restart", d.Service.Restart)
 	}
@@ -240,6 +239,33 @@ func (r *renderer) service(sockets []SocketUnit) string {
 	r.hardening(w)
 	writeRaw(w, d.Systemd.Service)
 	return w.String()
+}
+
+// DefaultStopTimeout is how long a container has after its stop signal
+// before SIGKILL, as in Docker and Podman (systemd's own default is 90s).
+const DefaultStopTimeout = 10 * time.Second
+
+// stopping writes the stop timeout, and makes an end by the stop signal a
+// success: a shell or an init that exits 128+N after signal N, or a
+// process killed by a stop signal other than SIGTERM (which systemd
+// already counts as clean), leaves the unit inactive, not failed.
+func (r *renderer) stopping(w *unitWriter) {
+	timeout := r.d.Service.StopTimeout
+	if timeout == 0 {
+		timeout = DefaultStopTimeout
+	}
+	w.set("TimeoutStopSec", formatDuration(timeout))
+	sig := r.d.Service.StopSignal
+	if sig == "" {
+		sig = "SIGTERM"
+	}
+	if n := signalNumber(sig); n > 0 {
+		success := strconv.Itoa(128 + n)
+		if sig != "SIGTERM" {
+			success += " " + sig
+		}
+		w.set("SuccessExitStatus", success)
+	}
 }
 
 // dependencies writes After=, Requires= and Wants=; requires implies

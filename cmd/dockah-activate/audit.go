@@ -241,6 +241,9 @@ func stopped(name string) {
 	}
 	if def, err := loadDefinition(name); err == nil {
 		r.Image, r.Unit = def.Container.Image, def.ServiceUnit()
+		if hint := stopHint(r.Result, def.Container.Init); hint != "" {
+			fmt.Fprintf(os.Stderr, "dockah-activate: container %s: %s\n", name, hint)
+		}
 	}
 	if policy.HostSELinux().Enabled() {
 		// The label the container had: its level is recorded by name.
@@ -249,6 +252,16 @@ func stopped(name string) {
 		}
 	}
 	auditEvent(r)
+}
+
+// stopHint explains a stop that timed out: the kernel gives a pid 1 no
+// default signal actions, so an application that installs no handler for
+// the stop signal never sees it, and only SIGKILL at the timeout ends it.
+func stopHint(result string, init bool) string {
+	if result != "timeout" || init {
+		return ""
+	}
+	return "did not end on its stop signal and was killed at stop_timeout; as pid 1 it gets no default signal actions: init = true in [container] forwards the signal to it"
 }
 
 func oneLine(s string) string {

@@ -114,3 +114,15 @@ func TestKernelAuditRecord(t *testing.T) {
 	}
 	t.Logf("kernel audit: %v (nil: accepted)", err)
 }
+
+func TestStopHint(t *testing.T) {
+	for _, tc := range []struct {
+		result string
+		init   bool
+		want   bool
+	}{{"timeout", false, true}, {"timeout", true, false}, {"success", false, false}, {"exit-code", false, false}} {
+		if got := stopHint(tc.result, tc.init); (got != "") != tc.want || tc.want && !strings.Contains(got, "init = true") {
+			t.Errorf("stopHint(%q, %v) = %q", tc.result, tc.init, got)
+		}
+	}
+}
