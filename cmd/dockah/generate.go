@@ -143,6 +143,10 @@ func newValidateCommand(opts *globalOptions) *cobra.Command {
 FILE:LINE: KEY: MESSAGE (accepted: ...), one per line; the exit status is 1
 when there is any.
 
+A definition whose image is not in the store (--root) gets a warning line,
+WARNING: NAME: ..., saying whether its start will pull the image or fail;
+warnings leave the exit status 0.
+
 Each FILE is checked on its own: NAME.toml as a whole definition, a file in a
 NAME.toml.d directory as a drop-in. Without FILE, every definition of the
 search path is checked as the generator sees it, drop-ins merged.`,
@@ -150,17 +154,23 @@ search path is checked as the generator sees it, drop-ins merged.`,
   dockah validate /etc/dockah/containers/web.toml /etc/dockah/containers/web.toml.d/20-local.toml`,
 		RunE: func(cmd *cobra.Command, files []string) error {
 			var problems int
+			var defs []*unitgen.Definition
 			if len(files) == 0 {
-				_, err := unitgen.LoadAll(os.DirFS(sysroot))
+				all, err := unitgen.LoadAll(os.DirFS(sysroot))
 				problems = printProblems(cmd.ErrOrStderr(), err)
+				defs = all
 			}
 			for _, file := range files {
-				err := validateFile(file)
+				def, err := validateFile(file)
 				problems += printProblems(cmd.ErrOrStderr(), err)
 				if err == nil && !opts.quiet {
 					fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", file)
 				}
+				if err == nil && def != nil {
+					defs = append(defs, def)
+				}
 			}
+			warnImages(cmd.ErrOrStderr(), opts.storeRoot, defs)
 			return problemCount(problems)
 		},
 	}
@@ -168,20 +178,20 @@ search path is checked as the generator sees it, drop-ins merged.`,
 	return cmd
 }
 
-// validateFile checks one definition or drop-in file.
-func validateFile(file string) error {
+// validateFile checks one definition or drop-in file, and returns the
+// definition a good definition file makes (nil for a drop-in).
+func validateFile(file string) (*unitgen.Definition, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	f := unitgen.File{Path: file, Data: data}
 	name, ok := strings.CutSuffix(filepath.Base(file), ".toml")
 	if !ok {
-		return fmt.Errorf("%s: not a definition (accepted: NAME.toml, or a drop-in NAME.toml.d/*.toml)", file)
+		return nil, fmt.Errorf("%s: not a definition (accepted: NAME.toml, or a drop-in NAME.toml.d/*.toml)", file)
 	}
 	if unit, isDropIn := strings.CutSuffix(filepath.Base(filepath.Dir(file)), ".toml.d"); isDropIn {
-		return unitgen.CheckDropIn(unit, f)
+		return nil, unitgen.CheckDropIn(unit, f)
 	}
-	_, err = unitgen.Parse(name, f)
-	return err
+	return unitgen.Parse(name, f)
 }

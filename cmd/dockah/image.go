@@ -14,7 +14,7 @@ import (
 
 func newImageCommand(opts *globalOptions) *cobra.Command {
 	image := &cobra.Command{
-		Use:   "image",
+		Use:   "image COMMAND",
 		Short: "Import, list, inspect, save and remove images",
 		Example: `  dockah image import nginx.tar
   dockah image ls
@@ -31,6 +31,7 @@ func newImageCommand(opts *globalOptions) *cobra.Command {
 		newImagePruneCommand(opts),
 		newImageSaveCommand(opts),
 	)
+	requireSubcommand(image)
 	return image
 }
 
@@ -60,10 +61,14 @@ func newImageImportCommand(opts *globalOptions) *cobra.Command {
   a plain root filesystem tar (plain, gzip or zstd): one image named --name,
     configured by --entrypoint, --cmd, --env, --workdir, --user and --port.
 
+SOURCE - reads the archive (any of these kinds but a directory) from
+standard input, which is first copied into the store's tmp directory.
+
 Layers may be plain, gzip or zstd tars; every digest is checked. Layers
 already stored are not stored again.`,
 		Example: `  docker save nginx:1.25 > nginx.tar && dockah image import nginx.tar
   dockah image import --platform linux/arm64 ./oci-layout
+  dockah image save web:stable | dockah --root /srv/dockah image import -
   dockah image import rootfs.tar.zst --name hello:1 --entrypoint /hello --port 8080`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -104,7 +109,7 @@ func runImport(c *cobra.Command, opts *globalOptions, f *importFlags, source str
 	}
 	prog := newProgress(c.ErrOrStderr(), opts.quiet)
 	io.Progress = prog.event
-	imgs, err := archive.Import(st, source, io)
+	imgs, err := importArchive(st, source, c.InOrStdin(), io)
 	prog.finish()
 	for _, img := range imgs {
 		fmt.Fprintln(c.OutOrStdout(), img.ID)

@@ -3,22 +3,40 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-
-	"text/tabwriter"
+	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/dockah/dockah/rootfs"
 	"github.com/spf13/cobra"
 )
 
+// imageListOptions are the flags of `image ls`.
+type imageListOptions struct {
+	digests, quiet, noTrunc bool
+	format                  listFormat
+}
+
 func newImageListCommand(opts *globalOptions) *cobra.Command {
-	var digests bool
+	lo := &imageListOptions{format: listFormat{name: formatTable}}
 	cmd := &cobra.Command{
 		Use:     "ls",
 		Aliases: []string{"list"},
 		Short:   "List images: name, tag, ID, created, size and the size shared with other images",
+		Long: `List images: a table with a line per name (an image without one shows
+<none>), -q the image IDs only, one line per image, or --format json (an array
+of objects: id, names, digests, created, size, sharedSize; sizes in bytes,
+created in RFC 3339 or null).
+
+--format also takes a Go template, applied to each image as podman's does,
+with the fields ID, Names, Digests (lists: {{join .Names ","}}), Created,
+Size and SharedSize, as the table shows them. IDs are 12 hex digits unless
+--no-trunc.`,
 		Example: `  dockah image ls
-  dockah --root /srv/dockah image ls`,
+  dockah image ls -q --no-trunc
+  dockah image ls --format '{{.ID}} {{join .Names ","}}'
+  dockah --root /srv/dockah image ls --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			st, err := openStore(opts)
@@ -29,37 +47,77 @@ func newImageListCommand(opts *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 3, ' ', 0)
-			digestColumn := ""
-			if digests {
-				digestColumn = "DIGEST\t"
-			}
-			fmt.Fprintln(tw, "NAME\tTAG\t"+digestColumn+"IMAGE ID\tCREATED\tSIZE\tSHARED")
-			for _, s := range list {
-				names := s.Names
-				if len(names) == 0 {
-					names = []rootfs.Reference{{Name: "<none>", Tag: "<none>"}}
-				}
-				for _, n := range names {
-					digest := ""
-					if digests {
-						digest = "<none>\t"
-						for _, d := range s.Digests {
-							if d.Name == n.Name {
-								digest = d.Digest + "\t"
-								break
-							}
-						}
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s\t%s\t%s\n", n.Name, n.Tag, digest, s.ID[7:19],
-						created(s.Image), humanSize(s.Size), humanSize(s.SharedSize))
-				}
-			}
-			return tw.Flush()
+			return printImages(c.OutOrStdout(), list, lo)
 		},
 	}
-	cmd.Flags().BoolVar(&digests, "digests", false, "show the manifest digest each name was pulled or pushed by")
+	fl := cmd.Flags()
+	fl.BoolVar(&lo.digests, "digests", false, "show the manifest digest each name was pulled or pushed by")
+	fl.BoolVarP(&lo.quiet, "quiet", "q", false, "print only the image IDs, one per image")
+	fl.BoolVar(&lo.noTrunc, "no-trunc", false, "print full image IDs (sha256:...)")
+	fl.Var(&lo.format, "format", "output as a `table`, as json, or through a Go template")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{formatTable, formatJSON}, cobra.ShellCompDirectiveNoFileComp))
+	cmd.MarkFlagsMutuallyExclusive("quiet", "format")
 	return cmd
+}
+
+// printImages prints the listing in the form lo asks for.
+func printImages(w io.Writer, list []rootfs.Summary, lo *imageListOptions) error {
+	switch {
+	case lo.quiet:
+		for _, s := range list {
+			fmt.Fprintln(w, imageID(s.ID, lo.noTrunc))
+		}
+		return nil
+	case lo.format.tmpl != nil:
+		return lo.format.execute(w, list, lo.noTrunc)
+	case lo.format.name == formatJSON:
+		return writeJSON(w, listedImages(list))
+	}
+	return printImageTable(w, list, lo)
+}
+
+// printImageTable prints a line per name of each image.
+func printImageTable(w io.Writer, list []rootfs.Summary, lo *imageListOptions) error {
+	headers := []string{"NAME", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED"}
+	if lo.digests {
+		headers = slices.Insert(headers, 2, "DIGEST")
+	}
+	tw := newTable(w, headers...)
+	for _, s := range list {
+		names := s.Names
+		if len(names) == 0 {
+			names = []rootfs.Reference{{Name: "<none>", Tag: "<none>"}}
+		}
+		for _, n := range names {
+			digest := ""
+			if lo.digests {
+				digest = nameDigest(s, n.Name) + "\t"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s\t%s\t%s\n", n.Name, n.Tag, digest, imageID(s.ID, lo.noTrunc),
+				created(s.Image), humanSize(s.Size), humanSize(s.SharedSize))
+		}
+	}
+	return tw.Flush()
+}
+
+// nameDigest is the manifest digest the image was pulled or pushed by
+// under name, or <none>.
+func nameDigest(s rootfs.Summary, name string) string {
+	for _, d := range s.Digests {
+		if d.Name == name {
+			return d.Digest
+		}
+	}
+	return "<none>"
+}
+
+// imageID is an image ID as listings print it: the first 12 hex digits,
+// or all of it with "sha256:" when not truncated.
+func imageID(id string, noTrunc bool) string {
+	if noTrunc {
+		return id
+	}
+	return strings.TrimPrefix(id, "sha256:")[:12]
 }
 
 func created(img *rootfs.Image) string {

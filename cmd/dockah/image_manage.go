@@ -1,15 +1,16 @@
 package main
 
 import (
-	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 
-	"github.com/BurntSushi/toml"
 	"github.com/dockah/dockah/rootfs"
+	"github.com/dockah/dockah/unitgen"
 	"github.com/spf13/cobra"
 )
 
@@ -32,13 +33,20 @@ func newImageTagCommand(opts *globalOptions) *cobra.Command {
 
 func newImageRemoveCommand(opts *globalOptions) *cobra.Command {
 	var force bool
+	var sysroot string
 	cmd := &cobra.Command{
 		Use:     "rm IMAGE...",
 		Aliases: []string{"remove"},
 		Short:   "Remove names, and images with their last name or when named by ID",
 		Long: `Remove a name; when it is the image's last name, or IMAGE is an image ID, the
 image goes too, with the layers no other image uses. An image a container
-definition or a container's writable layer uses is kept unless --force.`,
+definition or a container's writable layer uses is kept unless --force.
+
+Every definition counts as the generator loads it, drop-ins merged: plain
+definitions, templates (an image with %i keeps every name an instance could
+mean) and instances with drop-ins of their own. A definition that does not
+load is reported and left out of the check. A writable layer left by a
+container whose definition is gone is removed with dockah rm NAME.`,
 		Example: `  dockah image rm web:rollback
   dockah image rm --force nginx:1.25`,
 		Args: cobra.MinimumNArgs(1),
@@ -47,7 +55,7 @@ definition or a container's writable layer uses is kept unless --force.`,
 			if err != nil {
 				return err
 			}
-			ro := rootfs.RemoveOptions{Force: force, InUse: inUseChecker(st, definitionDirs)}
+			ro := rootfs.RemoveOptions{Force: force, InUse: inUseChecker(st, os.DirFS(sysroot), c.ErrOrStderr())}
 			for _, ref := range args {
 				rm, err := st.Remove(ref, ro)
 				if err != nil {
@@ -64,6 +72,7 @@ definition or a container's writable layer uses is kept unless --force.`,
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "remove even an image in use")
+	addSysrootFlag(cmd, &sysroot)
 	return cmd
 }
 
@@ -94,41 +103,80 @@ func newImagePruneCommand(opts *globalOptions) *cobra.Command {
 	}
 }
 
-// definitionDirs are where container definitions live, highest first.
-var definitionDirs = []string{"/etc/dockah/containers", "/run/dockah/containers", "/usr/lib/dockah/containers"}
-
 // inUseChecker reports the definitions and containers that use what a
-// removal deletes. It reads only the image key of each definition; the
-// drop-ins and templates of the full loader are not considered.
-func inUseChecker(st *rootfs.Store, dirs []string) func(rootfs.Removal) ([]string, error) {
+// removal deletes. The definitions are those of the search path below
+// fsys, loaded once as the generator loads them (see unitgen.LoadAll);
+// one that does not load is reported on warn and left out.
+func inUseChecker(st *rootfs.Store, fsys fs.FS, warn io.Writer) func(rootfs.Removal) ([]string, error) {
+	var defs []*unitgen.Definition
+	loaded := false
 	return func(rm rootfs.Removal) ([]string, error) {
-		var users []string
-		defs, err := definitionImages(dirs)
+		if !loaded {
+			defs = loadForUseCheck(fsys, warn)
+			loaded = true
+		}
+		users := definitionUsers(st, defs, rm)
+		if !rm.DeletesImage {
+			return users, nil
+		}
+		containers, err := containerUsers(st, rm.ID)
 		if err != nil {
 			return nil, err
 		}
-		for file, ref := range defs {
-			if usesRemoved(st, ref, rm) {
-				users = append(users, "definition "+file)
-			}
-		}
-		if rm.DeletesImage {
-			names, err := st.Containers()
-			if err != nil {
-				return nil, err
-			}
-			for _, name := range names {
-				if id, err := st.ContainerImage(name); err == nil && id == rm.ID {
-					users = append(users, "container "+name)
-				}
-			}
-		}
-		return users, nil
+		return append(users, containers...), nil
 	}
 }
 
-// usesRemoved reports whether a definition's image reference names a
-// removed name, or the image when the image goes.
+// loadForUseCheck loads every definition and reports, one line each, the
+// problems of those that do not load.
+func loadForUseCheck(fsys fs.FS, warn io.Writer) []*unitgen.Definition {
+	defs, err := unitgen.LoadAll(fsys)
+	if err == nil {
+		return defs
+	}
+	problems := []error{err}
+	if diags := unitgen.Diagnostics(err); len(diags) > 0 {
+		problems = problems[:0]
+		for _, d := range diags {
+			problems = append(problems, d)
+		}
+	}
+	for _, p := range problems {
+		fmt.Fprintf(warn, "dockah: %v (ignored when checking image use)\n", p)
+	}
+	return defs
+}
+
+// definitionUsers names the definitions whose image is deleted by rm.
+func definitionUsers(st *rootfs.Store, defs []*unitgen.Definition, rm rootfs.Removal) []string {
+	var users []string
+	for _, d := range defs {
+		if usesRemoved(st, d.Container.Image, rm) || (d.IsTemplate() && instancesUseRemoved(st, d.Container.Image, rm)) {
+			users = append(users, "definition "+d.Name)
+		}
+	}
+	return users
+}
+
+// containerUsers names the containers whose writable layer was planned
+// on the image id.
+func containerUsers(st *rootfs.Store, id string) ([]string, error) {
+	names, err := st.Containers()
+	if err != nil {
+		return nil, err
+	}
+	var users []string
+	for _, name := range names {
+		if img, err := st.ContainerImage(name); err == nil && img == id {
+			users = append(users, "container "+name)
+		}
+	}
+	return users, nil
+}
+
+// usesRemoved reports whether an image reference means a removed name (as
+// the store resolves it, see Store.Candidates), or the image when the
+// image goes.
 func usesRemoved(st *rootfs.Store, ref string, rm rootfs.Removal) bool {
 	cands, _ := st.Candidates(ref)
 	for _, c := range cands {
@@ -144,29 +192,48 @@ func usesRemoved(st *rootfs.Store, ref string, rm rootfs.Removal) bool {
 	return false
 }
 
-// definitionImages maps each definition file to its image key.
-func definitionImages(dirs []string) (map[string]string, error) {
-	out := map[string]string{}
-	for _, dir := range dirs {
-		files, err := filepath.Glob(filepath.Join(dir, "*.toml"))
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range files {
-			var def struct {
-				Image string `toml:"image"`
-			}
-			if _, err := toml.DecodeFile(f, &def); err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
-					continue
-				}
-				fmt.Fprintf(os.Stderr, "dockah: %s: %v (ignored when checking image use)\n", f, err)
-				continue
-			}
-			if def.Image != "" {
-				out[f] = def.Image
-			}
-		}
+// instanceStandIn stands for a template's "%i" while its image reference
+// is normalized: lower-case letters and digits are valid in every part
+// of a reference.
+const instanceStandIn = "dockahinstance0"
+
+// instancesUseRemoved reports whether an instance of a template whose
+// image has "%i" (image = "web:%i") may use a removed name: whichever
+// instance systemd starts, "%i" stands for any text.
+func instancesUseRemoved(st *rootfs.Store, image string, rm rootfs.Removal) bool {
+	ref, ok := expandInstance(image, instanceStandIn)
+	if !ok {
+		return false
 	}
-	return out, nil
+	cands, err := st.Candidates(ref)
+	if err != nil {
+		return false
+	}
+	alts := make([]string, len(cands))
+	for i, c := range cands {
+		alts[i] = strings.ReplaceAll(regexp.QuoteMeta(c.String()), instanceStandIn, ".+")
+	}
+	pattern := regexp.MustCompile("^(?:" + strings.Join(alts, "|") + ")$")
+	return slices.ContainsFunc(rm.Names, func(n rootfs.Reference) bool { return pattern.MatchString(n.String()) })
+}
+
+// expandInstance replaces "%i" in a template's value by instance and
+// "%%" by "%", as systemd does for an instance; ok is false when the
+// value has no "%i".
+func expandInstance(s, instance string) (out string, ok bool) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+1 < len(s) && (s[i+1] == 'i' || s[i+1] == '%') {
+			if s[i+1] == 'i' {
+				b.WriteString(instance)
+				ok = true
+			} else {
+				b.WriteByte('%')
+			}
+			i++
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String(), ok
 }

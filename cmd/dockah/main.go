@@ -50,7 +50,7 @@ func exitCode(err error) int {
 func newRootCommand() *cobra.Command {
 	opts := &globalOptions{}
 	root := &cobra.Command{
-		Use:   "dockah",
+		Use:   "dockah COMMAND",
 		Short: "Containers as systemd services: images, units and inspection",
 		Long: `dockah runs containers as ordinary systemd services. A container is a TOML
 file in /etc/dockah/containers; a systemd generator turns it into NAME.service
@@ -93,8 +93,10 @@ operates containers: ps, inspect, logs, exec, start, stop, enable.`,
 		newRestartCommand(opts),
 		newEnableCommand(opts),
 		newDisableCommand(opts),
+		newRmCommand(opts),
 		newManCommand(opts),
 	)
+	requireSubcommand(root)
 	return root
 }
 
