@@ -31,7 +31,11 @@ type initSetup struct {
 	app    *exec.Cmd
 	pipe   *os.File // configuration for the app stage
 	loaded *os.File // closed by the app stage once its binary is loaded
-	self   int      // O_PATH fd of the shim binary on a read-only mount
+	// ready is held open across the init's re-execution and closed once
+	// the init is not dumpable: until then the app stage waits, so that
+	// no container process runs while /proc/1/exe is open to it.
+	ready *os.File
+	self  int // O_PATH fd of the shim binary on a read-only mount
 }
 
 // startAppStage starts the app stage as a child of the init (pid 1).
@@ -47,11 +51,20 @@ func startAppStage(cfg *Config, sync *os.File) (*initSetup, error) {
 		return nil, err
 	}
 	defer loadedW.Close()
-	files := make([]*os.File, 0, len(cfg.Sockets)+3)
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		w.Close()
+		loadedR.Close()
+		return nil, err
+	}
+	defer readyR.Close()
+	files := make([]*os.File, 0, len(cfg.Sockets)+4)
 	for i := range cfg.Sockets {
 		files = append(files, os.NewFile(uintptr(3+i), "socket"))
 	}
-	files = append(files, sync, r, loadedW)
+	// The app stage finds the config pipe at the fd appStageEnv names,
+	// "loaded" after it and "ready" after that.
+	files = append(files, sync, r, loadedW, readyR)
 	app := exec.Command("/proc/self/exe")
 	app.Args = []string{"dockah-activate", "[app " + cfg.Name + "]"}
 	app.Env = []string{
@@ -65,9 +78,10 @@ func startAppStage(cfg *Config, sync *os.File) (*initSetup, error) {
 	if err := app.Start(); err != nil {
 		w.Close()
 		loadedR.Close()
+		readyW.Close()
 		return nil, fmt.Errorf("start the entrypoint's process: %w", err)
 	}
-	return &initSetup{app: app, pipe: w, loaded: loadedR, self: -1}, nil
+	return &initSetup{app: app, pipe: w, loaded: loadedR, ready: readyW, self: -1}, nil
 }
 
 // waitLoaded waits until the app stage runs: its binary and any libraries
@@ -137,6 +151,12 @@ func runAppStage(sync *os.File) error {
 	if err != nil {
 		return err
 	}
+	// The init closes "ready" once it is not dumpable (or dies): an
+	// entrypoint started earlier could open /proc/1/exe, the host's shim,
+	// while the init's new image loads.
+	ready := os.NewFile(uintptr(fd+2), "ready")
+	_, _ = io.Copy(io.Discard, ready)
+	ready.Close()
 	root, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
@@ -175,7 +195,11 @@ func becomeInit(cfg *Config, s *initSetup) error {
 	if err := loadSeccomp(cfg.Seccomp); err != nil {
 		return err
 	}
-	env := []string{fmt.Sprintf("%s=%d:%d", initEnv, s.app.Process.Pid, cfg.StopSignal)}
+	// "ready" goes through the exec; RunInit closes it.
+	if _, err := unix.FcntlInt(s.ready.Fd(), unix.F_SETFD, 0); err != nil {
+		return fmt.Errorf("keep the ready pipe: %w", err)
+	}
+	env := []string{fmt.Sprintf("%s=%d:%d:%d", initEnv, s.app.Process.Pid, cfg.StopSignal, s.ready.Fd())}
 	argv := []string{"dockah-activate", "[init " + cfg.Name + "]"}
 	err = execveat(s.self, argv, env)
 	return fmt.Errorf("re-execute as the init: %w", err)
@@ -190,14 +214,16 @@ func IsInit() bool { return os.Getenv(initEnv) != "" }
 // child, exiting with the entrypoint's status when it ends. It holds no
 // privilege: see becomeInit.
 func RunInit() {
-	var app, stopSignal int
-	if _, err := fmt.Sscanf(os.Getenv(initEnv), "%d:%d", &app, &stopSignal); err != nil || app <= 1 {
+	var app, stopSignal, ready int
+	if _, err := fmt.Sscanf(os.Getenv(initEnv), "%d:%d:%d", &app, &stopSignal, &ready); err != nil || app <= 1 || ready < 3 {
 		fmt.Fprintf(os.Stderr, "dockah init: bad %s\n", initEnv)
 		os.Exit(ExitSetupFailed)
 	}
 	os.Unsetenv(initEnv)
-	// Container processes must not ptrace the init or reach its exe.
+	// Container processes must not ptrace the init or reach its exe; the
+	// entrypoint starts only once that holds.
 	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	unix.Close(ready)
 	signals := make(chan os.Signal, 16)
 	signal.Notify(signals)
 	// The entrypoint may have ended while this image was loading.
