@@ -99,7 +99,9 @@ func Prepare(req Request) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if note != "" {
+	if note != "" && asksForLabels(req.Security) {
+		// Said only when the definition asked for labels: on a host
+		// without SELinux every start would say it again otherwise.
 		logf(req, "<7>"+note)
 	}
 	spec.Process.SelinuxLabel, spec.Linux.MountLabel = labels.Process, labels.File

@@ -39,6 +39,20 @@ func selinuxLabels(req Request) (policy.Labels, string, error) {
 	return labels, "", err
 }
 
+// asksForLabels reports whether a definition asked for SELinux labels: a
+// type, a level or a volume to relabel.
+func asksForLabels(s Security) bool {
+	if s.SELinuxType != "" || s.SELinuxLevel != "" {
+		return true
+	}
+	for _, v := range s.Volumes {
+		if v.Relabel != "" && v.Relabel != "none" {
+			return true
+		}
+	}
+	return false
+}
+
 // relabelOnce labels the writable layer and the volumes that ask for it,
 // once per label: a marker file records what was done, so a restart does
 // not walk a large volume again.
