@@ -34,14 +34,21 @@ func newEnableCommand(_ *globalOptions) *cobra.Command {
 systemctl enable, so this writes the drop-in
 /etc/dockah/containers/NAME.toml.d/`+enableDropIn+` adding the target to
 [service] wanted_by, and reloads systemd so that the generator links the
-units: a container with sockets is linked by its socket units (it starts
-on the first connection after boot), one without by its service.
+units:
+
+  a container with sockets gets sockets.target: its socket units listen
+    from boot on and the service starts on the first connection;
+  a container without sockets gets multi-user.target: its service starts
+    at boot.
+
+A container whose definition already sets wanted_by keeps what it says
+(disable, then enable, brings it back); --target adds another target.
 
 The definition stays the source of truth: what the drop-in says can be
 read, edited or removed like any drop-in.`,
 		`  dockah enable web
   dockah enable --now worker
-  dockah enable --target sockets.target web`)
+  dockah enable --target graphical.target kiosk`)
 }
 
 func newDisableCommand(_ *globalOptions) *cobra.Command {
@@ -61,7 +68,7 @@ func newBootCommand(enable bool, use, short, long, example string) *cobra.Comman
 	})
 	f := cmd.Flags()
 	if enable {
-		f.StringVar(&opts.target, "target", "multi-user.target", "the `UNIT` (usually a target) that starts the container")
+		f.StringVar(&opts.target, "target", "", "add the `UNIT` (usually a target) that starts the container (default: what the definition says, else sockets.target for a container with sockets and multi-user.target for one without)")
 		f.BoolVar(&opts.now, "now", false, "also start the container (its sockets, if it has any) now")
 	} else {
 		f.BoolVar(&opts.now, "now", false, "also stop the container now")
@@ -72,6 +79,9 @@ func newBootCommand(enable bool, use, short, long, example string) *cobra.Comman
 }
 
 func runBoot(c *cobra.Command, opts *enableOptions, enable bool, names []string) error {
+	if enable && opts.target == "" && c.Flags().Changed("target") {
+		return errors.New(`--target "": not a unit name (accepted: e.g. multi-user.target, or no --target)`)
+	}
 	var defs []*unitgen.Definition
 	for _, name := range names {
 		def, err := setStartAtBoot(opts.sysroot, name, opts.target, enable)
@@ -133,8 +143,11 @@ var unitNamePattern = regexp.MustCompile(`^[A-Za-z0-9:_.@\\-]+\.[a-z]+$`)
 // below root so that its wanted_by includes target (enable) or is empty
 // (disable), and returns the definition as it is now. The drop-in is
 // removed when the definition without it already says what is wanted.
+// Enabling with no target keeps a wanted_by that is not empty, brings
+// back the definition's own when a disable emptied it, and otherwise
+// takes bootTarget.
 func setStartAtBoot(root, name, target string, enable bool) (*unitgen.Definition, error) {
-	if enable && !unitNamePattern.MatchString(target) {
+	if enable && target != "" && !unitNamePattern.MatchString(target) {
 		return nil, fmt.Errorf("--target %q: not a unit name (accepted: e.g. multi-user.target)", target)
 	}
 	dropIn := path.Join(unitgen.SearchPath()[0], name+".toml.d", enableDropIn)
@@ -152,7 +165,16 @@ func setStartAtBoot(root, name, target string, enable bool) (*unitgen.Definition
 			return nil, err
 		}
 		want = append(want, now.Service.WantedBy...)
-		if !slices.Contains(want, target) {
+		// With no target, a container already started at boot stays
+		// as it is, and one that our drop-in disabled gets the
+		// definition's own wanted_by back rather than the default.
+		if target == "" && len(want) == 0 {
+			want = append(want, base.Service.WantedBy...)
+			if len(want) == 0 {
+				target = bootTarget(now)
+			}
+		}
+		if target != "" && !slices.Contains(want, target) {
 			want = append(want, target)
 		}
 	}
@@ -176,6 +198,17 @@ func setStartAtBoot(root, name, target string, enable bool) (*unitgen.Definition
 		return nil, fmt.Errorf("%s: a drop-in after %s sets wanted_by = %q: edit it (drop-ins: %s)", name, enableDropIn, def.Service.WantedBy, strings.Join(def.DropIns, ", "))
 	}
 	return def, nil
+}
+
+// bootTarget is the target a container starts at boot with when nothing
+// names one: sockets.target for a container with sockets, whose socket
+// units the generator then links (the service starts on the first
+// connection), multi-user.target for one without, whose service it links.
+func bootTarget(def *unitgen.Definition) string {
+	if len(def.SocketUnits()) > 0 {
+		return "sockets.target"
+	}
+	return "multi-user.target"
 }
 
 // enableDropInText is the drop-in that sets wanted_by.

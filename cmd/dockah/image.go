@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/rootfs/archive"
@@ -61,6 +62,10 @@ func newImageImportCommand(opts *globalOptions) *cobra.Command {
   a plain root filesystem tar (plain, gzip or zstd): one image named --name,
     configured by --entrypoint, --cmd, --env, --workdir, --user and --port.
 
+--entrypoint and --cmd take a JSON array of strings, or words split as a
+shell splits a command line: 'single' and "double" quotes, \ escapes. They
+are never expanded: $VAR, globs (*), ~ and $(...) stay as they are.
+
 SOURCE - reads the archive (any of these kinds but a directory) from
 standard input, which is first copied into the store's tmp directory.
 
@@ -69,7 +74,8 @@ already stored are not stored again.`,
 		Example: `  docker save nginx:1.25 > nginx.tar && dockah image import nginx.tar
   dockah image import --platform linux/arm64 ./oci-layout
   dockah image save web:stable | dockah --root /srv/dockah image import -
-  dockah image import rootfs.tar.zst --name hello:1 --entrypoint /hello --port 8080`,
+  dockah image import rootfs.tar.zst --name hello:1 --entrypoint /hello --port 8080
+  dockah image import rootfs.tar --name web:1 --entrypoint /usr/sbin/nginx --cmd '-g "daemon off;"'`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return runImport(c, opts, f, args[0])
@@ -79,8 +85,8 @@ already stored are not stored again.`,
 	fl.StringVar(&f.name, "name", "", "NAME[:TAG] of the image (required for a root filesystem tar)")
 	fl.BoolVar(&f.all, "all", false, "import every image of an OCI layout")
 	fl.StringVar(&f.platform, "platform", "", "OS/ARCH[/VARIANT] to pick from a multi-platform image (default: the host's)")
-	fl.StringVar(&f.entrypoint, "entrypoint", "", `entrypoint of a root filesystem image: words, or a JSON array`)
-	fl.StringVar(&f.cmd, "cmd", "", `command of a root filesystem image: words, or a JSON array`)
+	fl.StringVar(&f.entrypoint, "entrypoint", "", `entrypoint of a root filesystem image: a JSON array, or words quoted as in a shell ('...', "...", \) but not expanded (no $VAR, globs or $(...))`)
+	fl.StringVar(&f.cmd, "cmd", "", `command of a root filesystem image: a JSON array, or words quoted as in a shell ('...', "...", \) but not expanded (no $VAR, globs or $(...))`)
 	fl.StringArrayVar(&f.env, "env", nil, "KEY=VALUE in the environment of a root filesystem image (repeatable)")
 	fl.StringVar(&f.workdir, "workdir", "", "working directory of a root filesystem image")
 	fl.StringVar(&f.user, "user", "", "USER[:GROUP] of a root filesystem image")
@@ -145,18 +151,104 @@ func (f *importFlags) imageConfig() (v1.ImageConfig, error) {
 	return cfg, nil
 }
 
-// words reads a JSON array of strings, or else splits on white space.
+// words reads the value of --entrypoint or --cmd: a JSON array of
+// strings, or else words as splitWords splits them.
 func words(s string) ([]string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
+	trimmed := strings.TrimSpace(s)
+	if trimmed == "" {
 		return nil, nil
 	}
-	if strings.HasPrefix(s, "[") {
+	if strings.HasPrefix(trimmed, "[") {
 		var out []string
-		if err := json.Unmarshal([]byte(s), &out); err != nil {
-			return nil, fmt.Errorf("not a JSON array of strings: %w", err)
+		if err := json.Unmarshal([]byte(trimmed), &out); err != nil {
+			return nil, fmt.Errorf("not a JSON array of strings (quote a first word that starts with [, as '['): %w", err)
 		}
 		return out, nil
 	}
-	return strings.Fields(s), nil
+	return splitWords(s)
+}
+
+// splitWords splits s into words as a POSIX shell splits a simple command
+// line, and removes the quoting:
+//   - spaces, tabs and newlines separate words;
+//   - single quotes keep everything up to the next single quote as it is;
+//   - double quotes do too, but for a backslash before $ ` " \ or a
+//     newline, which escapes it (a backslash and newline are removed);
+//   - a backslash outside quotes escapes the next character (a backslash
+//     and newline are removed);
+//   - a pair of quotes with nothing between is an empty word, and quoted
+//     and unquoted parts next to each other are one word.
+//
+// Nothing is expanded: $, `, *, ?, ~, #, ; and | are plain characters. An
+// unclosed quote, or a backslash at the end, is an error that gives its
+// position (in characters, from 1).
+func splitWords(s string) ([]string, error) {
+	var out []string
+	var word strings.Builder
+	inWord := false // a word has begun, though it may still be empty
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case ' ', '\t', '\n':
+			if inWord {
+				out = append(out, word.String())
+				word.Reset()
+				inWord = false
+			}
+		case '\\':
+			if i+1 == len(s) {
+				return nil, fmt.Errorf("the \\ at position %d escapes nothing: it ends the value (quote it: '\\')", position(s, i))
+			}
+			i++
+			if s[i] != '\n' {
+				word.WriteByte(s[i])
+				inWord = true
+			}
+		case '\'':
+			end := strings.IndexByte(s[i+1:], '\'')
+			if end < 0 {
+				return nil, fmt.Errorf("the ' at position %d is not closed", position(s, i))
+			}
+			word.WriteString(s[i+1 : i+1+end])
+			inWord = true
+			i += 1 + end
+		case '"':
+			end := doubleQuoted(&word, s[i+1:])
+			if end < 0 {
+				return nil, fmt.Errorf("the \" at position %d is not closed", position(s, i))
+			}
+			inWord = true
+			i += 1 + end
+		default:
+			word.WriteByte(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		out = append(out, word.String())
+	}
+	return out, nil
+}
+
+// doubleQuoted writes to word what s, the text after an opening ", means up
+// to the closing ", and returns the index of the closing " in s, or -1.
+func doubleQuoted(word *strings.Builder, s string) int {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			return i
+		case c == '\\' && i+1 < len(s) && strings.IndexByte("$`\"\\\n", s[i+1]) >= 0:
+			i++
+			if s[i] != '\n' {
+				word.WriteByte(s[i])
+			}
+		default:
+			word.WriteByte(c)
+		}
+	}
+	return -1
+}
+
+// position is the position of byte i of s, in characters from 1.
+func position(s string, i int) int {
+	return utf8.RuneCountInString(s[:i]) + 1
 }

@@ -212,10 +212,11 @@ func TestEnableDisable(t *testing.T) {
 	if _, err := b.Run("test", "!", "-e", dropIn); err != nil {
 		t.Errorf("disable left %s", dropIn)
 	}
-	// A container with sockets starts at boot by its sockets.
+	// A container with sockets starts at boot by its sockets, in
+	// sockets.target.
 	dockah(t, b, "enable", "web")
 	defer dockah(t, b, "disable", "web")
-	if wanted, _ := b.Property("web.socket", "WantedBy"); !strings.Contains(wanted, "multi-user.target") {
+	if wanted, _ := b.Property("web.socket", "WantedBy"); !strings.Contains(wanted, "sockets.target") {
 		t.Errorf("after enable, web.socket is wanted by %q", wanted)
 	}
 	if wanted, _ := b.Property("web.service", "WantedBy"); wanted != "" {
