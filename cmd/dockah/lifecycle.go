@@ -6,10 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
+	"syscall"
 
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
+	godbus "github.com/godbus/dbus/v5"
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/dockah/dockah/unitgen"
 )
@@ -30,7 +34,13 @@ func newStartCommand(_ *globalOptions) *cobra.Command {
 	return newLifecycleCommand("start", "Start containers now",
 		`Start NAME.service of each container through systemd (as systemctl start
 does) and wait until the container runs. A container with sockets is
-otherwise started by its first connection; this starts it at once.`,
+otherwise started by its first connection; this starts it at once.
+
+A container that kept failing starts all the same: its service, its socket
+units and the unit that pulls its image are reset first, as systemctl
+reset-failed does (which also clears systemd's start limit), and the socket
+units that had failed are started again. A start that fails says how the
+main process ended and systemd's result for the service.`,
 		`  dockah start web
   dockah start web@blue web@green`)
 }
@@ -48,7 +58,8 @@ starts the container again (stop NAME.socket with systemctl to close them).`,
 func newRestartCommand(_ *globalOptions) *cobra.Command {
 	return newLifecycleCommand("restart", "Restart containers",
 		`Restart NAME.service of each container through systemd: stop it, then start
-it again, and wait until it runs.`,
+it again, and wait until it runs. As start does, it first resets the
+container's failed units and starts its failed socket units again.`,
 		`  dockah restart web`)
 }
 
@@ -63,11 +74,7 @@ func newLifecycleCommand(verb, short, long, example string) *cobra.Command {
 		defer conn.Close()
 		var errs []error
 		for _, name := range names {
-			unit, err := serviceUnit(opts.sysroot, name, verb == "stop")
-			if err == nil {
-				err = runJob(ctx, conn, verb, unit, !opts.noBlock)
-			}
-			if err != nil {
+			if err := runLifecycle(ctx, conn, verb, opts, name); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -95,25 +102,144 @@ func addSysrootFlag(cmd *cobra.Command, sysroot *string) {
 	_ = cmd.Flags().MarkHidden("sysroot")
 }
 
-// serviceUnit returns the service of a defined container. A stop is
-// allowed for a name whose definition is gone: its unit may still run.
-func serviceUnit(sysroot, name string, stop bool) (string, error) {
+// runLifecycle runs verb for the container name: a stop of its service,
+// or a start or restart after clearing what earlier failures left.
+func runLifecycle(ctx context.Context, conn *sdbus.Conn, verb string, opts *lifecycleOptions, name string) error {
+	units, err := lifecycleUnits(opts.sysroot, name, verb == "stop")
+	if err != nil {
+		return err
+	}
+	if verb == "stop" {
+		return runContainerJob(ctx, conn, verb, units.Service, name, !opts.noBlock)
+	}
+	return startContainer(ctx, conn, verb, units, name, !opts.noBlock)
+}
+
+// containerUnits are the units of one container that start, stop and
+// restart act on.
+type containerUnits struct {
+	Service string
+	// Sockets are the container's socket units.
+	Sockets []string
+	// Pull pulls the image before each start, dockah-pull@NAME.service;
+	// empty with pull = "never".
+	Pull string
+}
+
+// all lists every unit of u, the service first.
+func (u containerUnits) all() []string {
+	all := append([]string{u.Service}, u.Sockets...)
+	if u.Pull != "" {
+		all = append(all, u.Pull)
+	}
+	return all
+}
+
+// unitsOf returns the units of a definition, which is not a template.
+func unitsOf(def *unitgen.Definition) containerUnits {
+	u := containerUnits{Service: def.ServiceUnit(), Pull: def.PullUnit()}
+	for _, s := range def.SocketUnits() {
+		u.Sockets = append(u.Sockets, s.Unit)
+	}
+	return u
+}
+
+// lifecycleUnits returns the units of a defined container. A stop is
+// allowed for a name whose definition is gone: its service may still run.
+func lifecycleUnits(sysroot, name string, stop bool) (containerUnits, error) {
 	def, err := unitgen.LoadUnit(os.DirFS(sysroot), name)
 	if stop && (errors.Is(err, unitgen.ErrNotFound) || errors.Is(err, unitgen.ErrMasked)) {
-		return name + ".service", nil
+		return containerUnits{Service: name + ".service"}, nil
 	}
 	if errors.Is(err, unitgen.ErrNotFound) {
-		return "", fmt.Errorf("no container %s: no %s.toml in /etc/dockah/containers, /run/dockah/containers or /usr/lib/dockah/containers", name, name)
+		return containerUnits{}, fmt.Errorf("no container %s: no %s.toml in /etc/dockah/containers, /run/dockah/containers or /usr/lib/dockah/containers", name, name)
 	}
 	if err != nil {
-		return "", err
+		return containerUnits{}, err
 	}
-	return def.ServiceUnit(), nil
+	return unitsOf(def), nil
+}
+
+// startContainer starts or restarts a container after clearing what
+// earlier failures left. systemd refuses to start a service that started
+// five times within ten seconds (its start limit), and a socket whose
+// service keeps failing fails too and stops listening (service-start-
+// limit-hit, or its own trigger-limit-hit); neither recovers by itself,
+// not even at daemon-reload. So the units are reset first, as systemctl
+// reset-failed does, and the sockets that had failed are started again
+// before the service.
+func startContainer(ctx context.Context, conn *sdbus.Conn, verb string, units containerUnits, name string, wait bool) error {
+	failed, err := failedUnits(ctx, conn, units.Sockets)
+	if err != nil {
+		return err
+	}
+	if err := resetFailed(ctx, conn, units.all()); err != nil {
+		return err
+	}
+	for _, socket := range failed {
+		if err := runContainerJob(ctx, conn, "start", socket, name, wait); err != nil {
+			return err
+		}
+	}
+	return runContainerJob(ctx, conn, verb, units.Service, name, wait)
+}
+
+// failedUnits returns those of units whose ActiveState is "failed".
+func failedUnits(ctx context.Context, conn *sdbus.Conn, units []string) ([]string, error) {
+	if len(units) == 0 {
+		return nil, nil
+	}
+	list, err := conn.ListUnitsByNamesContext(ctx, units)
+	if err != nil {
+		return nil, fmt.Errorf("ask systemd about %s: %w", strings.Join(units, ", "), err)
+	}
+	var failed []string
+	for _, u := range list {
+		if u.ActiveState == "failed" {
+			failed = append(failed, u.Name)
+		}
+	}
+	return failed, nil
+}
+
+// noSuchUnit is the D-Bus error systemd answers about a unit it has not
+// loaded.
+const noSuchUnit = "org.freedesktop.systemd1.NoSuchUnit"
+
+// resetFailed resets the failed state, the result and the start limit
+// count of each of units (ResetFailedUnit, systemctl reset-failed). A unit
+// systemd has not loaded has nothing to reset.
+func resetFailed(ctx context.Context, conn *sdbus.Conn, units []string) error {
+	for _, unit := range units {
+		err := conn.ResetFailedUnitContext(ctx, unit)
+		if err != nil && !isNoSuchUnit(err) {
+			return fmt.Errorf("reset failed unit %s: %w", unit, err)
+		}
+	}
+	return nil
+}
+
+// isNoSuchUnit reports whether err is systemd's answer about a unit it has
+// not loaded. godbus returns the errors of calls as values, and makes
+// pointers with NewError.
+func isNoSuchUnit(err error) bool {
+	var value godbus.Error
+	if errors.As(err, &value) {
+		return value.Name == noSuchUnit
+	}
+	var ptr *godbus.Error
+	return errors.As(err, &ptr) && ptr.Name == noSuchUnit
 }
 
 // runJob asks systemd to start, stop or restart unit and, if wait is set,
 // waits for the job's result.
 func runJob(ctx context.Context, conn *sdbus.Conn, verb, unit string, wait bool) error {
+	return runContainerJob(ctx, conn, verb, unit, containerOfUnit(unit), wait)
+}
+
+// runContainerJob is runJob for a unit of the container name, whose logs
+// the error of a failed job points to.
+func runContainerJob(ctx context.Context, conn *sdbus.Conn, verb, unit, name string, wait bool) error {
 	var done chan string
 	if wait {
 		done = make(chan string, 1)
@@ -127,12 +253,71 @@ func runJob(ctx context.Context, conn *sdbus.Conn, verb, unit string, wait bool)
 	select {
 	case result := <-done:
 		if result != "done" {
-			return fmt.Errorf("%s %s: job %s (see: dockah logs %s)", verb, unit, result, containerOfUnit(unit))
+			return fmt.Errorf("%s %s: %s (see: dockah logs %s)", verb, unit, jobFailure(ctx, conn, unit, result), name)
 		}
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("%s %s: %w", verb, unit, ctx.Err())
 	}
+}
+
+// jobFailure says why a job on unit ended with result ("failed",
+// "timeout", "dependency"...): for a service, also how its main process
+// ended and the service's result, as systemd reports them. A dependency
+// failed before the service ran, and its result would be an earlier one.
+func jobFailure(ctx context.Context, conn *sdbus.Conn, unit, result string) string {
+	msg := "job " + result
+	if result == "dependency" {
+		return msg + ": a unit it requires failed"
+	}
+	if !strings.HasSuffix(unit, ".service") {
+		return msg
+	}
+	props, err := conn.GetUnitTypePropertiesContext(ctx, unit, "Service")
+	if err != nil {
+		return msg
+	}
+	if why := serviceFailure(props); why != "" {
+		msg += ": " + why
+	}
+	return msg
+}
+
+// How a process ended, as ExecMainCode reports it (the si_code of its
+// SIGCHLD).
+const (
+	cldExited = 1
+	cldKilled = 2
+	cldDumped = 3
+)
+
+// serviceFailure describes a failed service from its D-Bus properties:
+// its Result and, when the Result says its main process ended it, the
+// exit status (ExecMainStatus) or signal of that process. It is "" when
+// the Result is success. The main process is the activation shim until it
+// hands over to the container's init: a status of 125 is the shim's, which
+// could not start the container (its journal says why).
+func serviceFailure(props map[string]any) string {
+	result, _ := props["Result"].(string)
+	code, _ := props["ExecMainCode"].(int32)
+	status, _ := props["ExecMainStatus"].(int32)
+	switch {
+	case result == "" || result == "success":
+		return ""
+	case result == "exit-code" && code == cldExited:
+		return fmt.Sprintf("main process exited with status %d, result %s", status, result)
+	case (result == "signal" || result == "core-dump") && (code == cldKilled || code == cldDumped):
+		return fmt.Sprintf("main process killed by signal %s, result %s", signalName(status), result)
+	}
+	return "result " + result
+}
+
+// signalName is "SIGKILL" for 9, or the number of a signal without a name.
+func signalName(n int32) string {
+	if name := unix.SignalName(syscall.Signal(n)); name != "" {
+		return name
+	}
+	return strconv.Itoa(int(n))
 }
 
 // containerOfUnit is the container name of NAME.service or NAME.socket.

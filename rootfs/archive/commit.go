@@ -2,8 +2,11 @@ package archive
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"time"
 
 	"github.com/dockah/dockah/rootfs"
@@ -11,6 +14,11 @@ import (
 	"github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
+
+// ErrNoWritableLayer is the error of Commit for a container that has no
+// writable layer: one planned with a read-only root (MountOptions.ReadOnly)
+// has only the image's layers, and nothing to commit.
+var ErrNoWritableLayer = errors.New("no writable layer")
 
 // CommitOptions tune Commit.
 type CommitOptions struct {
@@ -24,7 +32,8 @@ type CommitOptions struct {
 // the image the container was last planned on, and names the result ref.
 // The new config is the old one with the layer's diff ID and a history
 // entry added. Commit a stopped container: a running one may change its
-// files while they are read.
+// files while they are read. A container without a writable layer is
+// ErrNoWritableLayer.
 func Commit(st *rootfs.Store, container, ref string, opts CommitOptions) (*rootfs.Image, error) {
 	r, err := rootfs.ParseLocalReference(ref)
 	if err != nil {
@@ -43,7 +52,7 @@ func Commit(st *rootfs.Store, container, ref string, opts CommitOptions) (*rootf
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: %w", container, err)
 	}
-	upper, err := st.ContainerUpper(container)
+	upper, err := writableLayer(st, container)
 	if err != nil {
 		return nil, err
 	}
@@ -62,6 +71,23 @@ func Commit(st *rootfs.Store, container, ref string, opts CommitOptions) (*rootf
 		return nil, fmt.Errorf("commit %s: %w", container, err)
 	}
 	return st.AddImage(data, []rootfs.Reference{r})
+}
+
+// writableLayer returns the upper directory of container, or
+// ErrNoWritableLayer when it has none.
+func writableLayer(st *rootfs.Store, container string) (string, error) {
+	upper, err := st.ContainerUpper(container)
+	if err != nil {
+		return "", err
+	}
+	_, err = os.Lstat(upper)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("container %s has %w: nothing to commit", container, ErrNoWritableLayer)
+	}
+	if err != nil {
+		return "", fmt.Errorf("commit %s: %w", container, err)
+	}
+	return upper, nil
 }
 
 func committedConfig(cfg v1.Image, diffID, container string, opts CommitOptions, now time.Time) v1.Image {

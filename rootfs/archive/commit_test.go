@@ -2,6 +2,7 @@ package archive
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -78,5 +79,27 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCommitReadOnly: a container planned with a read-only root has no
+// upper dir; Commit says so instead of failing to read it.
+func TestCommitReadOnly(t *testing.T) {
+	a, _ := twoImages(nil)
+	st := newStore(t)
+	mustImport(t, st, writeArchive(t, fixture.DockerArchive(a), true), ImportOptions{})
+	if _, err := st.MountPlan("web", "ro", rootfs.MountOptions{ReadOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	var events int
+	_, err := Commit(st, "ro", "web:committed", CommitOptions{Progress: func(Event) { events++ }})
+	if !errors.Is(err, ErrNoWritableLayer) || err.Error() != "container ro has no writable layer: nothing to commit" {
+		t.Fatalf("Commit of a read-only container = %v, want ErrNoWritableLayer", err)
+	}
+	if events != 0 {
+		t.Errorf("%d progress events before the error", events)
+	}
+	if _, err := st.Resolve("web:committed"); !errors.Is(err, rootfs.ErrNotFound) {
+		t.Errorf("web:committed after a failed commit: %v", err)
 	}
 }
