@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
 	godbus "github.com/godbus/dbus/v5"
@@ -28,6 +29,9 @@ var jobVerbs = map[string]func(*sdbus.Conn, context.Context, string, string, cha
 type lifecycleOptions struct {
 	noBlock bool
 	sysroot string
+	// stopTime, when not negative, is how long a stop waits after the
+	// stop signal before it kills what is left (stop -t).
+	stopTime int
 }
 
 func newStartCommand(_ *globalOptions) *cobra.Command {
@@ -81,6 +85,11 @@ func newLifecycleCommand(verb, short, long, example string) *cobra.Command {
 		return summarize(c.ErrOrStderr(), verb, len(names), errs)
 	})
 	cmd.Flags().BoolVar(&opts.noBlock, "no-block", false, "do not wait for the job to finish")
+	opts.stopTime = -1
+	if verb == "stop" {
+		cmd.Flags().IntVarP(&opts.stopTime, "time", "t", -1,
+			"seconds to wait after the stop signal before killing the container, for this stop (default: its stop_timeout, 10s unless set)")
+	}
 	addSysrootFlag(cmd, &opts.sysroot)
 	return cmd
 }
@@ -109,10 +118,44 @@ func runLifecycle(ctx context.Context, conn *sdbus.Conn, verb string, opts *life
 	if err != nil {
 		return err
 	}
+	if verb == "stop" && opts.stopTime >= 0 {
+		if opts.noBlock {
+			return fmt.Errorf("stop %s: --time needs to wait for the stop; drop --no-block", name)
+		}
+		return stopWithin(ctx, conn, units.Service, name, time.Duration(opts.stopTime)*time.Second)
+	}
 	if verb == "stop" {
 		return runContainerJob(ctx, conn, verb, units.Service, name, !opts.noBlock)
 	}
 	return startContainer(ctx, conn, verb, units, name, !opts.noBlock)
+}
+
+// stopWithin stops a service and, if it is still stopping after timeout,
+// kills every process in its cgroup (SIGKILL), as docker stop -t does. A
+// unit's TimeoutStopSec= cannot be changed at run time (systemd refuses
+// the property), so the kill is ours; the unit then ends with result
+// "signal", as a container killed at its stop timeout ends with "timeout".
+func stopWithin(ctx context.Context, conn *sdbus.Conn, unit, name string, timeout time.Duration) error {
+	done := make(chan string, 1)
+	if _, err := conn.StopUnitContext(ctx, unit, "replace", done); err != nil {
+		return fmt.Errorf("stop %s: %w", unit, err)
+	}
+	select {
+	case <-done:
+		return nil
+	case <-time.After(timeout):
+	case <-ctx.Done():
+		return fmt.Errorf("stop %s: %w", unit, ctx.Err())
+	}
+	if err := conn.KillUnitWithTarget(ctx, unit, sdbus.All, int32(syscall.SIGKILL)); err != nil {
+		return fmt.Errorf("stop %s: kill after %s: %w", unit, timeout, err)
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stop %s: %w (see: dockah logs %s)", unit, ctx.Err(), name)
+	}
 }
 
 // containerUnits are the units of one container that start, stop and

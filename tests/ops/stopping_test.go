@@ -80,3 +80,40 @@ func TestStoppingIsNotFailing(t *testing.T) {
 func quoteTOML(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
+
+// TestStopTime: dockah stop -t N kills a container that ignores its stop
+// signal after N seconds, whatever its stop_timeout says.
+func TestStopTime(t *testing.T) {
+	b := opsBox(t)
+	name := "stop-time"
+	def := "[container]\nimage = \"ops:test\"\nentrypoint = [\"/bin/sh\", \"-c\", \"echo stop-test-ready; exec sleep 100000\"]\n\n[service]\nstop_timeout = \"60s\"\n"
+	path := "/etc/dockah/containers/" + name + ".toml"
+	if err := b.WriteFile(path, []byte(def), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = b.Systemctl("stop", name+".service")
+		_ = os.Remove(b.Path(path))
+		_, _ = b.Systemctl("daemon-reload")
+		_, _ = b.Systemctl("reset-failed", name+".service")
+	})
+	if _, err := b.Systemctl("daemon-reload"); err != nil {
+		t.Fatal(err)
+	}
+	start(t, b, name)
+	if _, err := b.WaitJournal(name+".service", "stop-test-ready", 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	dockah(t, b, "stop", "-t", "1", name)
+	if took := time.Since(began); took < time.Second || took > 8*time.Second {
+		t.Errorf("dockah stop -t 1 took %s, want about a second (stop_timeout is 60s)", took)
+	}
+	if state, _ := b.Property(name+".service", "ActiveState"); state == "active" || state == "deactivating" {
+		t.Errorf("after dockah stop -t 1 the container is %s", state)
+	}
+	r := run(t, b, "dockah", "stop", "--no-block", "-t", "1", name)
+	if r.status == 0 || !strings.Contains(r.stderr, "--no-block") {
+		t.Errorf("stop --no-block -t: status %d, stderr %q; want an error naming --no-block", r.status, r.stderr)
+	}
+}
