@@ -62,6 +62,7 @@ defined still shows what its units logged.`,
 	f := cmd.Flags()
 	f.BoolVarP(&opts.follow, "follow", "f", false, "keep printing new entries")
 	f.IntVarP(&opts.lines, "lines", "n", -1, "show the last `N` entries (default: all, or 10 with --follow)")
+	f.IntVar(&opts.lines, "tail", -1, "the same as --lines, as docker and podman spell it")
 	f.StringVar(&opts.since, "since", "", "show entries from `TIME` on (journalctl's formats)")
 	f.StringVar(&opts.until, "until", "", "show entries up to `TIME`")
 	f.StringVarP(&opts.output, "output", "o", "", "journalctl output `MODE`: short, cat, json, verbose, ...")
@@ -89,6 +90,10 @@ func logUnits(sysroot, name string) ([]string, error) {
 		for i, u := range units {
 			units[i] = strings.Replace(u, "@.", "@*.", 1)
 		}
+	}
+	// The pull of its image before a start is the container's story too.
+	if pull := def.PullUnit(); pull != "" {
+		units = append(units, strings.Replace(pull, "%i", "*", 1))
 	}
 	return units, nil
 }

@@ -16,18 +16,20 @@ func TestLogUnits(t *testing.T) {
 		"masked.toml":           "",
 		"web2@x.toml":           "",
 		"plain@.toml":           "[container]\nimage = \"x\"\n",
+		"never.toml":            "[container]\nimage = \"x\"\npull = \"never\"\n",
 		"other.txt":             "not a definition",
 		"unused.toml.d/10.toml": "",
 	})
 	for name, want := range map[string][]string{
-		"web":     {"web.service", "web.socket"},
-		"worker":  {"worker.service"},
-		"db@blue": {"db@blue.service", "db@blue.socket", "db-metrics@blue.socket"},
-		"db@":     {"db@*.service", "db@*.socket", "db-metrics@*.socket"},
+		"web":     {"web.service", "web.socket", "dockah-pull@web.service"},
+		"worker":  {"worker.service", "dockah-pull@worker.service"},
+		"db@blue": {"db@blue.service", "db@blue.socket", "db-metrics@blue.socket", "dockah-pull@db@blue.service"},
+		"db@":     {"db@*.service", "db@*.socket", "db-metrics@*.socket", "dockah-pull@db@*.service"},
 		"gone":    {"gone.service"},
 		"broken":  {"broken.service"},
 		"masked":  {"masked.service"},
-		"plain@":  {"plain@*.service"},
+		"plain@":  {"plain@*.service", "dockah-pull@plain@*.service"},
+		"never":   {"never.service"},
 	} {
 		got, err := logUnits(root, name)
 		if err != nil {
