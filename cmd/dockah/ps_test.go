@@ -46,6 +46,24 @@ func TestStatusFromUnits(t *testing.T) {
 		t.Errorf("sockets (-want +got):\n%s", diff)
 	}
 
+	ended := newStatus(def, map[string]sdbus.UnitStatus{"web.service": {Name: "web.service", ActiveState: "failed"}})
+	ended.addServiceProperties(map[string]any{"MainPID": uint32(0), "ExecMainCode": int32(1), "ExecMainStatus": int32(3),
+		"Result": "exit-code", "ExecMainExitTimestamp": uint64(now.UnixMicro())}, now)
+	if ended.Exit == nil || ended.Exit.String() != "exited 3" || ended.Exit.Result != "exit-code" || stateColumn(ended) != "failed (exited 3)" {
+		t.Errorf("ended: %+v, %q", ended.Exit, stateColumn(ended))
+	}
+	killed := newStatus(def, map[string]sdbus.UnitStatus{"web.service": {Name: "web.service", ActiveState: "inactive"}})
+	killed.addServiceProperties(map[string]any{"ExecMainCode": int32(2), "ExecMainStatus": int32(9),
+		"Result": "signal", "ExecMainExitTimestamp": uint64(now.UnixMicro())}, now)
+	if stateColumn(killed) != "inactive (killed SIGKILL)" {
+		t.Errorf("killed: %q", stateColumn(killed))
+	}
+	never := newStatus(def, map[string]sdbus.UnitStatus{"web.service": {Name: "web.service", ActiveState: "inactive"}})
+	never.addServiceProperties(map[string]any{"ExecMainCode": int32(0)}, now)
+	if never.Exit != nil {
+		t.Errorf("a container that never ran has an exit: %+v", never.Exit)
+	}
+
 	stopped := newStatus(def, map[string]sdbus.UnitStatus{})
 	if stopped.running() || stopped.State != "-" || stopped.Sockets[0].State != "-" {
 		t.Errorf("unknown units: %+v", stopped)
@@ -96,7 +114,7 @@ func TestStatusJSON(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	want := []string{"cpuNSec", "image", "mainPID", "memoryBytes", "name", "service", "sockets", "startedAt", "state", "subState", "tasks", "uptimeSeconds"}
+	want := []string{"cpuNSec", "exit", "image", "mainPID", "memoryBytes", "name", "service", "sockets", "startedAt", "state", "subState", "tasks", "uptimeSeconds"}
 	if diff := cmp.Diff(want, keys); diff != "" {
 		t.Errorf("keys (-want +got):\n%s", diff)
 	}

@@ -7,9 +7,11 @@ import (
 	"io/fs"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
+	"golang.org/x/sys/unix"
 
 	"github.com/dockah/dockah/unitgen"
 )
@@ -31,6 +33,30 @@ type containerStatus struct {
 	// StartedAt is when the main process started; null when not running.
 	StartedAt     *time.Time `json:"startedAt"`
 	UptimeSeconds *int64     `json:"uptimeSeconds"`
+	// Exit is how the container last ended; null while it runs or when
+	// it has not run since systemd loaded its unit.
+	Exit *exitStatus `json:"exit"`
+}
+
+// exitStatus is how a container's main process last ended, as systemd
+// reports it (ExecMainCode, ExecMainStatus, Result).
+type exitStatus struct {
+	// How is "exited" (Status is the exit status) or "killed" or
+	// "dumped" (Status is the signal number).
+	How    string `json:"how"`
+	Status int32  `json:"status"`
+	// Result is the service's result: "success", "exit-code", "signal",
+	// "timeout", "oom-kill"...
+	Result string     `json:"result"`
+	At     *time.Time `json:"at"`
+}
+
+// String is the exit as the ps table shows it: "exited 0", "killed SIGKILL".
+func (e exitStatus) String() string {
+	if e.How == "exited" {
+		return fmt.Sprintf("exited %d", e.Status)
+	}
+	return e.How + " " + unix.SignalName(syscall.Signal(e.Status))
 }
 
 // socketStatus is one socket unit of a container.
@@ -127,7 +153,7 @@ func queryStatus(ctx context.Context, conn *sdbus.Conn, defs []*unitgen.Definiti
 	out := make([]containerStatus, 0, len(defs))
 	for _, d := range defs {
 		st := newStatus(d, units)
-		if st.running() {
+		if st.running() || st.State == "inactive" || st.State == "failed" {
 			props, err := conn.GetUnitTypePropertiesContext(ctx, st.Service, "Service")
 			if err != nil {
 				return nil, fmt.Errorf("ask systemd about %s: %w", st.Service, err)
@@ -175,6 +201,28 @@ func (st *containerStatus) addServiceProperties(props map[string]any, now time.T
 		up := int64(now.Sub(started) / time.Second)
 		st.StartedAt, st.UptimeSeconds = &started, &up
 	}
+	if !st.running() {
+		st.Exit = exitFrom(props)
+	}
+}
+
+// exitFrom reads how the main process last ended; nil when it has not
+// ended since the unit was loaded.
+func exitFrom(props map[string]any) *exitStatus {
+	usec, _ := props["ExecMainExitTimestamp"].(uint64)
+	code, _ := props["ExecMainCode"].(int32)
+	if usec == 0 || code == 0 {
+		return nil
+	}
+	e := &exitStatus{How: map[int32]string{1: "exited", 2: "killed", 3: "dumped"}[code]}
+	if e.How == "" {
+		return nil
+	}
+	e.Status, _ = props["ExecMainStatus"].(int32)
+	e.Result, _ = props["Result"].(string)
+	at := time.UnixMicro(int64(usec)).UTC()
+	e.At = &at
+	return e
 }
 
 func accounted(v any) *uint64 {

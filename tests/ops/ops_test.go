@@ -40,7 +40,12 @@ type psEntry struct {
 	MainPID     uint32  `json:"mainPID"`
 	MemoryBytes *uint64 `json:"memoryBytes"`
 	Uptime      *int64  `json:"uptimeSeconds"`
-	Sockets     []struct {
+	Exit        *struct {
+		How    string `json:"how"`
+		Status int32  `json:"status"`
+		Result string `json:"result"`
+	} `json:"exit"`
+	Sockets []struct {
 		Unit   string   `json:"unit"`
 		Listen []string `json:"listen"`
 		State  string   `json:"state"`

@@ -1,0 +1,45 @@
+package ops
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPsShowsExitStatus: dockah ps -a shows how a failed container ended,
+// in the table and as JSON.
+func TestPsShowsExitStatus(t *testing.T) {
+	b := opsBox(t)
+	name := "ps-exit3"
+	path := "/etc/dockah/containers/" + name + ".toml"
+	def := "[container]\nimage = \"ops:test\"\nentrypoint = [\"/bin/sh\", \"-c\", \"exit 3\"]\n"
+	if err := b.WriteFile(path, []byte(def), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = os.Remove(b.Path(path))
+		_, _ = b.Systemctl("daemon-reload")
+		_, _ = b.Systemctl("reset-failed", name+".service")
+	})
+	if _, err := b.Systemctl("daemon-reload"); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = b.Systemctl("start", name+".service")
+	if err := b.WaitUnitState(name+".service", 20*time.Second, "failed"); err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	for _, l := range strings.Split(dockah(t, b, "ps", "-a"), "\n") {
+		if strings.HasPrefix(l, name+" ") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "failed (exited 3)") {
+		t.Errorf("dockah ps -a shows %q, want the state with \"failed (exited 3)\"", line)
+	}
+	e := psJSON(t, b, "-a")[name]
+	if e.Exit == nil || e.Exit.How != "exited" || e.Exit.Status != 3 || e.Exit.Result != "exit-code" {
+		t.Errorf("dockah ps -a --format json: exit %+v, want exited 3 with result exit-code", e.Exit)
+	}
+}
