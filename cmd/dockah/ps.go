@@ -30,8 +30,8 @@ of NAME.service, its main pid (the container's init), the image, the
 sockets systemd listens on for it, and its cgroup's memory and CPU use.
 
 A container that does not run shows how it last ended while systemd keeps
-its unit's state (a failed unit until reset-failed): "failed (exited 3)",
-"failed (killed SIGKILL)"; the JSON has it as "exit". systemd unloads an
+its unit's state (a failed unit until reset-failed), in the last column:
+"exited 3", "killed SIGKILL"; the JSON has it as "exit". systemd unloads an
 inactive unit that nothing references, and how it ended goes with it.
 
 Memory and CPU show "-" where systemd does not account them (no
@@ -99,21 +99,21 @@ func runningOnly(list []containerStatus) []containerStatus {
 
 // printStatusTable prints the ps table.
 func printStatusTable(w io.Writer, list []containerStatus) error {
-	tw := newTable(w, "NAME", "STATE", "PID", "IMAGE", "SOCKETS", "MEMORY", "CPU", "UPTIME")
+	tw := newTable(w, "NAME", "STATE", "PID", "IMAGE", "SOCKETS", "MEMORY", "CPU", "UPTIME", "LAST EXIT")
 	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, stateColumn(s), pidColumn(s.MainPID), s.Image,
-			socketsColumn(s.Sockets), sizeColumn(s.MemoryBytes), cpuColumn(s.CPUNSec), uptimeColumn(s.UptimeSeconds))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.State, pidColumn(s.MainPID), s.Image,
+			socketsColumn(s.Sockets), sizeColumn(s.MemoryBytes), cpuColumn(s.CPUNSec), uptimeColumn(s.UptimeSeconds), exitColumn(s))
 	}
 	return tw.Flush()
 }
 
-// stateColumn is the service's state, with how it last ended when it
-// does not run: "failed (exited 1)", "inactive (killed SIGKILL)".
-func stateColumn(s containerStatus) string {
+// exitColumn is how a container that does not run last ended: "exited 1",
+// "killed SIGKILL"; the last column, since it has a space.
+func exitColumn(s containerStatus) string {
 	if s.Exit == nil {
-		return s.State
+		return "-"
 	}
-	return s.State + " (" + s.Exit.String() + ")"
+	return s.Exit.String()
 }
 
 func pidColumn(pid uint32) string {

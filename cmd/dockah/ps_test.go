@@ -49,14 +49,14 @@ func TestStatusFromUnits(t *testing.T) {
 	ended := newStatus(def, map[string]sdbus.UnitStatus{"web.service": {Name: "web.service", ActiveState: "failed"}})
 	ended.addServiceProperties(map[string]any{"MainPID": uint32(0), "ExecMainCode": int32(1), "ExecMainStatus": int32(3),
 		"Result": "exit-code", "ExecMainExitTimestamp": uint64(now.UnixMicro())}, now)
-	if ended.Exit == nil || ended.Exit.String() != "exited 3" || ended.Exit.Result != "exit-code" || stateColumn(ended) != "failed (exited 3)" {
-		t.Errorf("ended: %+v, %q", ended.Exit, stateColumn(ended))
+	if ended.Exit == nil || ended.Exit.String() != "exited 3" || ended.Exit.Result != "exit-code" || exitColumn(ended) != "exited 3" {
+		t.Errorf("ended: %+v, %q", ended.Exit, exitColumn(ended))
 	}
 	killed := newStatus(def, map[string]sdbus.UnitStatus{"web.service": {Name: "web.service", ActiveState: "inactive"}})
 	killed.addServiceProperties(map[string]any{"ExecMainCode": int32(2), "ExecMainStatus": int32(9),
 		"Result": "signal", "ExecMainExitTimestamp": uint64(now.UnixMicro())}, now)
-	if stateColumn(killed) != "inactive (killed SIGKILL)" {
-		t.Errorf("killed: %q", stateColumn(killed))
+	if exitColumn(killed) != "killed SIGKILL" {
+		t.Errorf("killed: %q", exitColumn(killed))
 	}
 	never := newStatus(def, map[string]sdbus.UnitStatus{"web.service": {Name: "web.service", ActiveState: "inactive"}})
 	never.addServiceProperties(map[string]any{"ExecMainCode": int32(0)}, now)
@@ -91,9 +91,9 @@ func TestStatusTable(t *testing.T) {
 	if err := printStatusTable(&out, sampleStatuses()); err != nil {
 		t.Fatal(err)
 	}
-	want := `NAME     STATE      PID   IMAGE        SOCKETS                        MEMORY    CPU     UPTIME
-web      active     812   nginx:1.25   127.0.0.1:8080,/run/web.sock   5.0 MiB   1.50s   1h1m
-worker   inactive   -     worker:2     9000 (inactive)                -         -       -
+	want := `NAME     STATE      PID   IMAGE        SOCKETS                        MEMORY    CPU     UPTIME   LAST EXIT
+web      active     812   nginx:1.25   127.0.0.1:8080,/run/web.sock   5.0 MiB   1.50s   1h1m     -
+worker   inactive   -     worker:2     9000 (inactive)                -         -       -        -
 `
 	if diff := cmp.Diff(want, out.String()); diff != "" {
 		t.Errorf("table (-want +got):\n%s", diff)

@@ -35,8 +35,8 @@ func TestPsShowsExitStatus(t *testing.T) {
 			line = l
 		}
 	}
-	if !strings.Contains(line, "failed (exited 3)") {
-		t.Errorf("dockah ps -a shows %q, want the state with \"failed (exited 3)\"", line)
+	if f := strings.Fields(line); len(f) < 2 || f[1] != "failed" || !strings.HasSuffix(line, "exited 3") {
+		t.Errorf("dockah ps -a shows %q, want state failed and last exit \"exited 3\"", line)
 	}
 	e := psJSON(t, b, "-a")[name]
 	if e.Exit == nil || e.Exit.How != "exited" || e.Exit.Status != 3 || e.Exit.Result != "exit-code" {
