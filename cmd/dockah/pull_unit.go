@@ -48,7 +48,7 @@ func runPullForContainer(c *cobra.Command, opts *globalOptions, f *pullFlags) er
 		// journal stands until systemd's start limit ends the loop.
 		return exitStatusError{status: 1}
 	}
-	n := newTimeoutExtender()
+	n := &timeoutExtender{}
 	po, err := f.pullOptions(n.progress)
 	if err != nil {
 		return fmt.Errorf("container %s: pull = %q: %w", f.forContainer, f.policy, err)
@@ -89,8 +89,6 @@ type timeoutExtender struct {
 	mu   sync.Mutex
 	last time.Time
 }
-
-func newTimeoutExtender() *timeoutExtender { return &timeoutExtender{} }
 
 func (t *timeoutExtender) progress(archive.Event) {
 	t.mu.Lock()

@@ -136,27 +136,16 @@ func readSpecs(src source, opts ImportOptions) ([]imageSpec, error) {
 // importImage checks an image's config against its layers, stores the
 // layers, then the image.
 func importImage(st *rootfs.Store, src source, spec imageSpec, opts ImportOptions) (*rootfs.Image, error) {
-	cfg, err := checkConfig(spec.config, len(spec.layers))
-	if err != nil {
-		return nil, err
-	}
-	jobs := make([]layerJob, len(spec.layers))
+	layers := make([]LayerSource, len(spec.layers))
 	for i, l := range spec.layers {
 		member := l.member
-		jobs[i] = layerJob{
-			open:   func() (io.ReadCloser, error) { return src.open(member) },
-			diffID: cfg.RootFS.DiffIDs[i].String(),
-			blob:   l.digest,
-			total:  memberSize(src, member),
-		}
-		if _, err := rootfs.ParseDigest(jobs[i].diffID); err != nil {
-			return nil, fmt.Errorf("config %s: %w", digestOf(spec.config), err)
+		layers[i] = LayerSource{
+			Open:   func() (io.ReadCloser, error) { return src.open(member) },
+			Digest: l.digest,
+			Size:   memberSize(src, member),
 		}
 	}
-	if _, err := importLayers(st, jobs, opts.layerOptions(), opts.Jobs); err != nil {
-		return nil, err
-	}
-	return st.AddImage(spec.config, spec.names)
+	return storeLayers(st, spec.config, layers, spec.names, opts)
 }
 
 // checkConfig parses an image config and checks it against the number of

@@ -29,6 +29,23 @@ type LayerSource struct {
 // opts.Jobs at once, each verified against its blob digest and diff ID
 // before it becomes visible, and the image only once all are stored.
 func ImportLayers(st *rootfs.Store, config []byte, layers []LayerSource, names []rootfs.Reference, opts ImportOptions) (*rootfs.Image, error) {
+	for i, l := range layers {
+		if _, err := rootfs.ParseDigest(l.Digest); err != nil && !l.Verified {
+			return nil, fmt.Errorf("layer %d: %w", i, err)
+		}
+	}
+	lk, err := beginWrite(st)
+	if err != nil {
+		return nil, err
+	}
+	defer lk.Release()
+	return storeLayers(st, config, layers, names, opts)
+}
+
+// storeLayers checks config against layers, stores the layers, then the
+// image and its names. The caller holds the store lock shared. A layer's
+// Digest may be empty where the archive gives none.
+func storeLayers(st *rootfs.Store, config []byte, layers []LayerSource, names []rootfs.Reference, opts ImportOptions) (*rootfs.Image, error) {
 	if opts.Jobs <= 0 {
 		opts.Jobs = runtime.GOMAXPROCS(0)
 	}
@@ -36,11 +53,6 @@ func ImportLayers(st *rootfs.Store, config []byte, layers []LayerSource, names [
 	if err != nil {
 		return nil, err
 	}
-	lk, err := beginWrite(st)
-	if err != nil {
-		return nil, err
-	}
-	defer lk.Release()
 	jobs := make([]layerJob, len(layers))
 	for i, l := range layers {
 		jobs[i] = layerJob{open: l.Open, diffID: cfg.RootFS.DiffIDs[i].String(), blob: l.Digest, total: l.Size}
@@ -49,9 +61,6 @@ func ImportLayers(st *rootfs.Store, config []byte, layers []LayerSource, names [
 		}
 		if _, err := rootfs.ParseDigest(jobs[i].diffID); err != nil {
 			return nil, fmt.Errorf("config %s: %w", digestOf(config), err)
-		}
-		if _, err := rootfs.ParseDigest(l.Digest); err != nil && !l.Verified {
-			return nil, fmt.Errorf("layer %d: %w", i, err)
 		}
 	}
 	if _, err := importLayers(st, jobs, opts.layerOptions(), opts.Jobs); err != nil {

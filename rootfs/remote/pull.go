@@ -146,19 +146,11 @@ func (o PullOptions) resolvesShortNames(ref string) bool {
 	return len(o.Registries.UnqualifiedSearchRegistries) > 0 || o.Registries.Aliases[shortPath(ref)] != ""
 }
 
-// shortPath is a short name without tag and digest.
+// shortPath is a short name without tag and digest: the repository of
+// its local form (localhost/PATH).
 func shortPath(ref string) string {
-	for i := len(ref) - 1; i >= 0; i-- {
-		switch ref[i] {
-		case '@':
-			return shortPath(ref[:i])
-		case ':':
-			return ref[:i]
-		case '/':
-			return ref
-		}
-	}
-	return ref
+	r, _ := rootfs.ParseLocalReference(ref)
+	return r.Repository()
 }
 
 // pullCandidate pulls one fully qualified name, from its mirrors first.
