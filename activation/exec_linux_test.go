@@ -109,8 +109,9 @@ func TestExecReportsMissingCommand(t *testing.T) {
 		t.Errorf("status %d, error %v; want %d and an error naming the command\n%s", status, err, ExitNotFound, out.String())
 	}
 	status, err = Exec(ExecOptions{Config: cfg, Pid: c.Pid, Args: []string{"/etc/passwd"}, Stdout: &out, Stderr: &out})
-	if err == nil || status != ExitNotFound {
-		t.Errorf("exec of a non-executable file: status %d, error %v", status, err)
+	if err == nil || status != ExitCannotRun {
+		// 126 as docker exec and podman exec: found, but cannot be run.
+		t.Errorf("exec of a non-executable file: status %d, error %v; want %d", status, err, ExitCannotRun)
 	}
 }
 

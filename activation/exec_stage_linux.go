@@ -89,6 +89,17 @@ type statusError struct {
 func (e statusError) Error() string { return e.err.Error() }
 func (e statusError) Unwrap() error { return e.err }
 
+// CommandStatus returns the exit status that err stands for when it is a
+// command that could not be found (ExitNotFound) or run (ExitCannotRun),
+// as shells and docker run report them.
+func CommandStatus(err error) (int, bool) {
+	var st statusError
+	if errors.As(err, &st) {
+		return st.status, true
+	}
+	return 0, false
+}
+
 // prepareCommand joins the container and takes on the command's identity
 // and policy on this thread, and returns the command ready to start from
 // it (and the terminal, when asked for one).
@@ -120,7 +131,7 @@ func prepareCommand(req *execRequest) (*exec.Cmd, *pty, error) {
 	env := processEnv(append(append([]string{}, proc.Env...), req.Env...), user, nil, 0)
 	argv0, err := lookPath(root, req.Args[0], env)
 	if err != nil {
-		return nil, nil, statusError{ExitNotFound, err}
+		return nil, nil, err
 	}
 	cwd := proc.Cwd
 	if req.Cwd != "" {

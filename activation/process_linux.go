@@ -100,15 +100,15 @@ func lookPath(root int, file string, env []string) (string, error) {
 	check := func(p string) error {
 		fd, err := openInRoot(root, p, unix.O_PATH)
 		if err != nil {
-			return err
+			return statusError{ExitNotFound, err}
 		}
 		defer unix.Close(fd)
 		var st unix.Stat_t
 		if err := unix.Fstat(fd, &st); err != nil {
-			return err
+			return statusError{ExitCannotRun, err}
 		}
 		if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Mode&0o111 == 0 {
-			return fmt.Errorf("%s is not an executable file", p)
+			return statusError{ExitCannotRun, fmt.Errorf("%s is not an executable file", p)}
 		}
 		return nil
 	}
@@ -133,7 +133,7 @@ func lookPath(root int, file string, env []string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("entrypoint %q: not found in PATH %s inside the image", file, searchPath)
+	return "", statusError{ExitNotFound, fmt.Errorf("entrypoint %q: not found in PATH %s inside the image", file, searchPath)}
 }
 
 // switchUser sets groups, gid and uid of the calling thread only (the one

@@ -95,6 +95,9 @@ type Container struct {
 	// Init runs a tiny init as pid 1 that reaps zombies and forwards
 	// signals to the application.
 	Init bool
+	// Labels are the container's metadata (docker run --label): shown by
+	// inspect, matched by ps --filter label=, never seen by the process.
+	Labels map[string]string
 }
 
 // Socket types.

@@ -168,3 +168,7 @@ func dependencyUnit(name string) string {
 	}
 	return name + ".service"
 }
+
+// SignalNumber returns the number of a signal name as stop_signal takes
+// it ("SIGQUIT", "TERM", "SIGRTMIN+3"), or 0 for a name it does not know.
+func SignalNumber(name string) int { return signalNumber(name) }

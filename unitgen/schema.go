@@ -103,7 +103,10 @@ var containerFields = withPrefix("container", []field[Container]{
 		out.Command = c.argv(n, key)
 	}},
 	{"environment", func(c *converter, n *node, key string, out *Container) {
-		out.Environment = c.environment(n, key)
+		out.Environment = c.stringTable(n, key, acceptEnvName, checkEnvName)
+	}},
+	{"labels", func(c *converter, n *node, key string, out *Container) {
+		out.Labels = c.stringTable(n, key, acceptLabelName, checkLabelName)
 	}},
 	{"environment_files", func(c *converter, n *node, key string, out *Container) {
 		out.EnvironmentFiles, _ = c.strings(n, key, "absolute paths", c.checker(key, "an absolute path", checkAbsPath))
@@ -171,9 +174,10 @@ func (c *converter) argv(n *node, key string) Argv {
 	return Argv{Set: true, Args: args}
 }
 
-// environment returns the environment table; integers and booleans are
-// taken as their decimal or true/false text.
-func (c *converter) environment(n *node, key string) map[string]string {
+// stringTable returns a table of strings whose names check accepts, such
+// as the environment; integers and booleans are taken as their decimal or
+// true/false text.
+func (c *converter) stringTable(n *node, key, acceptName string, check func(string) string) map[string]string {
 	if n.table == nil {
 		c.fail(n, key, `a table of strings, e.g. { TZ = "UTC" }`, "expected a table, got %s", describe(n))
 		return nil
@@ -181,8 +185,8 @@ func (c *converter) environment(n *node, key string) map[string]string {
 	env := make(map[string]string, len(n.table))
 	for name, v := range n.table {
 		k := joinPath(key, name)
-		if msg := checkEnvName(name); msg != "" {
-			c.fail(v, k, acceptEnvName, "%s %s", quote(name), msg)
+		if msg := check(name); msg != "" {
+			c.fail(v, k, acceptName, "%s %s", quote(name), msg)
 			continue
 		}
 		switch x := v.value.(type) {

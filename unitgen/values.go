@@ -202,6 +202,15 @@ func checkEnvName(s string) string {
 	return ""
 }
 
+const acceptLabelName = "a label name without = and blanks, e.g. org.opencontainers.image.version"
+
+func checkLabelName(s string) string {
+	if s == "" || strings.ContainsAny(s, "= \t\n") || hasControl(s) {
+		return "is not a label name"
+	}
+	return ""
+}
+
 const acceptSELinuxType = "a type name of letters, digits and _, e.g. container_t"
 
 func checkSELinuxType(s string) string {

@@ -75,6 +75,9 @@ func exitOn(name string, err error) {
 		return
 	}
 	fmt.Fprintf(os.Stderr, "dockah-activate: %s: %v\n", name, err)
+	if status, ok := activation.CommandStatus(err); ok {
+		os.Exit(status)
+	}
 	var cfgErr configError
 	if errors.As(err, &cfgErr) {
 		os.Exit(exitConfig)

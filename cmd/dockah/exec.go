@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/dockah/dockah/activation"
 	"github.com/dockah/dockah/cmd/internal/launch"
+	"github.com/dockah/dockah/unitgen"
 )
 
 type execOptions struct {
@@ -79,7 +81,13 @@ func runExec(ctx context.Context, opts *globalOptions, eo *execOptions, name str
 		return activation.ExitSetupFailed, err
 	}
 	defer conn.Close()
-	prep, err := launch.Prepare(name, launch.Options{Mode: launch.ModeExec, Definitions: os.DirFS("/"), StoreRoot: opts.storeRoot})
+	lo := launch.Options{Mode: launch.ModeExec, Definitions: os.DirFS("/"), StoreRoot: opts.storeRoot}
+	if _, err := os.Stat(runDefinitionPath(name)); err == nil {
+		if _, err := unitgen.LoadUnit(lo.Definitions, name); errors.Is(err, unitgen.ErrNotFound) {
+			lo.DefinitionFile = runDefinitionPath(name)
+		}
+	}
+	prep, err := launch.Prepare(name, lo)
 	if err != nil {
 		return activation.ExitSetupFailed, err
 	}

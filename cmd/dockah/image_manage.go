@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -131,6 +132,9 @@ func inUseChecker(st *rootfs.Store, fsys fs.FS, warn io.Writer) func(rootfs.Remo
 // problems of those that do not load.
 func loadForUseCheck(fsys fs.FS, warn io.Writer) []*unitgen.Definition {
 	defs, err := unitgen.LoadAll(fsys)
+	runs, runErr := runContainers(fsys)
+	defs = append(defs, runs...)
+	err = errors.Join(err, runErr)
 	if err == nil {
 		return defs
 	}

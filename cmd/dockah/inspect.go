@@ -99,7 +99,7 @@ func runInspect(c *cobra.Command, opts *globalOptions, io *inspectOptions, names
 }
 
 func inspectContainer(ctx context.Context, conn *sdbus.Conn, opts *globalOptions, io *inspectOptions, name string) (*inspection, error) {
-	def, err := unitgen.LoadUnit(os.DirFS(io.sysroot), name)
+	def, err := loadDefinedOrRun(os.DirFS(io.sysroot), name)
 	if err != nil {
 		return nil, err
 	}

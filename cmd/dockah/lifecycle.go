@@ -32,10 +32,13 @@ type lifecycleOptions struct {
 	// stopTime, when not negative, is how long a stop waits after the
 	// stop signal before it kills what is left (stop -t).
 	stopTime int
+	// store is where a container of dockah run that starts again finds
+	// its image.
+	store *globalOptions
 }
 
-func newStartCommand(_ *globalOptions) *cobra.Command {
-	return newLifecycleCommand("start", "Start containers now",
+func newStartCommand(g *globalOptions) *cobra.Command {
+	return newLifecycleCommand(g, "start", "Start containers now",
 		`Start NAME.service of each container through systemd (as systemctl start
 does) and wait until the container runs. A container with sockets is
 otherwise started by its first connection; this starts it at once.
@@ -49,8 +52,8 @@ main process ended and systemd's result for the service.`,
   dockah start web@blue web@green`)
 }
 
-func newStopCommand(_ *globalOptions) *cobra.Command {
-	return newLifecycleCommand("stop", "Stop containers",
+func newStopCommand(g *globalOptions) *cobra.Command {
+	return newLifecycleCommand(g, "stop", "Stop containers",
 		`Stop NAME.service of each container through systemd and wait until it is
 gone: systemd sends the stop signal, waits for the stop timeout, then
 kills what is left in the cgroup. Socket units stay: the next connection
@@ -59,16 +62,16 @@ starts the container again (stop NAME.socket with systemctl to close them).`,
   dockah stop --no-block web`)
 }
 
-func newRestartCommand(_ *globalOptions) *cobra.Command {
-	return newLifecycleCommand("restart", "Restart containers",
+func newRestartCommand(g *globalOptions) *cobra.Command {
+	return newLifecycleCommand(g, "restart", "Restart containers",
 		`Restart NAME.service of each container through systemd: stop it, then start
 it again, and wait until it runs. As start does, it first resets the
 container's failed units and starts its failed socket units again.`,
 		`  dockah restart web`)
 }
 
-func newLifecycleCommand(verb, short, long, example string) *cobra.Command {
-	opts := &lifecycleOptions{}
+func newLifecycleCommand(g *globalOptions, verb, short, long, example string) *cobra.Command {
+	opts := &lifecycleOptions{store: g}
 	cmd := containersCommand(verb+" NAME...", short, long, example, func(c *cobra.Command, names []string) error {
 		ctx := c.Context()
 		conn, err := openSystemd(ctx)
@@ -114,6 +117,9 @@ func addSysrootFlag(cmd *cobra.Command, sysroot *string) {
 // runLifecycle runs verb for the container name: a stop of its service,
 // or a start or restart after clearing what earlier failures left.
 func runLifecycle(ctx context.Context, conn *sdbus.Conn, verb string, opts *lifecycleOptions, name string) error {
+	if run := runContainerNamed(os.DirFS(opts.sysroot), name); run != nil {
+		return runLifecycleOfRun(ctx, conn, verb, opts, run)
+	}
 	units, err := lifecycleUnits(opts.sysroot, name, verb == "stop")
 	if err != nil {
 		return err
@@ -190,12 +196,9 @@ func unitsOf(def *unitgen.Definition) containerUnits {
 // lifecycleUnits returns the units of a defined container. A stop is
 // allowed for a name whose definition is gone: its service may still run.
 func lifecycleUnits(sysroot, name string, stop bool) (containerUnits, error) {
-	def, err := unitgen.LoadUnit(os.DirFS(sysroot), name)
+	def, err := loadDefinedOrRun(os.DirFS(sysroot), name)
 	if stop && (errors.Is(err, unitgen.ErrNotFound) || errors.Is(err, unitgen.ErrMasked)) {
 		return containerUnits{Service: name + ".service"}, nil
-	}
-	if errors.Is(err, unitgen.ErrNotFound) {
-		return containerUnits{}, fmt.Errorf("no container %s: no %s.toml in /etc/dockah/containers, /run/dockah/containers or /usr/lib/dockah/containers", name, name)
 	}
 	if err != nil {
 		return containerUnits{}, err

@@ -99,10 +99,10 @@ func logUnits(sysroot, name string) ([]string, error) {
 }
 
 // loadContainer loads the definition of a container, an instance
-// ("web@blue") or a template ("web@").
+// ("web@blue"), a template ("web@") or a container of dockah run.
 func loadContainer(fsys fs.FS, name string) (*unitgen.Definition, error) {
 	if !strings.HasSuffix(name, "@") {
-		return unitgen.LoadUnit(fsys, name)
+		return loadDefinedOrRun(fsys, name)
 	}
 	defs, err := unitgen.LoadAll(fsys)
 	for _, d := range defs {

@@ -22,7 +22,15 @@ type globalOptions struct {
 
 func main() {
 	root := newRootCommand()
-	if err := root.Execute(); err != nil {
+	if cmd, err := root.ExecuteC(); err != nil {
+		if cmd.Name() == "run" {
+			// As podman run: 125 is dockah's own failure, bad flags
+			// included; the container's status passes as it is.
+			var status exitStatusError
+			if !errors.As(err, &status) {
+				err = runFailure{err}
+			}
+		}
 		// A command that passes on a container's exit status has
 		// nothing to add to it.
 		var status exitStatusError
@@ -32,6 +40,10 @@ func main() {
 		os.Exit(exitCode(err))
 	}
 }
+
+// exitRunFailed is the status of a dockah run that failed before its
+// container's command ran, as podman run's and docker run's.
+const exitRunFailed = 125
 
 // exitStatusError carries an exit status that a command wants to return
 // as its own (for example the status of a container run in the foreground).
@@ -43,6 +55,9 @@ func exitCode(err error) int {
 	var status exitStatusError
 	if errors.As(err, &status) {
 		return status.status
+	}
+	if errors.As(err, new(runFailure)) {
+		return exitRunFailed
 	}
 	return 1
 }
@@ -84,12 +99,14 @@ operates containers: ps, inspect, logs, exec, start, stop, enable.`,
 		newCommitCommand(opts),
 		newSpecCommand(opts),
 		newRunCommand(opts),
+		newRunEndedCommand(opts),
 		newPsCommand(opts),
 		newInspectCommand(opts),
 		newLogsCommand(opts),
 		newExecCommand(opts),
 		newStartCommand(opts),
 		newStopCommand(opts),
+		newKillCommand(opts),
 		newRestartCommand(opts),
 		newEnableCommand(opts),
 		newDisableCommand(opts),

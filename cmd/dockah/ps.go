@@ -15,6 +15,7 @@ import (
 
 type psOptions struct {
 	all     bool
+	filters []string
 	format  outputFormat
 	sysroot string
 }
@@ -47,6 +48,7 @@ fields, and null for what is unknown.`,
 		},
 	}
 	cmd.Flags().BoolVarP(&opts.all, "all", "a", false, "list every defined container, not only the running ones")
+	cmd.Flags().StringArrayVarP(&opts.filters, "filter", "f", nil, "list only the containers that match: name=TEXT, label=NAME[=VALUE], status=STATE, image=IMAGE (all must match)")
 	addFormatFlag(cmd, &opts.format)
 	addSysrootFlag(cmd, &opts.sysroot)
 	return cmd
@@ -67,6 +69,9 @@ func runPs(c *cobra.Command, opts *psOptions) error {
 	}
 	if !opts.all {
 		list = runningOnly(list)
+	}
+	if list, err = filterStatus(list, opts.filters); err != nil {
+		return err
 	}
 	if opts.format == formatJSON {
 		return writeJSON(c.OutOrStdout(), list)
@@ -160,4 +165,48 @@ func uptimeColumn(sec *int64) string {
 		return "-"
 	}
 	return humanDuration(time.Duration(*sec) * time.Second)
+}
+
+// filterStatus keeps the containers that match every filter, as podman ps
+// --filter: name= (part of the name), label=NAME or label=NAME=VALUE,
+// status= (running, or a state: active, inactive, failed, activating...),
+// image= (the image as the definition names it).
+func filterStatus(list []containerStatus, filters []string) ([]containerStatus, error) {
+	type match func(containerStatus) bool
+	var matches []match
+	for _, f := range filters {
+		key, value, ok := strings.Cut(f, "=")
+		if !ok {
+			return nil, fmt.Errorf("--filter %q: want KEY=VALUE, KEY one of name, label, status, image", f)
+		}
+		switch key {
+		case "name":
+			matches = append(matches, func(s containerStatus) bool { return strings.Contains(s.Name, value) })
+		case "label":
+			name, want, hasValue := strings.Cut(value, "=")
+			matches = append(matches, func(s containerStatus) bool {
+				got, ok := s.Labels[name]
+				return ok && (!hasValue || got == want)
+			})
+		case "status":
+			matches = append(matches, func(s containerStatus) bool {
+				return s.State == value || (value == "running" && s.running()) || (value == "exited" && s.Exit != nil && !s.running())
+			})
+		case "image":
+			matches = append(matches, func(s containerStatus) bool { return s.Image == value })
+		default:
+			return nil, fmt.Errorf("--filter %q: unknown key %s; accepted: name, label, status, image", f, key)
+		}
+	}
+	out := []containerStatus{}
+	for _, s := range list {
+		keep := true
+		for _, m := range matches {
+			keep = keep && m(s)
+		}
+		if keep {
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }

@@ -114,7 +114,7 @@ func TestStatusJSON(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	want := []string{"cpuNSec", "exit", "image", "mainPID", "memoryBytes", "name", "service", "sockets", "startedAt", "state", "subState", "tasks", "uptimeSeconds"}
+	want := []string{"cpuNSec", "exit", "image", "labels", "mainPID", "memoryBytes", "name", "run", "service", "sockets", "startedAt", "state", "subState", "tasks", "uptimeSeconds"}
 	if diff := cmp.Diff(want, keys); diff != "" {
 		t.Errorf("keys (-want +got):\n%s", diff)
 	}
@@ -163,5 +163,42 @@ func TestFormatFlag(t *testing.T) {
 	_, _, err := dockah(t, "ps", "--format", "xml")
 	if err == nil || !strings.Contains(err.Error(), `"xml" is not a format`) {
 		t.Errorf("ps --format xml: %v", err)
+	}
+}
+
+func TestFilterStatus(t *testing.T) {
+	list := []containerStatus{
+		{Name: "web", State: "active", Image: "nginx", Labels: map[string]string{"team": "web"}},
+		{Name: "db", State: "failed", Image: "postgres", Exit: &exitStatus{How: "exited", Status: 1}},
+		{Name: "run-1", State: "inactive", Image: "nginx", Run: true, Labels: map[string]string{"team": "ops"}},
+	}
+	names := func(l []containerStatus) string {
+		var n []string
+		for _, s := range l {
+			n = append(n, s.Name)
+		}
+		return strings.Join(n, ",")
+	}
+	for _, tc := range []struct {
+		filters []string
+		want    string
+	}{
+		{nil, "web,db,run-1"},
+		{[]string{"label=team"}, "web,run-1"},
+		{[]string{"label=team=ops"}, "run-1"},
+		{[]string{"status=running"}, "web"},
+		{[]string{"status=exited"}, "db"},
+		{[]string{"status=failed"}, "db"},
+		{[]string{"image=nginx", "name=run"}, "run-1"},
+	} {
+		got, err := filterStatus(list, tc.filters)
+		if err != nil || names(got) != tc.want {
+			t.Errorf("filter %q = %q, %v; want %q", tc.filters, names(got), err, tc.want)
+		}
+	}
+	for _, bad := range []string{"name", "color=red"} {
+		if _, err := filterStatus(list, []string{bad}); err == nil {
+			t.Errorf("filter %q: want an error", bad)
+		}
 	}
 }

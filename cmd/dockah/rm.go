@@ -146,7 +146,9 @@ func (r *containerRemover) remove(ctx context.Context, name string) error {
 		return err
 	}
 	source, defined := definitionSource(r.fsys, name)
-	if !hasLayer && !state.known() && !defined {
+	_, runErr := fs.Stat(r.fsys, inFS(runDefinitionPath(name)))
+	isRun := runErr == nil && !defined
+	if !hasLayer && !state.known() && !defined && !isRun {
 		return fmt.Errorf("no such container %s: no writable layer, no definition, no %s", name, service)
 	}
 	if state.running() {
@@ -156,6 +158,15 @@ func (r *containerRemover) remove(ctx context.Context, name string) error {
 		if err := r.units.stop(ctx, service); err != nil {
 			return err
 		}
+	}
+	if isRun {
+		// A container of dockah run goes whole: definition, how it
+		// ended, writable layer.
+		if err := removeRunContainer(r.store, name); err != nil {
+			return fmt.Errorf("remove container %s: %w", name, err)
+		}
+		fmt.Fprintln(r.out, name)
+		return nil
 	}
 	if !hasLayer {
 		r.note("dockah: %s has no writable layer to remove\n", name)

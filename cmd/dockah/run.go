@@ -1,22 +1,20 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	sd "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
 	"github.com/spf13/cobra"
@@ -24,6 +22,7 @@ import (
 	"github.com/dockah/dockah/activation"
 	"github.com/dockah/dockah/cmd/internal/unitwatch"
 	"github.com/dockah/dockah/rootfs"
+	"github.com/dockah/dockah/rootfs/remote"
 	"github.com/dockah/dockah/unitgen"
 )
 
@@ -31,15 +30,6 @@ import (
 // is not on the generator's search path: these containers are transient
 // units, not generated ones.
 const runDir = "/run/dockah/run"
-
-type runOptions struct {
-	name        string
-	remove      bool
-	interactive bool
-	tty         bool
-	publish     []string
-	env         []string
-}
 
 func newRunCommand(g *globalOptions) *cobra.Command {
 	var o runOptions
@@ -49,11 +39,24 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 		Long: `Run a container of IMAGE now, with the same setup as a defined container,
 as a transient systemd service started through systemd's D-Bus API. Its
 output appears on the terminal, its exit status is the command's, and
-Ctrl-C stops it.
+Ctrl-C stops it. With -d it runs on: the name is printed, the output goes to
+the journal (dockah logs NAME), and dockah stop, kill, exec, inspect and ps
+work on it as on a defined container.
+
+The flags mean what they mean to docker run and podman run; each becomes a
+key of the container's definition (see dockah inspect NAME), and one that
+dockah cannot honour is an error. The image is pulled first when the store
+does not have it (--pull).
 
 -p HOST:CONTAINER listens on HOST (a port, ADDR:PORT or [ADDR]:PORT) through
 a transient socket unit and forwards each connection to CONTAINER inside the
 container, which has no network but loopback.
+
+A container that ends stays listed by dockah ps -a with how it ended, and
+keeps its name and writable layer, until dockah rm NAME (or --rm).
+
+The exit status is the container's, or 125 when dockah itself failed, 126
+when the command cannot be run and 127 when it is not found, as podman run.
 
 The transient service has the sandbox of a generated one (ProtectSystem=strict,
 the capability bounding set, system call filters, PrivateNetwork=, ...):
@@ -61,67 +64,18 @@ systemctl show NAME.service and systemd-analyze security NAME.service show it.`,
 		Example: `  dockah run hello:latest
   dockah run --rm busybox:latest echo "Hello, World!"
   dockah run --rm -it busybox:latest sh
-  dockah run --rm -p 127.0.0.1:8080:80 nginx:latest`,
+  dockah run -d --name web -p 127.0.0.1:8080:80 --read-only --tmpfs /run --tmpfs /var/cache/nginx nginx:latest
+  dockah run --rm -v data:/data -v ./config:/etc/app:ro -u 1000 -w /data -m 256m --cpus 1.5 app:1
+  dockah run --rm --entrypoint /bin/sh --cap-drop ALL --security-opt seccomp=unconfined alpine -c id`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runContainer(cmd.Context(), g, o, args[0], args[1:])
+			return runContainer(cmd, g, o, args[0], args[1:])
 		},
 	}
 	cmd.Flags().SetInterspersed(false) // flags after IMAGE belong to COMMAND
-	cmd.Flags().StringVar(&o.name, "name", "", "container name (default: run-RANDOM)")
-	cmd.Flags().BoolVar(&o.remove, "rm", false, "discard the container's writable layer when it exits")
-	cmd.Flags().BoolVarP(&o.interactive, "interactive", "i", false, "connect standard input")
-	cmd.Flags().BoolVarP(&o.tty, "tty", "t", false, "give the container a terminal (with -i: yours, in raw mode)")
-	cmd.Flags().StringArrayVarP(&o.publish, "publish", "p", nil, "listen on HOST and forward to the container's port CONTAINER (HOST:CONTAINER)")
-	cmd.Flags().StringArrayVarP(&o.env, "env", "e", nil, "set an environment variable (NAME=VALUE)")
+	o.addFlags(cmd.Flags())
+	o.registry.add(cmd.Flags())
 	return cmd
-}
-
-// runDefinition is the TOML definition of a "dockah run" container.
-type runDefinition struct {
-	Container runContainerTable `toml:"container"`
-	Socket    []runSocket       `toml:"socket,omitempty"`
-}
-
-type runContainerTable struct {
-	Image       string            `toml:"image"`
-	Command     []string          `toml:"command,omitempty"`
-	Environment map[string]string `toml:"environment,omitempty"`
-	Ephemeral   bool              `toml:"ephemeral"`
-}
-
-type runSocket struct {
-	Listen string `toml:"listen"`
-	Port   int    `toml:"port"`
-}
-
-// buildRunDefinition writes the definition of a run as TOML. It is
-// checked by the same loader as any definition before anything starts.
-func buildRunDefinition(o runOptions, image string, command []string) ([]byte, error) {
-	def := runDefinition{Container: runContainerTable{Image: image, Command: command, Ephemeral: o.remove}}
-	for _, kv := range o.env {
-		name, value, ok := strings.Cut(kv, "=")
-		if !ok || name == "" {
-			return nil, fmt.Errorf("-e %q: want NAME=VALUE", kv)
-		}
-		if def.Container.Environment == nil {
-			def.Container.Environment = map[string]string{}
-		}
-		def.Container.Environment[name] = value
-	}
-	for _, p := range o.publish {
-		i := strings.LastIndexByte(p, ':')
-		port, err := strconv.Atoi(p[i+1:])
-		if i <= 0 || err != nil {
-			return nil, fmt.Errorf("-p %q: want HOST:CONTAINER, HOST being PORT, ADDR:PORT or [ADDR]:PORT", p)
-		}
-		def.Socket = append(def.Socket, runSocket{Listen: p[:i], Port: port})
-	}
-	var buf bytes.Buffer
-	if err := toml.NewEncoder(&buf).Encode(def); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 func randomName() string {
@@ -130,18 +84,57 @@ func randomName() string {
 	return "run-" + hex.EncodeToString(b[:])
 }
 
-func runContainer(ctx context.Context, g *globalOptions, o runOptions, image string, command []string) error {
+// checkNameFree refuses a name that a container has: a definition, a run
+// container that has not been removed, a loaded unit, or a writable layer
+// left by an earlier container, which a new one would silently reuse.
+func checkNameFree(ctx context.Context, conn *sd.Conn, fsys fs.FS, store *rootfs.Store, name string) error {
+	if _, err := unitgen.LoadUnit(fsys, name); !errors.Is(err, unitgen.ErrNotFound) {
+		return fmt.Errorf("the name %s is in use: a container named %s is defined in %s; choose another --name", name, name, strings.Join(unitgen.SearchPath(), ", "))
+	}
+	if _, err := fs.Stat(fsys, inFS(runDefinitionPath(name))); err == nil {
+		return fmt.Errorf("the name %s is in use by a container of dockah run; remove it first (dockah rm %s) or choose another --name", name, name)
+	}
+	if p, err := conn.GetUnitPropertyContext(ctx, name+".service", "LoadState"); err == nil && strings.Trim(p.Value.String(), `"`) == "loaded" {
+		return fmt.Errorf("the name %s is in use: the unit %s.service exists; choose another --name", name, name)
+	}
+	upper, err := store.ContainerUpper(name)
+	if err != nil {
+		return fmt.Errorf("--name %s: %w", name, err)
+	}
+	if _, err := os.Stat(filepath.Dir(upper)); err == nil {
+		return fmt.Errorf("the name %s is in use: an earlier container %s left its writable layer; remove it (dockah rm %s) or choose another --name", name, name, name)
+	}
+	return nil
+}
+
+// runFailure marks an error of dockah's own, which exits 125 as podman's.
+type runFailure struct{ err error }
+
+func (e runFailure) Error() string { return e.err.Error() }
+func (e runFailure) Unwrap() error { return e.err }
+
+func runContainer(c *cobra.Command, g *globalOptions, o runOptions, image string, command []string) error {
+	err := runContainerOrFail(c, g, o, image, command)
+	var status exitStatusError
+	if err != nil && !errors.As(err, &status) {
+		return runFailure{err}
+	}
+	return err
+}
+
+func runContainerOrFail(c *cobra.Command, g *globalOptions, o runOptions, image string, command []string) error {
+	ctx := c.Context()
+	if o.detach && (o.interactive || o.tty) {
+		return errors.New("-d runs the container without a terminal or input: leave out -i and -t (dockah exec -it NAME sh opens a shell in it)")
+	}
 	if o.name == "" {
 		o.name = randomName()
 	}
-	if _, err := unitgen.LoadUnit(os.DirFS("/"), o.name); err == nil {
-		return fmt.Errorf("a container named %s is defined in %s; choose another --name", o.name, strings.Join(unitgen.SearchPath(), ", "))
-	}
-	data, err := buildRunDefinition(o, image, command)
+	data, err := buildRunDefinition(o, image, command, hostRunEnv())
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(runDir, o.name+".toml")
+	path := runDefinitionPath(o.name)
 	def, err := unitgen.Parse(o.name, unitgen.File{Path: path, Data: data})
 	if err != nil {
 		return err
@@ -150,27 +143,54 @@ func runContainer(ctx context.Context, g *globalOptions, o runOptions, image str
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(runDir, 0o700); err != nil {
+	store, err := openStore(g)
+	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		return err
-	}
-	defer os.Remove(path)
 	conn, err := sd.NewSystemConnectionContext(ctx)
 	if err != nil {
 		return fmt.Errorf("connect to systemd: %w", err)
 	}
 	defer conn.Close()
-	if o.remove {
-		// Once the unit is gone, so is the writable layer.
-		defer func() {
-			if store, err := rootfs.Open(g.storeRoot); err == nil {
-				_ = store.RemoveContainer(o.name)
-			}
-		}()
+	if err := checkNameFree(ctx, conn, os.DirFS("/"), store, o.name); err != nil {
+		return err
 	}
-	r := &transientRun{conn: conn, name: o.name, def: def, definition: path, store: g.storeRoot, stdin: o.interactive, sandbox: sandbox}
+	if err := pullForRun(c, g, o, image); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(runDir, 0o700); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(path, func(f *os.File) error { _, err := f.Write(data); return err }); err != nil {
+		return err
+	}
+	cli, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	r := &transientRun{
+		conn: conn, name: o.name, def: def, definition: path, store: g.storeRoot, stdin: o.interactive,
+		detach: o.detach, remove: o.remove, cli: cli, sandbox: sandbox,
+	}
+	if o.detach {
+		err := r.start(ctx)
+		if err != nil {
+			failure := r.startFailure(ctx, err)
+			r.cleanUpFailedStart()
+			if failure != err {
+				// The shim's word on it is in the journal only.
+				fmt.Fprintf(c.ErrOrStderr(), "dockah: %v\n", err)
+			}
+			return failure
+		}
+		fmt.Fprintln(c.OutOrStdout(), o.name)
+		return nil
+	}
+	if o.remove {
+		// Once the unit is gone, so is the container, even if the unit
+		// never got to its ExecStopPost=.
+		defer removeRunContainer(store, o.name)
+	}
 	if o.tty {
 		master, slave, err := activation.HostTerminal(os.Stdin, os.Stdout)
 		if err != nil {
@@ -194,6 +214,37 @@ func runContainer(ctx context.Context, g *globalOptions, o runOptions, image str
 	return r.run(ctx)
 }
 
+// pullForRun pulls the image as --pull says, before anything starts.
+func pullForRun(c *cobra.Command, g *globalOptions, o runOptions, image string) error {
+	st, err := openStore(g)
+	if err != nil {
+		return err
+	}
+	if o.pull == "missing" || o.pull == "never" {
+		// The common case costs one lookup, and no registry configuration.
+		if _, err := st.Resolve(image); err == nil {
+			return nil
+		}
+	}
+	prog := newProgress(c.ErrOrStderr(), g.quiet)
+	f := pullFlags{registryFlags: o.registry, policy: o.pull}
+	po, err := f.pullOptions(prog.event)
+	if err != nil {
+		return fmt.Errorf("--pull: %w", err)
+	}
+	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	p, err := remote.Pull(ctx, st, image, po)
+	prog.finish()
+	if err != nil {
+		return err
+	}
+	if p.Fetched && !g.quiet {
+		fmt.Fprintf(c.ErrOrStderr(), "pulled %s (%s)\n", p.Reference, p.Digest)
+	}
+	return nil
+}
+
 // transientRun is one container run as transient units.
 type transientRun struct {
 	conn       *sd.Conn
@@ -203,6 +254,9 @@ type transientRun struct {
 	store      string
 	stdin      bool
 	tty        string // the terminal's path with -t
+	detach     bool   // -d: output to the journal, nobody waits
+	remove     bool   // --rm
+	cli        string // this program, the units' ExecStopPost=
 	// sandbox is the generated units' sandbox (ProtectSystem=strict,
 	// the capability bounding set, system call filters, ...).
 	sandbox []sd.Property
@@ -211,29 +265,66 @@ type transientRun struct {
 func (r *transientRun) service() string { return r.name + ".service" }
 func (r *transientRun) socket() string  { return r.name + ".socket" }
 
+// start starts the container's units and waits for the start jobs.
+func (r *transientRun) start(ctx context.Context) error {
+	if len(r.def.Sockets) == 0 {
+		return r.startTransient(ctx, r.service(), r.serviceProperties())
+	}
+	// Both units are made in one call: the service, started at once
+	// (docker run semantics, not on the first connection), and its
+	// socket as an auxiliary unit that the service requires, so that
+	// the socket listens first and passes its sockets. (The other way
+	// round, systemd drops an auxiliary service's standard output and
+	// error file descriptors, and the output would go to the journal.)
+	props := append(r.serviceProperties(),
+		sd.Property{Name: "Requires", Value: dbus.MakeVariant([]string{r.socket()})},
+		sd.Property{Name: "After", Value: dbus.MakeVariant([]string{r.socket()})})
+	aux := []sd.PropertyCollection{{Name: r.socket(), Properties: r.socketProperties()}}
+	return r.startTransient(ctx, r.service(), props, aux...)
+}
+
+// startFailure is the error of a start that failed: the status of a
+// command that could not be found (127) or run (126), which the shim
+// exits with, as podman run; otherwise err, a failure of dockah's own.
+func (r *transientRun) startFailure(ctx context.Context, err error) error {
+	code, cerr := r.conn.GetServicePropertyContext(ctx, r.service(), "ExecMainCode")
+	status, serr := r.conn.GetServicePropertyContext(ctx, r.service(), "ExecMainStatus")
+	if cerr != nil || serr != nil {
+		return err
+	}
+	const cldExited = 1
+	c, _ := code.Value.Value().(int32)
+	s, _ := status.Value.Value().(int32)
+	if c == cldExited && (s == activation.ExitNotFound || s == activation.ExitCannotRun) {
+		return exitStatusError{int(s)}
+	}
+	return err
+}
+
+// cleanUpFailedStart takes back what a start that failed left: the
+// socket, and with --rm the container.
+func (r *transientRun) cleanUpFailedStart() {
+	if len(r.def.Sockets) > 0 {
+		_, _ = r.conn.StopUnitContext(context.Background(), r.socket(), "replace", nil)
+	}
+	if r.remove {
+		if store, err := rootfs.Open(r.store); err == nil {
+			_ = removeRunContainer(store, r.name)
+		}
+	}
+}
+
+// run starts the container and waits for its end.
 func (r *transientRun) run(ctx context.Context) error {
 	// The end of the container is a PropertiesChanged signal of its unit,
 	// which wakes the wait below; subscribed before anything starts, so
 	// that none is missed.
 	changes := unitwatch.Changes(r.conn, r.service())
 	if len(r.def.Sockets) > 0 {
-		// A socket refuses to start without its service loaded: both
-		// are made in one call, the service as an auxiliary unit, which
-		// is then started at once (docker run semantics), not on the
-		// first connection.
-		aux := []sd.PropertyCollection{{Name: r.service(), Properties: r.serviceProperties()}}
-		if err := r.start(ctx, r.socket(), r.socketProperties(), aux...); err != nil {
-			return err
-		}
 		defer r.conn.StopUnitContext(context.Background(), r.socket(), "replace", nil)
-		if err := r.wait(ctx, "start "+r.service(), func(ch chan<- string) error {
-			_, err := r.conn.StartUnitContext(ctx, r.service(), "replace", ch)
-			return err
-		}); err != nil {
-			return err
-		}
-	} else if err := r.start(ctx, r.service(), r.serviceProperties()); err != nil {
-		return err
+	}
+	if err := r.start(ctx); err != nil {
+		return r.startFailure(ctx, err)
 	}
 	interrupts := make(chan os.Signal, 1)
 	signal.Notify(interrupts, os.Interrupt, syscall.SIGTERM)
@@ -272,9 +363,9 @@ func (r *transientRun) waitChange(ctx context.Context, changes <-chan struct{}, 
 	return nil
 }
 
-// start starts a transient unit (with auxiliary units) and waits for its
-// start job.
-func (r *transientRun) start(ctx context.Context, unit string, props []sd.Property, aux ...sd.PropertyCollection) error {
+// startTransient starts a transient unit (with auxiliary units) and waits
+// for its start job.
+func (r *transientRun) startTransient(ctx context.Context, unit string, props []sd.Property, aux ...sd.PropertyCollection) error {
 	return r.wait(ctx, "start "+unit, func(ch chan<- string) error {
 		_, err := r.conn.StartTransientUnitAux(ctx, unit, "fail", props, aux, ch)
 		return err
@@ -326,17 +417,43 @@ func (r *transientRun) serviceProperties() []sd.Property {
 		{Name: "NotifyAccess", Value: dbus.MakeVariant("main")},
 		{Name: "KillMode", Value: dbus.MakeVariant("mixed")},
 		{Name: "Environment", Value: dbus.MakeVariant([]string{"DOCKAH_ROOT=" + r.store})},
-		// Keep the unit, and its exit status, until this client is gone.
-		{Name: "AddRef", Value: dbus.MakeVariant(true)},
 		{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")},
+		// run-ended writes there; the store is in the sandbox's list.
+		{Name: "ReadWritePaths", Value: dbus.MakeVariant([]string{runDir})},
+		{Name: "ExecStopPost", Value: dbus.MakeVariant([]execCommand{{Path: r.cli, Args: r.endedCommand()}})},
 	}
+	if !r.detach {
+		// Keep the unit, and its exit status, until this client is gone.
+		props = append(props, sd.Property{Name: "AddRef", Value: dbus.MakeVariant(true)})
+	}
+	props = append(props, serviceSettings(r.def)...)
 	props = append(props, r.sandbox...)
 	return append(props, r.stdio()...)
 }
 
+// execCommand is an Exec*= command as systemd's D-Bus API takes it.
+type execCommand struct {
+	Path             string
+	Args             []string
+	UncleanIsFailure bool
+}
+
+// endedCommand records how the container ended, or removes it (--rm).
+func (r *transientRun) endedCommand() []string {
+	args := []string{r.cli, "--root", r.store, "run-ended"}
+	if r.remove {
+		args = append(args, "--rm")
+	}
+	return append(args, r.name)
+}
+
 // stdio connects the unit to the caller: a terminal systemd makes the
-// controlling one (-t), or the caller's own file descriptors.
+// controlling one (-t), or the caller's own file descriptors; with -d
+// the journal.
 func (r *transientRun) stdio() []sd.Property {
+	if r.detach {
+		return nil
+	}
 	if r.tty != "" {
 		return []sd.Property{
 			{Name: "TTYPath", Value: dbus.MakeVariant(r.tty)},

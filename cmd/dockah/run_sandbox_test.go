@@ -14,7 +14,7 @@ import (
 // Every directive of the generated units' sandbox reaches a "dockah run"
 // unit as the property, and the D-Bus type, systemd reads it from.
 func TestSandboxProperties(t *testing.T) {
-	data, err := buildRunDefinition(runOptions{}, "busybox:latest", []string{"true"})
+	data, err := buildRunDefinition(runOptions{}, "busybox:latest", []string{"true"}, runEnv{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"slices"
 	"strings"
 	"syscall"
@@ -36,6 +37,10 @@ type containerStatus struct {
 	// Exit is how the container last ended; null while it runs or when
 	// it has not run since systemd loaded its unit.
 	Exit *exitStatus `json:"exit"`
+	// Run is true for a container of dockah run, false for a defined one.
+	Run bool `json:"run"`
+	// Labels are the definition's labels.
+	Labels map[string]string `json:"labels"`
 }
 
 // exitStatus is how a container's main process last ended, as systemd
@@ -123,6 +128,13 @@ func containerDefinitions(ctx context.Context, conn *sdbus.Conn, fsys fs.FS) ([]
 			out = append(out, d)
 		}
 	}
+	runs, err := runContainers(fsys)
+	problems = errors.Join(problems, err)
+	for _, d := range runs {
+		if !seen[d.Name] {
+			out = append(out, d)
+		}
+	}
 	slices.SortFunc(out, func(a, b *unitgen.Definition) int { return strings.Compare(a.Name, b.Name) })
 	return out, problems
 }
@@ -160,6 +172,11 @@ func queryStatus(ctx context.Context, conn *sdbus.Conn, defs []*unitgen.Definiti
 			}
 			st.addServiceProperties(props, now)
 		}
+		if st.Run && st.Exit == nil && !st.running() {
+			// The unit has gone with how it ended; its ExecStopPost=
+			// wrote it down.
+			st.Exit = readRunExit(os.DirFS("/"), d.Name)
+		}
 		out = append(out, st)
 	}
 	return out, nil
@@ -168,7 +185,10 @@ func queryStatus(ctx context.Context, conn *sdbus.Conn, defs []*unitgen.Definiti
 // newStatus is a container's status from its definition and the state of
 // its units.
 func newStatus(d *unitgen.Definition, units map[string]sdbus.UnitStatus) containerStatus {
-	st := containerStatus{Name: d.Name, Service: d.ServiceUnit(), Image: d.Container.Image, Sockets: []socketStatus{}}
+	st := containerStatus{
+		Name: d.Name, Service: d.ServiceUnit(), Image: d.Container.Image, Sockets: []socketStatus{},
+		Run: isRunContainer(d), Labels: d.Container.Labels,
+	}
 	if d.IsTemplate() {
 		st.State = "template"
 	} else {

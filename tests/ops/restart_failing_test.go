@@ -83,11 +83,12 @@ func TestRecoverFromStartLimit(t *testing.T) {
 		})
 	}
 	t.Run("failure", func(t *testing.T) {
-		// An entrypoint that is not there: the shim exits 125 before
-		// the container runs, and the start job fails.
+		// An entrypoint that is not there: the shim exits 127 (not
+		// found, as shells and podman say) before the container runs,
+		// and the start job fails.
 		define(t, b, path, crashDefinition("/nonexistent"))
 		r := run(t, b, "dockah", "start", name)
-		oneLineError(t, r, "start "+name+".service: job failed: main process exited with status 125, result exit-code (see: dockah logs "+name+")")
+		oneLineError(t, r, "start "+name+".service: job failed: main process exited with status 127, result exit-code (see: dockah logs "+name+")")
 	})
 }
 

@@ -1,0 +1,346 @@
+package run
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dockah/dockah/tests/box"
+	"github.com/dockah/dockah/tests/images"
+)
+
+func TestMain(m *testing.M) { os.Exit(box.Main(m)) }
+
+const image = "runflags:test"
+
+var setupOnce sync.Once
+
+func runBox(t *testing.T) *box.Box {
+	t.Helper()
+	b := box.Shared(t)
+	setupOnce.Do(func() {
+		hello := images.Build(t, "./contrib/hello", b.Path("/opt/dockah-run"))
+		entries := append(images.Busybox(t, "sh", "echo", "cat", "true", "sleep", "id", "pwd", "hostname", "touch", "ls", "grep", "head", "wc"),
+			images.Entry{Name: "hello", Source: hello},
+			images.Entry{Name: "data", Dir: true},
+			images.Entry{Name: "data/seed.txt", Data: []byte("from the image\n"), Mode: 0o644},
+			images.Entry{Name: "etc/motd", Data: []byte("not a program\n"), Mode: 0o644},
+		)
+		images.Import(t, b, image, entries)
+		if err := b.WriteFile("/srv/env/app.env", []byte("# app\nFROM_FILE=yes\nMODE=file\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.WriteFile("/srv/share/host.txt", []byte("from the host\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if t.Failed() {
+		t.FailNow()
+	}
+	return b
+}
+
+// exitStatus runs a command in the box and returns its output and exit
+// status.
+func exitStatus(t *testing.T, b *box.Box, args ...string) (string, int) {
+	t.Helper()
+	out, err := b.Run(args...)
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return out, exit.ExitCode()
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", strings.Join(args, " "), err)
+	}
+	return out, 0
+}
+
+// Command lines in the shape of docker run's documented examples, with the
+// image adapted, each checked from inside the container.
+func TestDockerRunExamples(t *testing.T) {
+	b := runBox(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rm", image, "echo", "Hello, World!"}, "Hello, World!"},
+		{[]string{"--rm", "-e", "MODE=flag", "--env-file", "/srv/env/app.env", image, "sh", "-c", "echo $FROM_FILE $MODE"}, "yes flag"},
+		{[]string{"--rm", "-u", "1000:1000", "-w", "/data", image, "sh", "-c", "echo $(id -u):$(id -g) $(pwd)"}, "1000:1000 /data"},
+		{[]string{"--rm", "--hostname", "example", image, "hostname"}, "example"},
+		{[]string{"--rm", "--entrypoint", "/bin/echo", image, "from", "entrypoint"}, "from entrypoint"},
+		{[]string{"--rm", "--entrypoint", "", image, "/bin/echo", "no", "entrypoint"}, "no entrypoint"},
+		{[]string{"--rm", "--read-only", "--tmpfs", "/scratch:size=1m,mode=0700", image, "sh", "-c", "touch /scratch/ok && ! touch /nope 2>/dev/null && echo ro-ok"}, "ro-ok"},
+		{[]string{"--rm", "-v", "/srv/share:/share:ro", image, "sh", "-c", "cat /share/host.txt; touch /share/x 2>/dev/null || echo ro"}, "from the host\nro"},
+		{[]string{"--rm", "--init", image, "cat", "/proc/1/comm"}, "dockah-stage"},
+		{[]string{"--rm", "--cap-drop", "ALL", image, "grep", "CapEff", "/proc/self/status"}, "CapEff:\t0000000000000000"},
+		{[]string{"--rm", "--security-opt", "no-new-privileges", image, "grep", "NoNewPrivs", "/proc/self/status"}, "NoNewPrivs:\t1"},
+		{[]string{"--rm", "--pids-limit", "3", "--network", "none", image, "sh", "-c", "cat /proc/net/dev | wc -l"}, "3"},
+	} {
+		args := append([]string{"dockah", "run"}, tc.args...)
+		out, err := b.Run(args...)
+		if err != nil {
+			t.Errorf("%s: %v", strings.Join(args, " "), err)
+			continue
+		}
+		if !strings.Contains(out, tc.want) {
+			t.Errorf("%s printed %q, want %q", strings.Join(args, " "), out, tc.want)
+		}
+	}
+}
+
+// seccomp=unconfined takes the container's profile away; systemd's own
+// filters for ProtectKernelModules= and ProtectKernelLogs= stay (the
+// container has neither capability anyway).
+func TestRunSeccompUnconfined(t *testing.T) {
+	b := runBox(t)
+	filters := func(args ...string) int {
+		out, err := b.Run(append(append([]string{"dockah", "run", "--rm"}, args...), image, "grep", "^Seccomp_filters:", "/proc/self/status")...)
+		n, convErr := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(out), "Seccomp_filters:")))
+		if err != nil || convErr != nil {
+			t.Fatalf("%v: %q %v %v", args, out, err, convErr)
+		}
+		return n
+	}
+	confined, unconfined := filters(), filters("--security-opt", "seccomp=unconfined")
+	if unconfined >= confined {
+		t.Errorf("seccomp filters: %d by default, %d with seccomp=unconfined; want fewer", confined, unconfined)
+	}
+}
+
+// A named volume keeps what a container wrote for the next one.
+func TestRunNamedVolume(t *testing.T) {
+	b := runBox(t)
+	if out, err := b.Run("dockah", "run", "--rm", "-v", "runvol:/vol", image, "sh", "-c", "echo kept > /vol/f"); err != nil {
+		t.Fatalf("write: %v %s", err, out)
+	}
+	out, err := b.Run("dockah", "run", "--rm", "-v", "runvol:/vol:ro", image, "cat", "/vol/f")
+	if err != nil || strings.TrimSpace(out) != "kept" {
+		t.Errorf("the second container read %q (%v), want kept", out, err)
+	}
+}
+
+// Exit statuses as podman run's: the container's own, 126 and 127 for a
+// command that cannot be run or found, 125 for dockah's own failures.
+func TestRunExitStatuses(t *testing.T) {
+	b := runBox(t)
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"--rm", image, "sh", "-c", "exit 7"}, 7},
+		{[]string{"--rm", image, "/no/such/program"}, 127},
+		{[]string{"--rm", image, "/etc/motd"}, 126},
+		{[]string{"--rm", "--no-such-flag", image, "true"}, 125},
+		{[]string{"--rm", "--network", "bridge", image, "true"}, 125},
+		{[]string{"--rm", "--pull", "never", "localhost/not-here:1", "true"}, 125},
+		{[]string{"--rm", image, "true"}, 0},
+	} {
+		args := append([]string{"dockah", "run"}, tc.args...)
+		out, got := exitStatus(t, b, args...)
+		if got != tc.want {
+			t.Errorf("%s: exit status %d, want %d\n%s", strings.Join(args, " "), got, tc.want, out)
+		}
+	}
+}
+
+// Resource flags reach the unit, where systemd enforces them.
+func TestRunResourceFlags(t *testing.T) {
+	b := runBox(t)
+	out, err := b.Run("dockah", "run", "-d", "--rm", "--name", "limited", "-m", "64m", "--cpus", "0.5", "--pids-limit", "32", image, "sleep", "600")
+	if err != nil || strings.TrimSpace(out) != "limited" {
+		t.Fatalf("run -d: %q %v", out, err)
+	}
+	defer b.Run("dockah", "rm", "-f", "limited")
+	for property, want := range map[string]string{"MemoryMax": "67108864", "CPUQuotaPerSecUSec": "500ms", "TasksMax": "32"} {
+		if got, err := b.Property("limited.service", property); err != nil || got != want {
+			t.Errorf("%s=%q (%v), want %q", property, got, err, want)
+		}
+	}
+}
+
+type psEntry struct {
+	Name  string `json:"name"`
+	State string `json:"state"`
+	Run   bool   `json:"run"`
+	Exit  *struct {
+		How    string `json:"how"`
+		Status int    `json:"status"`
+	} `json:"exit"`
+	Labels map[string]string `json:"labels"`
+}
+
+func ps(t *testing.T, b *box.Box, args ...string) map[string]psEntry {
+	t.Helper()
+	out, err := b.Run(append([]string{"dockah", "ps", "--format", "json"}, args...)...)
+	if err != nil {
+		t.Fatalf("ps: %v", err)
+	}
+	var list []psEntry
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("ps json: %v\n%s", err, out)
+	}
+	m := map[string]psEntry{}
+	for _, e := range list {
+		m[e.Name] = e
+	}
+	return m
+}
+
+// A detached container is a container like any other: listed, inspected,
+// entered, stopped, started again, killed and removed by name, and its
+// name stays taken until it is removed.
+func TestRunDetachedLifecycle(t *testing.T) {
+	b := runBox(t)
+	defer b.Run("dockah", "rm", "-f", "det")
+	out, err := b.Run("dockah", "run", "-d", "--name", "det", "--label", "team=ops", "--init", image, "sleep", "600")
+	if err != nil || strings.TrimSpace(out) != "det" {
+		t.Fatalf("run -d printed %q: %v", out, err)
+	}
+	if e, ok := ps(t, b)["det"]; !ok || e.State != "active" || !e.Run || e.Labels["team"] != "ops" {
+		t.Fatalf("ps: %+v (listed %v)", e, ok)
+	}
+	if got := ps(t, b, "-a", "--filter", "label=team=ops"); len(got) != 1 {
+		t.Errorf("ps --filter label=team=ops: %v", got)
+	}
+	if out, err := b.Run("dockah", "exec", "det", "echo", "inside"); err != nil || strings.TrimSpace(out) != "inside" {
+		t.Errorf("exec: %q %v", out, err)
+	}
+	if out, err := b.Run("dockah", "inspect", "det"); err != nil || !strings.Contains(out, `"team": "ops"`) {
+		t.Errorf("inspect: %v\n%s", err, out)
+	}
+	if out, code := exitStatus(t, b, "dockah", "run", "--name", "det", image, "true"); code != 125 || !strings.Contains(out, "in use") {
+		t.Errorf("a second container named det: status %d\n%s", code, out)
+	}
+	if _, err := b.Run("dockah", "stop", "-t", "1", "det"); err != nil {
+		t.Fatal(err)
+	}
+	e := ps(t, b, "-a")["det"]
+	if e.State == "active" || e.Exit == nil {
+		t.Errorf("after stop, ps -a: %+v", e)
+	}
+	if _, err := b.Run("dockah", "start", "det"); err != nil {
+		t.Fatalf("start again: %v", err)
+	}
+	if e := ps(t, b)["det"]; e.State != "active" {
+		t.Fatalf("after start: %+v", e)
+	}
+	if _, err := b.Run("dockah", "kill", "det"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitUnitState("det.service", 20*time.Second, "inactive", "failed"); err != nil {
+		// A collected unit is gone, which is inactive too.
+		if st := ps(t, b, "-a")["det"]; st.State == "active" {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, func() bool { e := ps(t, b, "-a")["det"]; return e.Exit != nil && e.Exit.How == "killed" }, "ps -a to show det killed")
+	if out, err := b.Run("dockah", "rm", "det"); err != nil || strings.TrimSpace(out) != "det" {
+		t.Fatalf("rm: %q %v", out, err)
+	}
+	if _, listed := ps(t, b, "-a")["det"]; listed {
+		t.Errorf("det is still listed after rm")
+	}
+	if _, err := os.Stat(b.StoreDir() + "/containers/det"); !os.IsNotExist(err) {
+		t.Errorf("rm left the writable layer: %v", err)
+	}
+	if _, err := b.Run("dockah", "run", "--rm", "--name", "det", image, "true"); err != nil {
+		t.Errorf("the name det after rm: %v", err)
+	}
+}
+
+// A CLI killed with SIGKILL leaves a container that is listed and can be
+// stopped and removed; its exit is recorded when it ends.
+func TestRunSurvivesItsClient(t *testing.T) {
+	b := runBox(t)
+	defer b.Run("dockah", "rm", "-f", "orphan")
+	cmd := b.Command(t.Context(), "dockah", "run", "--name", "orphan", image, "sleep", "600")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitUnitState("orphan.service", 20*time.Second, "active"); err != nil {
+		t.Fatal(err)
+	}
+	// The client is a child of the nsenter started here; only it dies.
+	children, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/task/" + strconv.Itoa(cmd.Process.Pid) + "/children")
+	client, _ := strconv.Atoi(strings.TrimSpace(string(children)))
+	if err != nil || client == 0 {
+		t.Fatalf("the dockah run under nsenter %d: %q %v", cmd.Process.Pid, children, err)
+	}
+	if err := syscall.Kill(client, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if e := ps(t, b)["orphan"]; e.State != "active" {
+		t.Fatalf("the container after its client died: %+v", e)
+	}
+	if _, err := b.Run("dockah", "stop", "orphan"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { e := ps(t, b, "-a")["orphan"]; return e.Exit != nil }, "ps -a to show how orphan ended")
+	if _, err := b.Run("dockah", "rm", "orphan"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// With -p the container's output still reaches the terminal, and its
+// port closes when it ends.
+func TestRunPublishedOutputReachesTheTerminal(t *testing.T) {
+	b := runBox(t)
+	cmd := b.Command(t.Context(), "dockah", "run", "--rm", "--name", "pubout", "-p", "127.0.0.1:18501:8080",
+		"-e", "HELLO_IGNORE_LISTEN_FDS=1", "-e", "HELLO_LISTEN=127.0.0.1:8080",
+		image, "sh", "-c", "echo to-the-terminal; echo to-stderr >&2; exec /hello")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Run("dockah", "rm", "-f", "pubout")
+	waitFor(t, func() bool {
+		body, _ := b.Run("curl", "-s", "http://127.0.0.1:18501/")
+		return strings.Contains(body, "hello from dockah")
+	}, "an answer on the published port")
+	if _, err := b.Run("dockah", "stop", "pubout"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("dockah run -p after a stop: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "to-the-terminal") || !strings.Contains(out.String(), "to-stderr") {
+		t.Errorf("run -p printed %q, want the container's output", out.String())
+	}
+	if state, _ := b.Property("pubout.socket", "ActiveState"); state == "active" {
+		t.Errorf("the socket of an ended run container still listens")
+	}
+}
+
+// A container that is run again without --rm under the same name is
+// refused until the first is removed, not silently given the old layer.
+func TestRunRefusesAnOldLayer(t *testing.T) {
+	b := runBox(t)
+	defer b.Run("dockah", "rm", "keep")
+	if _, err := b.Run("dockah", "run", "--name", "keep", image, "sh", "-c", "echo old > /marker"); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := exitStatus(t, b, "dockah", "run", "--name", "keep", image, "cat", "/marker"); code != 125 || !strings.Contains(out, "dockah rm keep") {
+		t.Errorf("re-run of keep: status %d\n%s", code, out)
+	}
+	if e := ps(t, b, "-a")["keep"]; e.Exit == nil || e.Exit.How != "exited" || e.Exit.Status != 0 {
+		t.Errorf("ps -a keep: %+v", e)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
