@@ -122,6 +122,7 @@ func inspectContainer(ctx context.Context, conn *sdbus.Conn, opts *globalOptions
 	if err != nil {
 		return nil, err
 	}
+	addStopRecords(ctx, states)
 	in.State = states[0]
 	in.SELinuxLabel = selinuxLabel(policy.HostSELinux().Enabled(), in.State, def.Container.Init, in.Spec)
 	return in, nil

@@ -67,7 +67,9 @@ func runPs(c *cobra.Command, opts *psOptions) error {
 	if err != nil {
 		return err
 	}
-	if !opts.all {
+	if opts.all {
+		addStopRecords(ctx, list)
+	} else {
 		list = runningOnly(list)
 	}
 	if list, err = filterStatus(list, opts.filters); err != nil {

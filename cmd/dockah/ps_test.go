@@ -202,3 +202,19 @@ func TestFilterStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestParseStopRecords(t *testing.T) {
+	data := []byte(`{"DOCKAH_CONTAINER":"web","DOCKAH_RESULT":"success","DOCKAH_EXIT_CODE":"exited","DOCKAH_EXIT_STATUS":"143","__REALTIME_TIMESTAMP":"1780000000000000"}
+{"DOCKAH_CONTAINER":"web","DOCKAH_RESULT":"exit-code","DOCKAH_EXIT_CODE":"exited","DOCKAH_EXIT_STATUS":"1","__REALTIME_TIMESTAMP":"1770000000000000"}
+not json
+{"DOCKAH_CONTAINER":"db","DOCKAH_RESULT":"signal","DOCKAH_EXIT_CODE":"killed","DOCKAH_EXIT_STATUS":"KILL","__REALTIME_TIMESTAMP":"1780000000000000"}
+{"DOCKAH_CONTAINER":"other","DOCKAH_RESULT":"success","DOCKAH_EXIT_CODE":"exited","DOCKAH_EXIT_STATUS":"0","__REALTIME_TIMESTAMP":"1780000000000000"}
+`)
+	got := parseStopRecords(data, map[string]bool{"web": true, "db": true, "never-stopped": true})
+	if len(got) != 2 || got["web"].String() != "exited 143" || got["web"].Result != "success" || got["db"].String() != "killed SIGKILL" {
+		t.Errorf("parseStopRecords = %v", got)
+	}
+	if got["web"].At == nil || got["web"].At.Unix() != 1780000000 {
+		t.Errorf("time of web's stop: %v", got["web"].At)
+	}
+}

@@ -259,3 +259,21 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+// addStopRecords fills in how the defined containers that do not run
+// last ended, where systemd has forgotten (an inactive unit it unloaded),
+// from the shim's stop records in the journal.
+func addStopRecords(ctx context.Context, list []containerStatus) {
+	missing := map[string]bool{}
+	for _, st := range list {
+		if st.Exit == nil && !st.running() && st.State != "template" && !st.Run {
+			missing[st.Name] = true
+		}
+	}
+	stops := lastStops(ctx, missing)
+	for i := range list {
+		if e := stops[list[i].Name]; e != nil && list[i].Exit == nil {
+			list[i].Exit = e
+		}
+	}
+}
