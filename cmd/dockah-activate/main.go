@@ -6,7 +6,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 
@@ -75,8 +74,7 @@ func exitOn(name string, err error) {
 		return
 	}
 	fmt.Fprintf(os.Stderr, "dockah-activate: %s: %v\n", name, err)
-	var cfgErr configError
-	if errors.As(err, &cfgErr) {
+	if launch.IsConfigError(err) {
 		os.Exit(exitConfig)
 	}
 	os.Exit(activation.ExitSetupFailed)
@@ -98,7 +96,7 @@ var definitionFS = os.DirFS("/")
 func loadDefinition(name string) (*unitgen.Definition, error) {
 	def, err := unitgen.LoadUnit(definitionFS, name)
 	if err != nil {
-		return nil, configError{err}
+		return nil, launch.ConfigError{Err: err}
 	}
 	return def, nil
 }
