@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/dockah/dockah/internal/tomldiag"
 )
 
 func def(image string) *fstest.MapFile {
@@ -86,15 +88,15 @@ func TestDiagnosticError(t *testing.T) {
 		d    Diagnostic
 		want string
 	}{
-		{Diagnostic{File: "/f.toml", Line: 12, Key: "socket.listen", Msg: `"80800" is not a port`, Accepted: "PORT"}, `/f.toml:12: socket.listen: "80800" is not a port (accepted: PORT)`},
-		{Diagnostic{File: "/f.toml", Msg: "cannot read the file: permission denied"}, "/f.toml: cannot read the file: permission denied"},
-		{Diagnostic{File: "/f.toml", Key: "container.image", Msg: "missing"}, "/f.toml: container.image: missing"},
+		{Diagnostic{Diagnostic: tomldiag.Diagnostic{File: "/f.toml", Line: 12, Key: "socket.listen", Msg: `"80800" is not a port`, Accepted: "PORT"}}, `/f.toml:12: socket.listen: "80800" is not a port (accepted: PORT)`},
+		{Diagnostic{Diagnostic: tomldiag.Diagnostic{File: "/f.toml", Msg: "cannot read the file: permission denied"}}, "/f.toml: cannot read the file: permission denied"},
+		{Diagnostic{Unit: "web", Diagnostic: tomldiag.Diagnostic{File: "/f.toml", Key: "container.image", Msg: "missing"}}, "/f.toml: container.image: missing"},
 	} {
 		if got := tc.d.Error(); got != tc.want {
 			t.Errorf("Error() = %q, want %q", got, tc.want)
 		}
 	}
-	wrapped := errors.Join(errors.New("other"), errors.Join(&Diagnostic{Msg: "a"}), &wrapErr{&Diagnostic{Msg: "b"}})
+	wrapped := errors.Join(errors.New("other"), errors.Join(&Diagnostic{Diagnostic: tomldiag.Diagnostic{Msg: "a"}}), &wrapErr{&Diagnostic{Diagnostic: tomldiag.Diagnostic{Msg: "b"}}})
 	if diags := Diagnostics(wrapped); len(diags) != 2 || diags[0].Msg != "a" || diags[1].Msg != "b" {
 		t.Errorf("Diagnostics found %v", diags)
 	}
