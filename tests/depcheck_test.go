@@ -71,6 +71,15 @@ func TestDependencyDirection(t *testing.T) {
 			t.Errorf("%s imports %s: a shared leaf imports nothing of ours", leaf, dep)
 		}
 	}
+	// Test fixtures stay out of the binaries: only tests and the
+	// benchmark programs link them.
+	for path, p := range pkgs {
+		for _, dep := range ours(p.Deps) {
+			if (dep == "internal/deftest" || dep == "rootfs/internal/fixture") && !permitted(path, "bench", []string{"internal/deftest", "rootfs/internal/fixture", "tests"}) {
+				t.Errorf("%s links the test fixtures %s", path, dep)
+			}
+		}
+	}
 	impure := []string{"os", "os/exec", "syscall", "net", "golang.org/x/sys/unix", "github.com/godbus/dbus/v5"}
 	for path, p := range pkgs {
 		if !permitted(path, "unitgen", sharedLeaves) {

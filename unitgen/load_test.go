@@ -2,30 +2,26 @@ package unitgen
 
 import (
 	"errors"
-	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
 
+	"github.com/dockah/dockah/internal/deftest"
 	"github.com/dockah/dockah/internal/tomldiag"
 )
 
-func def(image string) *fstest.MapFile {
-	return &fstest.MapFile{Data: []byte("[container]\nimage = \"" + image + "\"\n")}
-}
-
 func TestLoadUnit(t *testing.T) {
 	fsys := fstest.MapFS{
-		"etc/dockah/containers/web.toml":                def("web:1"),
-		"etc/dockah/containers/web@.toml":               def("tmpl:%i"),
-		"usr/lib/dockah/containers/web@blue.toml":       def("blue:1"),
+		"etc/dockah/containers/web.toml":                deftest.New("web:1").File(),
+		"etc/dockah/containers/web@.toml":               deftest.New("tmpl:%i").File(),
+		"usr/lib/dockah/containers/web@blue.toml":       deftest.New("blue:1").File(),
 		"etc/dockah/containers/masked.toml":             {Data: []byte("\n \t\n")},
-		"usr/lib/dockah/containers/masked.toml":         def("x:1"),
-		"etc/dockah/containers/linked.toml":             {Data: []byte("/dev/null"), Mode: fs.ModeSymlink},
-		"etc/dockah/containers/web@red.toml":            {Data: []byte("/dev/null"), Mode: fs.ModeSymlink},
+		"usr/lib/dockah/containers/masked.toml":         deftest.New("x:1").File(),
+		"etc/dockah/containers/linked.toml":             deftest.Masked(),
+		"etc/dockah/containers/web@red.toml":            deftest.Masked(),
 		"etc/dockah/containers/dir.toml/x":              {Data: []byte("x")},
 		"etc/dockah/containers/big.toml":                {Data: []byte("# " + strings.Repeat("x", maxFileSize) + "\n")},
-		"run/dockah/containers/web@green.toml.d/a.toml": {Data: []byte("[container]\nhostname = \"g\"\n")},
+		"run/dockah/containers/web@green.toml.d/a.toml": deftest.DropIn().Container(`hostname = "g"`).File(),
 	}
 	for _, tc := range []struct {
 		unit, image string
@@ -66,9 +62,9 @@ func TestLoadUnit(t *testing.T) {
 
 func TestLoadAll(t *testing.T) {
 	fsys := fstest.MapFS{
-		"etc/dockah/containers/b.toml":   def("b:1"),
-		"etc/dockah/containers/a.toml":   def("a:1"),
-		"etc/dockah/containers/bad.toml": def("BAD"),
+		"etc/dockah/containers/b.toml":   deftest.New("b:1").File(),
+		"etc/dockah/containers/a.toml":   deftest.New("a:1").File(),
+		"etc/dockah/containers/bad.toml": deftest.New("BAD").File(),
 	}
 	defs, err := LoadAll(fsys)
 	if len(defs) != 2 || defs[0].Name != "a" || defs[1].Name != "b" {

@@ -3,19 +3,16 @@ package unitgen
 import (
 	"strings"
 	"testing"
+
+	"github.com/dockah/dockah/internal/deftest"
 )
 
 // Sandbox is the part of the rendered service that confines it, for
-// every kind of definition: default, widened by capabilities, unconfined,
-// on the host's network, with volumes under /home and /tmp.
+// every kind of definition (deftest.Sandboxes): default, widened by
+// capabilities, unconfined, on the host's network, with volumes.
 func TestSandboxIsPartOfTheService(t *testing.T) {
-	for _, def := range []string{
-		"[container]\nimage = \"a\"\n",
-		"[container]\nimage = \"a\"\nnetwork = \"host\"\n[security]\ncapabilities_add = [\"CAP_SYS_TIME\", \"CAP_NET_RAW\"]\n",
-		"[container]\nimage = \"a\"\n[security]\nseccomp = \"unconfined\"\ncapabilities_add = [\"ALL\"]\n",
-		"[container]\nimage = \"a\"\n[[volume]]\nsource = \"/home/a\"\ntarget = \"/a\"\n[[volume]]\nsource = \"/tmp/b\"\ntarget = \"/b\"\n",
-	} {
-		d, err := Parse("web", File{Path: "/etc/dockah/containers/web.toml", Data: []byte(def)})
+	for _, def := range deftest.Sandboxes() {
+		d, err := Parse("web", File{Path: "/etc/dockah/containers/web.toml", Data: def.Bytes()})
 		if err != nil {
 			t.Fatalf("%s: %v", def, err)
 		}
