@@ -209,7 +209,7 @@ func (s *suite) serviceUnits() (map[string]string, error) {
 	}
 	return map[string]string{
 		"floor":         "ExecStart=" + rootfs + "/hello\n",
-		"floor-sandbox": "ExecStart=" + rootfs + "/hello\n" + sandbox,
+		"floor-sandbox": "ExecStart=" + rootfs + "/hello\n" + sandboxText(sandbox),
 		"crun":          crun("crun"),
 		"crun-seccomp":  crun("crun-seccomp"),
 		"runc": "ExecStart=/usr/sbin/runc run --bundle " + bundles + "/runc-serve bench-runc\n" +
