@@ -1,62 +1,18 @@
 package unitgen
 
 import (
-	"fmt"
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/dockah/dockah/internal/deftest"
 )
-
-// benchDefinitions makes n definitions as an administrator writes them,
-// half in /etc and half in /usr/lib, each with a drop-in in /etc.
-func benchDefinitions(n int) fstest.MapFS {
-	fsys := fstest.MapFS{}
-	for i := range n {
-		dir := "etc/dockah/containers"
-		if i%2 == 1 {
-			dir = "usr/lib/dockah/containers"
-		}
-		name := fmt.Sprintf("app%04d", i)
-		fsys[dir+"/"+name+".toml"] = &fstest.MapFile{Data: fmt.Appendf(nil, `# %[1]s: a web application
-[container]
-image = "registry.example.com/team/%[1]s:1.%[2]d"
-command = ["serve", "--port", "80"]
-environment = { TZ = "UTC", APP = "%[1]s" }
-
-[[socket]]
-listen = "127.0.0.1:%[3]d"
-port = 80
-
-[[volume]]
-source = "/srv/%[1]s"
-target = "/data"
-read_only = true
-
-[resources]
-memory_max = "512M"
-cpu_quota = "50%%"
-
-[service]
-restart = "on-failure"
-after = ["db"]
-wanted_by = ["multi-user.target"]
-`, name, i, 20000+i)}
-		fsys["etc/dockah/containers/"+name+".toml.d/10-local.toml"] = &fstest.MapFile{Data: []byte(`[resources]
-memory_max = "1G"
-
-[container]
-environment = { LOG_LEVEL = "debug" }
-`)}
-	}
-	return fsys
-}
 
 // indexedFS is a MapFS whose directories are listed in advance: MapFS
 // lists a directory by going through every file, which would make the
@@ -113,10 +69,10 @@ func reportCPU(b *testing.B, run func()) {
 }
 
 // BenchmarkGenerate is the generator's work for 1,000 definitions with a
-// drop-in each: list, read, parse, merge, check and render (files in
+// drop-in each (deftest.Apps): list, read, parse, merge, check and render (files in
 // memory). The target is well under 50 ms per run.
 func BenchmarkGenerate(b *testing.B) {
-	fsys := newIndexedFS(benchDefinitions(1000))
+	fsys := newIndexedFS(deftest.Apps(1000))
 	opts := Options{ShimPath: goldenShim}
 	b.ReportAllocs()
 	reportCPU(b, func() {
@@ -130,14 +86,8 @@ func BenchmarkGenerate(b *testing.B) {
 // BenchmarkGenerateDisk is BenchmarkGenerate reading real files.
 func BenchmarkGenerateDisk(b *testing.B) {
 	root := b.TempDir()
-	for name, f := range benchDefinitions(1000) {
-		p := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
-			b.Fatal(err)
-		}
+	if err := deftest.Write(root, deftest.Apps(1000)); err != nil {
+		b.Fatal(err)
 	}
 	fsys := os.DirFS(root)
 	opts := Options{ShimPath: goldenShim}
@@ -151,7 +101,7 @@ func BenchmarkGenerateDisk(b *testing.B) {
 
 // BenchmarkLoadUnit is the shim's load of one definition among 1,000.
 func BenchmarkLoadUnit(b *testing.B) {
-	fsys := fs.FS(newIndexedFS(benchDefinitions(1000)))
+	fsys := fs.FS(newIndexedFS(deftest.Apps(1000)))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := LoadUnit(fsys, "app0500"); err != nil {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/dockah/dockah/internal/tomldiag"
 )
 
 // converter turns a merged tree into a Definition and collects every
@@ -17,10 +19,10 @@ type converter struct {
 
 // fail records a problem with the value n at key.
 func (c *converter) fail(n *node, key, accepted, format string, args ...any) {
-	c.diags = append(c.diags, &Diagnostic{
-		Unit: c.unit, File: n.file, Line: n.line, Key: key,
+	c.diags = append(c.diags, &Diagnostic{Unit: c.unit, Diagnostic: tomldiag.Diagnostic{
+		File: n.file, Line: n.line, Key: key,
 		Msg: fmt.Sprintf(format, args...), Accepted: accepted,
-	})
+	}})
 }
 
 // field is one key of a table and how to convert its value into T.

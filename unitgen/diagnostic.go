@@ -4,8 +4,9 @@ import (
 	"cmp"
 	"errors"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/dockah/dockah/internal/tomldiag"
 )
 
 // ErrNotFound is returned by LoadUnit when no definition of the unit exists.
@@ -15,43 +16,16 @@ var ErrNotFound = errors.New("no such container definition")
 // empty file or a link to /dev/null.
 var ErrMasked = errors.New("container definition is masked")
 
-// Diagnostic is one problem in a definition. All problems of a definition
-// are joined with errors.Join; Diagnostics takes them apart again.
+// Diagnostic is one problem in a definition: a tomldiag.Diagnostic (file,
+// line, key, message and what is accepted, printed as
+// FILE:LINE: KEY: MSG (accepted: …)) and the unit it belongs to. All
+// problems of a definition are joined with errors.Join; Diagnostics takes
+// them apart again.
 type Diagnostic struct {
 	// Unit is the unit name the problem belongs to ("web", "web@",
 	// "web@blue"), or empty when it belongs to no single definition.
 	Unit string
-	// File is the file at fault (absolute), Line its line (1-based) or 0
-	// when the problem has no single line.
-	File string
-	Line int
-	// Key is the dotted key ("socket.listen"), empty for the whole file.
-	Key string
-	// Msg says what is wrong; Accepted what would be right (may be empty).
-	Msg      string
-	Accepted string
-}
-
-// Error formats the diagnostic as FILE:LINE: KEY: MSG (accepted: …).
-func (d *Diagnostic) Error() string {
-	var b strings.Builder
-	b.WriteString(d.File)
-	if d.Line > 0 {
-		b.WriteByte(':')
-		b.WriteString(strconv.Itoa(d.Line))
-	}
-	if d.Key != "" {
-		b.WriteString(": ")
-		b.WriteString(d.Key)
-	}
-	b.WriteString(": ")
-	b.WriteString(d.Msg)
-	if d.Accepted != "" {
-		b.WriteString(" (accepted: ")
-		b.WriteString(d.Accepted)
-		b.WriteByte(')')
-	}
-	return b.String()
+	tomldiag.Diagnostic
 }
 
 // Diagnostics returns every Diagnostic in err, depth first through joined
@@ -91,4 +65,12 @@ func joinDiagnostics(diags []*Diagnostic, files []string) error {
 		errs[i] = d
 	}
 	return errors.Join(errs...)
+}
+
+// joinPath appends a key to a dotted key of a diagnostic.
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
 }

@@ -17,7 +17,9 @@
 //
 // Boundary: unitgen is pure. It reads definition files through io/fs (the
 // caller passes os.DirFS("/"), tests an fstest.MapFS) and nothing else: no
-// syscalls, no D-Bus, no image store, nothing of dockah's other packages.
+// syscalls, no D-Bus, no image store, nothing of dockah's other packages
+// but the shared leaf internal/tomldiag (the diagnostic type and the line
+// index of TOML keys).
 // Its output depends only on the definition files, so the generator that
 // wraps it is fast, runs before /var is mounted, and gives the same units on
 // every machine.

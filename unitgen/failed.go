@@ -2,6 +2,8 @@ package unitgen
 
 import (
 	"strings"
+
+	"github.com/dockah/dockah/internal/tomldiag"
 )
 
 // RenderFailed renders the service of a definition that has problems, so
@@ -15,7 +17,7 @@ func RenderFailed(unit, source string, problems []error, opts Options) (*Output,
 		return nil, err
 	}
 	if msg := checkName(unit); msg != "" {
-		return nil, &Diagnostic{Unit: unit, File: source, Msg: "cannot render a unit for the container name " + quote(unit) + ", which " + msg, Accepted: acceptName}
+		return nil, &Diagnostic{Unit: unit, Diagnostic: tomldiag.Diagnostic{File: source, Msg: "cannot render a unit for the container name " + quote(unit) + ", which " + msg, Accepted: acceptName}}
 	}
 	d := &Definition{Name: unit, SourcePath: source}
 	_, d.Instance, _ = strings.Cut(unit, "@")

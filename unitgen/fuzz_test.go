@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dockah/dockah/internal/deftest"
 )
 
 // FuzzParse feeds any main file and drop-in to the loader: it must not
@@ -15,8 +17,8 @@ func FuzzParse(f *testing.F) {
 	for i, src := range inputs {
 		f.Add(src, inputs[(i+1)%len(inputs)])
 	}
-	f.Add("[container]\nimage = \"x\"\n[[socket]]\nlisten = \"/run/%i.sock\"\n", "[service]\nwanted_by=[\"a.target\"]\n")
-	f.Add("[container]\nimage = \"x\"\n", "socket = []\n")
+	f.Add(deftest.New("x").Table("[[socket]]", `listen = "/run/%i.sock"`).String(), deftest.DropIn().Table("[service]", `wanted_by=["a.target"]`).String())
+	f.Add(deftest.New("x").String(), "socket = []\n")
 	f.Fuzz(func(t *testing.T, main, dropIn string) {
 		for _, name := range []string{"web", "web@", "web@blue"} {
 			start := time.Now()

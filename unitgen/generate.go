@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"slices"
 	"strings"
+
+	"github.com/dockah/dockah/internal/tomldiag"
 )
 
 // Generate is the whole generator but the writing: it loads every
@@ -64,7 +66,7 @@ type generation struct {
 func (g *generation) claim(def, source string, out *Output) error {
 	for _, u := range out.Units {
 		if other, taken := g.owner[u.Name]; taken && other != def {
-			return &Diagnostic{Unit: def, File: source, Msg: "makes the unit " + u.Name + ", which the container " + other + " makes too", Accepted: "a container name or socket name that makes unique unit names"}
+			return &Diagnostic{Unit: def, Diagnostic: tomldiag.Diagnostic{File: source, Msg: "makes the unit " + u.Name + ", which the container " + other + " makes too", Accepted: "a container name or socket name that makes unique unit names"}}
 		}
 	}
 	for _, u := range out.Units {

@@ -27,30 +27,96 @@ var UnitCapabilities = []string{
 }
 
 // containerDevices are the only devices a container may open or create:
-// the nodes of its /dev (see activation) and its own pseudo-terminals.
-var containerDevices = []string{
-	"/dev/null rw", "/dev/zero rw", "/dev/full rw", "/dev/random rw",
-	"/dev/urandom rw", "/dev/tty rw", "/dev/ptmx rw", "char-pts rw",
+// the nodes of its /dev (see activation) and its own pseudo-terminals,
+// each a path and the access allowed.
+var containerDevices = [][2]string{
+	{"/dev/null", "rw"}, {"/dev/zero", "rw"}, {"/dev/full", "rw"}, {"/dev/random", "rw"},
+	{"/dev/urandom", "rw"}, {"/dev/tty", "rw"}, {"/dev/ptmx", "rw"}, {"char-pts", "rw"},
 }
 
-// Sandbox returns the sandbox directives of d's service: the lines of its
-// [Service] section that confine the shim and the container. The
+// SandboxDirective is one directive of the sandbox of a generated service,
+// as values rather than unit-file text: the unit renderer escapes them
+// into a line of the unit, "dockah run" turns them into a property of a
+// transient unit, which systemd takes unescaped. A key that may be given
+// more than once (ReadWritePaths=, DeviceAllow=) comes once for each line
+// of the unit.
+type SandboxDirective struct {
+	Key string
+	// Values are the words of the directive: "yes", capability names, a
+	// path, a device and its access. A path is the definition's own; in
+	// a template it may hold "%i", which the unit keeps as the instance.
+	Values []string
+	// Deny makes Values a deny list, which the unit writes with systemd's
+	// "~" before it (SystemCallFilter=).
+	Deny bool
+}
+
+// String returns the directive as the line of a unit that is not a
+// template, without its line break: KEY=VALUE.
+func (s SandboxDirective) String() string {
+	var b strings.Builder
+	b.WriteString(s.Key + "=")
+	s.writeValue(&b, false)
+	return b.String()
+}
+
+// writeValue writes the directive's value as a unit file has it: its
+// values escaped, separated by blanks.
+func (s SandboxDirective) writeValue(b *strings.Builder, template bool) {
+	if s.Deny {
+		b.WriteByte('~')
+	}
+	for i, v := range s.Values {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(specifiers(v, template))
+	}
+}
+
+// Sandbox returns the sandbox directives of d's service, in the order of
+// its [Service] section: what confines the shim and the container. The
 // benchmark suite runs the bare server under them too, which tells
 // systemd's cost of the sandbox from dockah's own.
-func Sandbox(d *Definition) string {
-	r := &renderer{d: d, template: d.IsTemplate()}
-	w := &unitWriter{}
-	r.hardening(w)
-	return w.String()
+func Sandbox(d *Definition) []SandboxDirective {
+	// Room for the default sandbox and a few volumes: the generator
+	// makes one for every definition.
+	s := sandbox{dirs: make([]SandboxDirective, 0, 40), words: make([]string, 0, 80)}
+	s.hardening(d)
+	return s.dirs
 }
 
 // hardening writes the sandbox of the service around the shim and the
-// container, which inherits it: the directives that do not break either,
-// widened where the definition explicitly asks for more. Not
+// container, which inherits it.
+func (r *renderer) hardening(w *unitWriter) {
+	for _, s := range Sandbox(r.d) {
+		w.WriteString(s.Key + "=")
+		s.writeValue(&w.Builder, r.template)
+		w.WriteByte('\n')
+	}
+}
+
+// sandbox collects the directives of a service's sandbox, and their
+// values in one array.
+type sandbox struct {
+	dirs  []SandboxDirective
+	words []string
+}
+
+func (s *sandbox) set(key string, values ...string) { s.add(key, false, values) }
+
+func (s *sandbox) add(key string, deny bool, values []string) {
+	n := len(s.words)
+	s.words = append(s.words, values...)
+	// Capped: appending to one directive's values cannot touch the next.
+	s.dirs = append(s.dirs, SandboxDirective{Key: key, Values: s.words[n:len(s.words):len(s.words)], Deny: deny})
+}
+
+// hardening adds the directives that break neither the shim nor the
+// container, widened where the definition explicitly asks for more. Not
 // SELinuxContext= (it would label the shim, not the container) and not
 // ProtectHostname= (the shim sets the container's host name).
-func (r *renderer) hardening(w *unitWriter) {
-	d := r.d
+func (s *sandbox) hardening(d *Definition) {
 	sec := d.Security
 	all := slices.Contains(sec.CapabilitiesAdd, "ALL")
 	// wants reports whether the definition grants the container one of
@@ -68,92 +134,91 @@ func (r *renderer) hardening(w *unitWriter) {
 			}
 		}
 		slices.Sort(caps)
-		w.set("CapabilityBoundingSet", strings.Join(caps, " "))
+		s.set("CapabilityBoundingSet", caps...)
 	}
 	if sec.NoNewPrivileges {
-		w.set("NoNewPrivileges", "yes")
+		s.set("NoNewPrivileges", "yes")
 	}
-	r.filesystems(w)
-	w.set("ProtectKernelTunables", "yes")
-	w.set("ProtectControlGroups", "yes")
+	s.filesystems(d)
+	s.set("ProtectKernelTunables", "yes")
+	s.set("ProtectControlGroups", "yes")
 	if !wants("CAP_SYS_MODULE") {
-		w.set("ProtectKernelModules", "yes")
+		s.set("ProtectKernelModules", "yes")
 	}
 	if !wants("CAP_SYSLOG") {
-		w.set("ProtectKernelLogs", "yes")
+		s.set("ProtectKernelLogs", "yes")
 	}
 	if filtered && !wants("CAP_SYS_TIME") {
-		w.set("ProtectClock", "yes")
+		s.set("ProtectClock", "yes")
 	}
 	if filtered {
-		w.set("LockPersonality", "yes")
+		s.set("LockPersonality", "yes")
 	}
 	if filtered && !wants("CAP_SYS_NICE") {
-		w.set("RestrictRealtime", "yes")
+		s.set("RestrictRealtime", "yes")
 	}
-	r.network(w, filtered)
+	s.network(d, filtered)
 	if !all {
-		w.set("DevicePolicy", "closed")
+		s.set("DevicePolicy", "closed")
 		for _, dev := range containerDevices {
-			w.set("DeviceAllow", dev)
+			s.set("DeviceAllow", dev[0], dev[1])
 		}
 	}
 	if !filtered {
 		return
 	}
 	if !wants("CAP_NET_RAW", "CAP_NET_ADMIN") {
-		w.set("RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6 AF_NETLINK")
+		s.set("RestrictAddressFamilies", "AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK")
 	}
-	w.set("SystemCallArchitectures", "native")
-	groups := "~@clock @cpu-emulation @module @obsolete @raw-io @reboot @swap"
+	s.set("SystemCallArchitectures", "native")
+	groups := []string{"@clock", "@cpu-emulation", "@module", "@obsolete", "@raw-io", "@reboot", "@swap"}
 	if !wants("CAP_SYS_PTRACE") {
-		groups += " @debug"
+		groups = append(groups, "@debug")
 	}
-	w.set("SystemCallFilter", groups)
-	w.set("SystemCallErrorNumber", "EPERM")
+	s.add("SystemCallFilter", true, groups)
+	s.set("SystemCallErrorNumber", "EPERM")
 }
 
-// filesystems writes what the shim and the container may write and see
-// of the host's file systems.
-func (r *renderer) filesystems(w *unitWriter) {
-	d := r.d
-	w.set("ProtectSystem", "strict")
-	w.set("PrivateMounts", "yes")
-	w.set("ReadWritePaths", StoreDir)
+// filesystems adds what the shim and the container may write and see of
+// the host's file systems.
+func (s *sandbox) filesystems(d *Definition) {
+	s.set("ProtectSystem", "strict")
+	s.set("PrivateMounts", "yes")
+	s.set("ReadWritePaths", StoreDir)
 	for _, v := range d.Volumes {
 		// A bind volume is written through the unit's own view of the
 		// host, which ProtectSystem= makes read-only.
 		if !v.IsNamed() && !v.ReadOnly {
-			w.set("ReadWritePaths", r.spec(v.Source))
+			s.set("ReadWritePaths", v.Source)
 		}
 	}
 	if !volumeUnder(d.Volumes, "/home", "/root", "/run/user") {
-		w.set("ProtectHome", "yes")
+		s.set("ProtectHome", "yes")
 	}
 	if !volumeUnder(d.Volumes, "/tmp", "/var/tmp") {
-		w.set("PrivateTmp", "yes")
+		s.set("PrivateTmp", "yes")
 	}
 	// Not RestrictSUIDSGID=: systemd enforces it by failing openat2()
 	// (whose flags its filter cannot read), and the shim resolves every
 	// path of an image with openat2(RESOLVE_IN_ROOT). A setuid file in a
 	// container gains nothing: no_new_privs, and the store is 0700.
-	w.set("UMask", "0077")
+	s.set("UMask", "0077")
 }
 
-// network writes the namespaces the shim may create and, for a container
+// network adds the namespaces the shim may create and, for a container
 // without the host's network, its private network.
-func (r *renderer) network(w *unitWriter, filtered bool) {
-	namespaces := "cgroup ipc mnt pid uts"
-	if r.d.Container.Network != NetworkHost {
-		namespaces += " net"
-		w.set("PrivateNetwork", "yes")
+func (s *sandbox) network(d *Definition, filtered bool) {
+	namespaces := []string{"cgroup", "ipc", "mnt", "pid", "uts"}
+	if d.Container.Network != NetworkHost {
+		namespaces = append(namespaces, "net")
+		s.set("PrivateNetwork", "yes")
 		// Only loopback exists for the shim and the container; passed
 		// sockets belong to the socket unit and are not filtered here.
-		w.set("IPAddressDeny", "any")
-		w.set("IPAddressAllow", "localhost")
+		s.set("IPAddressDeny", "any")
+		s.set("IPAddressAllow", "localhost")
 	}
 	if filtered {
-		w.set("RestrictNamespaces", namespaces)
+		s.set("RestrictNamespaces", namespaces...)
 	}
 }
 

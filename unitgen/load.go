@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/dockah/dockah/internal/tomldiag"
 )
 
 // searchPath are the definition directories, highest priority first, as
@@ -207,5 +209,5 @@ func readDiagnostic(unit, p string, err error) error {
 	if errors.As(err, &pe) {
 		err = pe.Err
 	}
-	return &Diagnostic{Unit: unit, File: "/" + p, Msg: "cannot read the file: " + err.Error()}
+	return &Diagnostic{Unit: unit, Diagnostic: tomldiag.Diagnostic{File: "/" + p, Msg: "cannot read the file: " + err.Error()}}
 }

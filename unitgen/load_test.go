@@ -2,28 +2,26 @@ package unitgen
 
 import (
 	"errors"
-	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
-)
 
-func def(image string) *fstest.MapFile {
-	return &fstest.MapFile{Data: []byte("[container]\nimage = \"" + image + "\"\n")}
-}
+	"github.com/dockah/dockah/internal/deftest"
+	"github.com/dockah/dockah/internal/tomldiag"
+)
 
 func TestLoadUnit(t *testing.T) {
 	fsys := fstest.MapFS{
-		"etc/dockah/containers/web.toml":                def("web:1"),
-		"etc/dockah/containers/web@.toml":               def("tmpl:%i"),
-		"usr/lib/dockah/containers/web@blue.toml":       def("blue:1"),
+		"etc/dockah/containers/web.toml":                deftest.New("web:1").File(),
+		"etc/dockah/containers/web@.toml":               deftest.New("tmpl:%i").File(),
+		"usr/lib/dockah/containers/web@blue.toml":       deftest.New("blue:1").File(),
 		"etc/dockah/containers/masked.toml":             {Data: []byte("\n \t\n")},
-		"usr/lib/dockah/containers/masked.toml":         def("x:1"),
-		"etc/dockah/containers/linked.toml":             {Data: []byte("/dev/null"), Mode: fs.ModeSymlink},
-		"etc/dockah/containers/web@red.toml":            {Data: []byte("/dev/null"), Mode: fs.ModeSymlink},
+		"usr/lib/dockah/containers/masked.toml":         deftest.New("x:1").File(),
+		"etc/dockah/containers/linked.toml":             deftest.Masked(),
+		"etc/dockah/containers/web@red.toml":            deftest.Masked(),
 		"etc/dockah/containers/dir.toml/x":              {Data: []byte("x")},
 		"etc/dockah/containers/big.toml":                {Data: []byte("# " + strings.Repeat("x", maxFileSize) + "\n")},
-		"run/dockah/containers/web@green.toml.d/a.toml": {Data: []byte("[container]\nhostname = \"g\"\n")},
+		"run/dockah/containers/web@green.toml.d/a.toml": deftest.DropIn().Container(`hostname = "g"`).File(),
 	}
 	for _, tc := range []struct {
 		unit, image string
@@ -64,9 +62,9 @@ func TestLoadUnit(t *testing.T) {
 
 func TestLoadAll(t *testing.T) {
 	fsys := fstest.MapFS{
-		"etc/dockah/containers/b.toml":   def("b:1"),
-		"etc/dockah/containers/a.toml":   def("a:1"),
-		"etc/dockah/containers/bad.toml": def("BAD"),
+		"etc/dockah/containers/b.toml":   deftest.New("b:1").File(),
+		"etc/dockah/containers/a.toml":   deftest.New("a:1").File(),
+		"etc/dockah/containers/bad.toml": deftest.New("BAD").File(),
 	}
 	defs, err := LoadAll(fsys)
 	if len(defs) != 2 || defs[0].Name != "a" || defs[1].Name != "b" {
@@ -86,15 +84,15 @@ func TestDiagnosticError(t *testing.T) {
 		d    Diagnostic
 		want string
 	}{
-		{Diagnostic{File: "/f.toml", Line: 12, Key: "socket.listen", Msg: `"80800" is not a port`, Accepted: "PORT"}, `/f.toml:12: socket.listen: "80800" is not a port (accepted: PORT)`},
-		{Diagnostic{File: "/f.toml", Msg: "cannot read the file: permission denied"}, "/f.toml: cannot read the file: permission denied"},
-		{Diagnostic{File: "/f.toml", Key: "container.image", Msg: "missing"}, "/f.toml: container.image: missing"},
+		{Diagnostic{Diagnostic: tomldiag.Diagnostic{File: "/f.toml", Line: 12, Key: "socket.listen", Msg: `"80800" is not a port`, Accepted: "PORT"}}, `/f.toml:12: socket.listen: "80800" is not a port (accepted: PORT)`},
+		{Diagnostic{Diagnostic: tomldiag.Diagnostic{File: "/f.toml", Msg: "cannot read the file: permission denied"}}, "/f.toml: cannot read the file: permission denied"},
+		{Diagnostic{Unit: "web", Diagnostic: tomldiag.Diagnostic{File: "/f.toml", Key: "container.image", Msg: "missing"}}, "/f.toml: container.image: missing"},
 	} {
 		if got := tc.d.Error(); got != tc.want {
 			t.Errorf("Error() = %q, want %q", got, tc.want)
 		}
 	}
-	wrapped := errors.Join(errors.New("other"), errors.Join(&Diagnostic{Msg: "a"}), &wrapErr{&Diagnostic{Msg: "b"}})
+	wrapped := errors.Join(errors.New("other"), errors.Join(&Diagnostic{Diagnostic: tomldiag.Diagnostic{Msg: "a"}}), &wrapErr{&Diagnostic{Diagnostic: tomldiag.Diagnostic{Msg: "b"}}})
 	if diags := Diagnostics(wrapped); len(diags) != 2 || diags[0].Msg != "a" || diags[1].Msg != "b" {
 		t.Errorf("Diagnostics found %v", diags)
 	}

@@ -2,6 +2,8 @@ package unitgen
 
 import (
 	"strings"
+
+	"github.com/dockah/dockah/internal/tomldiag"
 )
 
 // Parse merges the drop-ins over the main file, in the order given, and
@@ -27,7 +29,7 @@ func parse(name string, main File, dropIns []File, partial bool) (*Definition, e
 		files = append(files, f.Path)
 	}
 	if msg := checkName(name); msg != "" {
-		return nil, &Diagnostic{Unit: name, File: main.Path, Msg: "the file name makes the container name " + quote(name) + ", which " + msg, Accepted: acceptName}
+		return nil, &Diagnostic{Unit: name, Diagnostic: tomldiag.Diagnostic{File: main.Path, Msg: "the file name makes the container name " + quote(name) + ", which " + msg, Accepted: acceptName}}
 	}
 	var diags []*Diagnostic
 	var root *node

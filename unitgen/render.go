@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dockah/dockah/internal/tomldiag"
 )
 
 // Options are what Render needs besides the definition.
@@ -115,7 +117,7 @@ func Render(d *Definition, opts Options) (*Output, error) {
 	}
 	for _, u := range out.Units {
 		if len(u.Name) > 255 {
-			return nil, &Diagnostic{Unit: d.Name, File: d.SourcePath, Msg: fmt.Sprintf("the unit name %s is longer than 255 characters", quote(u.Name)), Accepted: "shorter container and socket names"}
+			return nil, &Diagnostic{Unit: d.Name, Diagnostic: tomldiag.Diagnostic{File: d.SourcePath, Msg: fmt.Sprintf("the unit name %s is longer than 255 characters", quote(u.Name)), Accepted: "shorter container and socket names"}}
 		}
 	}
 	out.Links = r.links(sockets)

@@ -3,6 +3,8 @@ package unitgen
 import (
 	"strings"
 	"testing"
+
+	"github.com/dockah/dockah/internal/deftest"
 )
 
 func TestSignalNumber(t *testing.T) {
@@ -22,13 +24,13 @@ func TestStopping(t *testing.T) {
 		want    []string
 	}{
 		{"", []string{"TimeoutStopSec=10s\n", "SuccessExitStatus=143\n"}},
-		{"stop_timeout = \"30s\"\n", []string{"TimeoutStopSec=30s\n", "SuccessExitStatus=143\n"}},
-		{"stop_timeout = \"0\"\n", []string{"TimeoutStopSec=infinity\n"}},
-		{"stop_signal = \"QUIT\"\n", []string{"KillSignal=SIGQUIT\n", "SuccessExitStatus=131 SIGQUIT\n"}},
-		{"stop_signal = \"SIGRTMIN+3\"\n", []string{"SuccessExitStatus=165 SIGRTMIN+3\n"}},
+		{`stop_timeout = "30s"`, []string{"TimeoutStopSec=30s\n", "SuccessExitStatus=143\n"}},
+		{`stop_timeout = "0"`, []string{"TimeoutStopSec=infinity\n"}},
+		{`stop_signal = "QUIT"`, []string{"KillSignal=SIGQUIT\n", "SuccessExitStatus=131 SIGQUIT\n"}},
+		{`stop_signal = "SIGRTMIN+3"`, []string{"SuccessExitStatus=165 SIGRTMIN+3\n"}},
 	} {
 		def, err := Parse("web", File{Path: "/etc/dockah/containers/web.toml",
-			Data: []byte("[container]\nimage = \"x\"\n\n[service]\n" + tc.service)})
+			Data: deftest.New("x").Table("[service]", tc.service).Bytes()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/dockah/dockah/internal/tomldiag"
 )
 
 // maxFileSize bounds a definition file: definitions are small, and a huge
@@ -51,7 +53,7 @@ const (
 // decodeFile decodes one file into a tree of nodes.
 func decodeFile(unit string, f File) (*node, *Diagnostic) {
 	if len(f.Data) > maxFileSize {
-		return nil, &Diagnostic{Unit: unit, File: f.Path, Msg: fmt.Sprintf("file is %d bytes", len(f.Data)), Accepted: "at most 1 MiB"}
+		return nil, &Diagnostic{Unit: unit, Diagnostic: tomldiag.Diagnostic{File: f.Path, Msg: fmt.Sprintf("file is %d bytes", len(f.Data)), Accepted: "at most 1 MiB"}}
 	}
 	src := string(f.Data)
 	if root, ok := fastDecode(src, f.Path); ok {
@@ -61,38 +63,38 @@ func decodeFile(unit string, f File) (*node, *Diagnostic) {
 }
 
 // slowDecode decodes src with the reference decoder, and finds the lines
-// of the keys with scanLines.
+// of the keys with tomldiag.Scan.
 func slowDecode(unit, file, src string) (*node, *Diagnostic) {
 	var m map[string]any
 	if _, err := toml.Decode(src, &m); err != nil {
-		d := &Diagnostic{Unit: unit, File: file, Msg: "invalid TOML: " + err.Error()}
+		d := &Diagnostic{Unit: unit, Diagnostic: tomldiag.Diagnostic{File: file, Msg: "invalid TOML: " + err.Error()}}
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
 			d.Line, d.Msg = pe.Position.Line, "invalid TOML: "+pe.Message
 		}
 		return nil, d
 	}
-	return buildNode(m, "", file, scanLines(src)), nil
+	return buildNode(m, "", file, tomldiag.Scan(src)), nil
 }
 
 // buildNode converts a decoded value at path into a node.
-func buildNode(v any, path, file string, lines lineIndex) *node {
-	n := &node{file: file, line: lines.line(path)}
+func buildNode(v any, path, file string, lines tomldiag.Lines) *node {
+	n := &node{file: file, line: lines.Line(path)}
 	switch v := v.(type) {
 	case map[string]any:
 		n.table = make(map[string]*node, len(v))
 		for k, e := range v {
-			n.table[k] = buildNode(e, nodePath(path, k), file, lines)
+			n.table[k] = buildNode(e, tomldiag.Path(path, k), file, lines)
 		}
 	case []map[string]any:
 		n.array, n.list = true, make([]*node, len(v))
 		for i, e := range v {
-			n.list[i] = buildNode(e, nodePath(path, strconv.Itoa(i)), file, lines)
+			n.list[i] = buildNode(e, tomldiag.Path(path, strconv.Itoa(i)), file, lines)
 		}
 	case []any:
 		n.array, n.list = true, make([]*node, len(v))
 		for i, e := range v {
-			n.list[i] = buildNode(e, nodePath(path, strconv.Itoa(i)), file, lines)
+			n.list[i] = buildNode(e, tomldiag.Path(path, strconv.Itoa(i)), file, lines)
 		}
 	default:
 		n.value = v

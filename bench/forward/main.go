@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dockah/dockah/internal/deftest"
 	"github.com/dockah/dockah/tests/box"
 	"github.com/dockah/dockah/tests/images"
 )
@@ -107,19 +108,14 @@ func setup(b *box.Box) error {
 	if out, err := b.Run("dockah", "image", "import", "-q", "/opt/bench-fwd/hello.tar", "--name", "hello:fwd", "--entrypoint", "/hello"); err != nil {
 		return fmt.Errorf("import: %w\n%s", err, out)
 	}
-	def := func(addr, security string) string {
-		return `[container]
-image = "hello:fwd"
-environment = { HELLO_IGNORE_LISTEN_FDS = "1", HELLO_LISTEN = "127.0.0.1:8080" }
-
-[[socket]]
-listen = "` + addr + `"
-port = 8080
-` + security
+	def := func(addr string) *deftest.Definition {
+		return deftest.New("hello:fwd").
+			Container(`environment = { HELLO_IGNORE_LISTEN_FDS = "1", HELLO_LISTEN = "127.0.0.1:8080" }`).
+			Table("[[socket]]", `listen = "`+addr+`"`, "port = 8080")
 	}
 	files := map[string]string{
-		"/etc/dockah/containers/fwd.toml":    def(dockahAddr, ""),
-		"/etc/dockah/containers/open.toml":   def(openAddr, "\n[security]\nseccomp = \"unconfined\"\n"),
+		"/etc/dockah/containers/fwd.toml":    def(dockahAddr).String(),
+		"/etc/dockah/containers/open.toml":   def(openAddr).Table("[security]", `seccomp = "unconfined"`).String(),
 		"/etc/systemd/system/direct.service": "[Service]\nExecStart=/opt/bench-fwd/hello -ignore-listen-fds -listen " + directAddr + "\n",
 		"/etc/systemd/system/proxy.socket":   "[Socket]\nListenStream=" + proxyAddr + "\n",
 		"/etc/systemd/system/proxy.service":  "[Unit]\nRequires=direct.service\nAfter=direct.service\n\n[Service]\nExecStart=/lib/systemd/systemd-socket-proxyd " + directAddr + "\n",

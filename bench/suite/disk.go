@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/dockah/dockah/internal/deftest"
 )
 
 // diskUse is the disk ten containers of the image take with one tool.
@@ -55,7 +57,7 @@ func (s *suite) diskDockah() (diskUse, error) {
 		how: "ten definitions (`/etc/dockah/containers/bench-disk-N.toml`, image and nothing else, so with a writable layer), each container started and stopped once; added: the definitions and `/var/lib/dockah/containers/bench-disk-N`; image: `/var/lib/dockah/{layers,images,refs,l}`"}
 	var units []string
 	for _, i := range strings.Fields(ten) {
-		if err := s.box.WriteFile("/etc/dockah/containers/bench-disk-"+i+".toml", []byte("[container]\nimage = \"hello:bench\"\n"), 0o644); err != nil {
+		if err := s.box.WriteFile("/etc/dockah/containers/bench-disk-"+i+".toml", deftest.New("hello:bench").Bytes(), 0o644); err != nil {
 			return d, err
 		}
 		units = append(units, "bench-disk-"+i+".service")

@@ -14,15 +14,25 @@ import (
 // sandbox, and dockah with the sandbox turned off by a drop-in.
 
 // benchSandbox is the sandbox of the served dockah definition.
-func benchSandbox() (string, error) {
+func benchSandbox() ([]unitgen.SandboxDirective, error) {
 	d, err := unitgen.Parse("bench-dockah", unitgen.File{
 		Path: "/etc/dockah/containers/bench-dockah.toml",
 		Data: []byte(servedDefinition("dockah")),
 	})
 	if err != nil {
-		return "", fmt.Errorf("the bench definition: %w", err)
+		return nil, fmt.Errorf("the bench definition: %w", err)
 	}
 	return unitgen.Sandbox(d), nil
+}
+
+// sandboxText is the sandbox as the lines of a [Service] section, for a
+// unit written by hand.
+func sandboxText(sandbox []unitgen.SandboxDirective) string {
+	var sb strings.Builder
+	for _, dir := range sandbox {
+		sb.WriteString(dir.String() + "\n")
+	}
+	return sb.String()
 }
 
 // sandboxResets is, for each directive the sandbox may hold, the
@@ -59,19 +69,18 @@ var sandboxResets = map[string]string{
 // unsandboxed returns the drop-in that turns sandbox off. A directive it
 // does not know (one unitgen added since) is an error, not a variant that
 // silently keeps part of the sandbox.
-func unsandboxed(sandbox string) (string, error) {
+func unsandboxed(sandbox []unitgen.SandboxDirective) (string, error) {
 	var sb strings.Builder
 	sb.WriteString("[Service]\n")
 	seen := map[string]bool{}
-	for _, line := range strings.Split(strings.TrimSpace(sandbox), "\n") {
-		key, _, _ := strings.Cut(line, "=")
-		reset, ok := sandboxResets[key]
+	for _, dir := range sandbox {
+		reset, ok := sandboxResets[dir.Key]
 		if !ok {
-			return "", fmt.Errorf("the sandbox directive %s has no reset in bench/suite (sandboxResets)", key)
+			return "", fmt.Errorf("the sandbox directive %s has no reset in bench/suite (sandboxResets)", dir.Key)
 		}
-		if !seen[key] {
-			seen[key] = true
-			sb.WriteString(key + "=" + reset + "\n")
+		if !seen[dir.Key] {
+			seen[dir.Key] = true
+			sb.WriteString(dir.Key + "=" + reset + "\n")
 		}
 	}
 	return sb.String(), nil

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dockah/dockah/internal/deftest"
 	"github.com/dockah/dockah/tests/box"
 	"github.com/dockah/dockah/tests/images"
 )
@@ -144,26 +145,26 @@ func (s *suite) writeImage() error {
 	return err
 }
 
-// definition is a dockah definition of the hello image.
-func definition(extra string) string {
-	return "[container]\nimage = \"hello:bench\"\nread_only = true\n" + extra +
-		// The suite starts each service far more often than systemd's
-		// start rate limit allows; it is lifted for every variant alike.
-		"\n[systemd.unit]\nStartLimitIntervalSec = \"0\"\n"
+// definition is a dockah definition of the hello image, read-only. The
+// suite starts each service far more often than systemd's start rate
+// limit allows; it is lifted for every variant alike.
+func definition() *deftest.Definition {
+	return deftest.New("hello:bench").Container("read_only = true").
+		Table("[systemd.unit]", `StartLimitIntervalSec = "0"`)
 }
 
 // servedDefinition is the definition of a dockah variant whose socket is
 // passed in.
 func servedDefinition(variant string) string {
-	return definition("\n[[socket]]\nlisten = \"" + addrOf(variant) + "\"\n")
+	return definition().Table("[[socket]]", `listen = "`+addrOf(variant)+`"`).String()
 }
 
 func (s *suite) writeDefinitions() error {
 	defs := map[string]string{
 		"bench-dockah":           servedDefinition("dockah"),
 		"bench-dockah-nosandbox": servedDefinition("dockah-nosandbox"),
-		"bench-dockah-fwd":       definition("\n[[socket]]\nlisten = \"" + addrOf("dockah-fwd") + "\"\nport = 8080\n"),
-		"bench-true":             definition("entrypoint = [\"/bin/true\"]\n"),
+		"bench-dockah-fwd":       definition().Table("[[socket]]", `listen = "`+addrOf("dockah-fwd")+`"`, "port = 8080").String(),
+		"bench-true":             definition().Container(`entrypoint = ["/bin/true"]`).String(),
 	}
 	for name, def := range defs {
 		if err := s.box.WriteFile("/etc/dockah/containers/"+name+".toml", []byte(def), 0o644); err != nil {
@@ -208,7 +209,7 @@ func (s *suite) serviceUnits() (map[string]string, error) {
 	}
 	return map[string]string{
 		"floor":         "ExecStart=" + rootfs + "/hello\n",
-		"floor-sandbox": "ExecStart=" + rootfs + "/hello\n" + sandbox,
+		"floor-sandbox": "ExecStart=" + rootfs + "/hello\n" + sandboxText(sandbox),
 		"crun":          crun("crun"),
 		"crun-seccomp":  crun("crun-seccomp"),
 		"runc": "ExecStart=/usr/sbin/runc run --bundle " + bundles + "/runc-serve bench-runc\n" +

@@ -6,7 +6,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 
@@ -78,8 +77,7 @@ func exitOn(name string, err error) {
 	if status, ok := activation.CommandStatus(err); ok {
 		os.Exit(status)
 	}
-	var cfgErr configError
-	if errors.As(err, &cfgErr) {
+	if launch.IsConfigError(err) {
 		os.Exit(exitConfig)
 	}
 	os.Exit(activation.ExitSetupFailed)
@@ -101,7 +99,7 @@ var definitionFS = os.DirFS("/")
 func loadDefinition(name string) (*unitgen.Definition, error) {
 	def, err := unitgen.LoadUnit(definitionFS, name)
 	if err != nil {
-		return nil, configError{err}
+		return nil, launch.ConfigError{Err: err}
 	}
 	return def, nil
 }

@@ -25,26 +25,17 @@ import (
 // restart in a loop.
 const exitConfig = 78
 
-// configError marks errors that restarting will not fix.
-type configError struct{ err error }
-
-func (e configError) Error() string { return e.err.Error() }
-func (e configError) Unwrap() error { return e.err }
-
 // prepare loads the definition and the image and computes the container's
-// configuration (package launch, which the CLI's exec shares).
-// definitionFile is set for a container of "dockah run".
+// configuration (package launch, which the CLI's exec shares); an error
+// restarting will not fix is a launch.ConfigError. definitionFile is set
+// for a container of "dockah run".
 func prepare(name, definitionFile string, sockets []string, mode launch.Mode) (*launch.Prepared, error) {
-	prep, err := launch.Prepare(name, launch.Options{
+	return launch.Prepare(name, launch.Options{
 		Mode: mode, Definitions: definitionFS, DefinitionFile: definitionFile,
 		StoreRoot: launch.StoreRoot(), Sockets: sockets,
 		NotifySocket: os.Getenv(activation.NotifySocketEnv),
 		Log:          func(msg string) { logLine(name, msg) },
 	})
-	if launch.IsConfigError(err) {
-		return nil, configError{err}
-	}
-	return prep, err
 }
 
 // logLine writes one line to the journal (the shim's stderr). A leading

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/dockah/dockah/internal/deftest"
 )
 
 type nopCloser struct{ io.Writer }
@@ -20,22 +21,11 @@ func (nopCloser) Close() error { return nil }
 
 // definitions are a good container with a socket started at boot, and a bad one.
 var definitions = fstest.MapFS{
-	"etc/dockah/containers/web.toml": {Data: []byte(`[container]
-image = "library/nginx:1.25"
-
-[[socket]]
-listen = "127.0.0.1:18180"
-port = 80
-
-[service]
-wanted_by = ["sockets.target"]
-`)},
-	"etc/dockah/containers/bad.toml": {Data: []byte(`[container]
-image = "library/nginx:1.25"
-
-[[socket]]
-listen = "80800"
-`)},
+	"etc/dockah/containers/web.toml": deftest.New("library/nginx:1.25").
+		Table("[[socket]]", `listen = "127.0.0.1:18180"`, "port = 80").
+		Table("[service]", `wanted_by = ["sockets.target"]`).File(),
+	"etc/dockah/containers/bad.toml": deftest.New("library/nginx:1.25").
+		Table("[[socket]]", `listen = "80800"`).File(),
 }
 
 func TestRunWritesUnitsAndReportsProblems(t *testing.T) {
@@ -122,22 +112,12 @@ func TestRunFailsWhenItCannotWrite(t *testing.T) {
 }
 
 // BenchmarkRun is the generator's whole run over 1,000 definitions with a
-// drop-in each, on disk: read, parse, render, write the units and links.
+// drop-in each (deftest.Apps), on disk: read, parse, render, write the
+// units and links.
 func BenchmarkRun(b *testing.B) {
 	root := b.TempDir()
-	for i := range 1000 {
-		name := fmt.Sprintf("app%04d", i)
-		write := func(p, text string) {
-			p = filepath.Join(root, p)
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				b.Fatal(err)
-			}
-			if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-				b.Fatal(err)
-			}
-		}
-		write("etc/dockah/containers/"+name+".toml", fmt.Sprintf(benchDefinition, name, i, 20000+i))
-		write("etc/dockah/containers/"+name+".toml.d/10-local.toml", "[resources]\nmemory_max = \"1G\"\n")
+	if err := deftest.Write(root, deftest.Apps(1000)); err != nil {
+		b.Fatal(err)
 	}
 	fsys := hostFS{root: root}
 	// systemd's generator directories are on a tmpfs (/run).
@@ -160,49 +140,16 @@ func BenchmarkRun(b *testing.B) {
 	}
 }
 
-const benchDefinition = `# %[1]s: a web application
-[container]
-image = "registry.example.com/team/%[1]s:1.%[2]d"
-command = ["serve", "--port", "80"]
-environment = { TZ = "UTC", APP = "%[1]s" }
-
-[[socket]]
-listen = "127.0.0.1:%[3]d"
-port = 80
-
-[[volume]]
-source = "/srv/%[1]s"
-target = "/data"
-read_only = true
-
-[resources]
-memory_max = "512M"
-cpu_quota = "50%%"
-
-[service]
-restart = "on-failure"
-after = ["db"]
-wanted_by = ["multi-user.target"]
-`
-
 // TestHostFS checks the generator's file system against the fs.FS rules,
 // and against os.DirFS on the same tree.
 func TestHostFS(t *testing.T) {
 	root := t.TempDir()
-	for name, text := range map[string]string{
-		"etc/dockah/containers/web.toml":             "[container]\nimage = \"x\"\n",
-		"etc/dockah/containers/web.toml.d/10-a.toml": "",
-		"usr/lib/dockah/containers/db.toml":          "",
-	} {
-		p := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Symlink("/dev/null", filepath.Join(root, "etc/dockah/containers/masked.toml")); err != nil {
+	if err := deftest.Write(root, fstest.MapFS{
+		"etc/dockah/containers/web.toml":             deftest.New("x").File(),
+		"etc/dockah/containers/web.toml.d/10-a.toml": deftest.DropIn().File(),
+		"usr/lib/dockah/containers/db.toml":          deftest.DropIn().File(),
+		"etc/dockah/containers/masked.toml":          deftest.Masked(),
+	}); err != nil {
 		t.Fatal(err)
 	}
 	h := hostFS{root: root}

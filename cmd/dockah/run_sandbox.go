@@ -16,41 +16,38 @@ import (
 
 // A container of "dockah run" is a transient unit, which systemd builds
 // from D-Bus properties, not from unit text. It gets the same sandbox as a
-// generated unit: the directives unitgen.Sandbox writes, each turned into
-// the property systemd-run would send for it.
+// generated unit: the directives unitgen.Sandbox returns, each turned into
+// the property systemd-run would send for it. Their values are the
+// definition's own, unescaped, as D-Bus takes them.
 
 // sandboxProperties returns the sandbox of def's service as properties of
 // a transient unit. store, the image store in use, stays writable under
 // ProtectSystem=strict. A directive without a conversion here is an
 // error, so that a new one in unitgen cannot silently go missing.
 func sandboxProperties(def *unitgen.Definition, store string) ([]sd.Property, error) {
+	dirs := unitgen.Sandbox(def)
+	if store != "" && !underDir(store, unitgen.StoreDir) {
+		dirs = append(dirs, unitgen.SandboxDirective{Key: "ReadWritePaths", Values: []string{store}})
+	}
 	var props []sd.Property
-	lists := map[string][]string{}
+	// A directive that may come more than once is one property: its
+	// values, gathered in order, at the place of its first line.
+	lists := map[string][]unitgen.SandboxDirective{}
 	var order []string
-	for _, line := range strings.Split(strings.TrimSpace(unitgen.Sandbox(def)), "\n") {
-		key, value, ok := strings.Cut(line, "=")
-		if !ok {
-			return nil, fmt.Errorf("sandbox line %q: want KEY=VALUE", line)
-		}
-		switch key {
+	for _, dir := range dirs {
+		switch dir.Key {
 		case "ReadWritePaths", "DeviceAllow", "IPAddressDeny", "IPAddressAllow":
-			if _, seen := lists[key]; !seen {
-				order = append(order, key)
+			if _, seen := lists[dir.Key]; !seen {
+				order = append(order, dir.Key)
 			}
-			lists[key] = append(lists[key], value)
+			lists[dir.Key] = append(lists[dir.Key], dir)
 			continue
 		}
-		p, err := sandboxProperty(key, value)
+		p, err := sandboxProperty(dir)
 		if err != nil {
-			return nil, fmt.Errorf("sandbox %s=%s: %w", key, value, err)
+			return nil, fmt.Errorf("sandbox %s: %w", dir, err)
 		}
 		props = append(props, p)
-	}
-	if store != "" && !underDir(store, unitgen.StoreDir) {
-		if _, seen := lists["ReadWritePaths"]; !seen {
-			order = append(order, "ReadWritePaths")
-		}
-		lists["ReadWritePaths"] = append(lists["ReadWritePaths"], store)
 	}
 	for _, key := range order {
 		p, err := sandboxList(key, lists[key])
@@ -67,28 +64,12 @@ func underDir(path, dir string) bool {
 }
 
 // sandboxProperty converts a directive that is set once.
-func sandboxProperty(key, value string) (sd.Property, error) {
-	prop := func(v any) (sd.Property, error) { return sd.Property{Name: key, Value: dbus.MakeVariant(v)}, nil }
-	switch key {
-	case "NoNewPrivileges", "PrivateMounts", "PrivateTmp", "ProtectKernelTunables",
-		"ProtectControlGroups", "ProtectKernelModules", "ProtectKernelLogs", "ProtectClock",
-		"LockPersonality", "RestrictRealtime", "PrivateNetwork":
-		b, err := parseYes(value)
-		if err != nil {
-			return sd.Property{}, err
-		}
-		return prop(b)
-	case "ProtectSystem", "ProtectHome", "DevicePolicy":
-		return prop(value)
-	case "UMask":
-		mask, err := strconv.ParseUint(value, 8, 32)
-		if err != nil {
-			return sd.Property{}, fmt.Errorf("want an octal mode: %w", err)
-		}
-		return prop(uint32(mask))
+func sandboxProperty(dir unitgen.SandboxDirective) (sd.Property, error) {
+	prop := func(v any) (sd.Property, error) { return sd.Property{Name: dir.Key, Value: dbus.MakeVariant(v)}, nil }
+	switch dir.Key {
 	case "CapabilityBoundingSet":
 		var set policy.CapSet
-		for _, name := range strings.Fields(value) {
+		for _, name := range dir.Values {
 			c, err := policy.ParseCap(name)
 			if err != nil {
 				return sd.Property{}, err
@@ -99,7 +80,7 @@ func sandboxProperty(key, value string) (sd.Property, error) {
 	case "RestrictNamespaces":
 		// The namespaces that may be created, as clone flags.
 		var allowed uint64
-		for _, name := range strings.Fields(value) {
+		for _, name := range dir.Values {
 			flag, ok := namespaceFlags[name]
 			if !ok {
 				return sd.Property{}, fmt.Errorf("unknown namespace %q", name)
@@ -107,20 +88,51 @@ func sandboxProperty(key, value string) (sd.Property, error) {
 			allowed |= flag
 		}
 		return prop(allowed)
-	case "RestrictAddressFamilies":
-		return prop(allowOrDeny(value))
-	case "SystemCallFilter":
-		return prop(allowOrDeny(value))
+	case "RestrictAddressFamilies", "SystemCallFilter":
+		return prop(listProperty{Allow: !dir.Deny, Names: dir.Values})
 	case "SystemCallArchitectures":
-		return prop(strings.Fields(value))
-	case "SystemCallErrorNumber":
-		errno, err := parseErrno(value)
-		if err != nil {
-			return sd.Property{}, err
-		}
-		return prop(int32(errno))
+		return prop(dir.Values)
 	}
-	return sd.Property{}, fmt.Errorf("no conversion to a transient unit's property in cmd/dockah (sandboxProperty)")
+	convert, ok := scalarProperties[dir.Key]
+	if !ok {
+		return sd.Property{}, fmt.Errorf("no conversion to a transient unit's property in cmd/dockah (sandboxProperty)")
+	}
+	if len(dir.Values) != 1 || dir.Deny {
+		return sd.Property{}, fmt.Errorf("want one value")
+	}
+	v, err := convert(dir.Values[0])
+	if err != nil {
+		return sd.Property{}, err
+	}
+	return prop(v)
+}
+
+// scalarProperties convert the value of a directive that takes one.
+var scalarProperties = map[string]func(string) (any, error){
+	"NoNewPrivileges": yesNo, "PrivateMounts": yesNo, "PrivateTmp": yesNo,
+	"ProtectKernelTunables": yesNo, "ProtectControlGroups": yesNo,
+	"ProtectKernelModules": yesNo, "ProtectKernelLogs": yesNo, "ProtectClock": yesNo,
+	"LockPersonality": yesNo, "RestrictRealtime": yesNo, "PrivateNetwork": yesNo,
+	"ProtectSystem": asString, "ProtectHome": asString, "DevicePolicy": asString,
+	"UMask":                 octalMode,
+	"SystemCallErrorNumber": errnoNumber,
+}
+
+func yesNo(value string) (any, error) { return parseYes(value) }
+
+func asString(value string) (any, error) { return value, nil }
+
+func octalMode(value string) (any, error) {
+	mask, err := strconv.ParseUint(value, 8, 32)
+	if err != nil {
+		return nil, fmt.Errorf("want an octal mode: %w", err)
+	}
+	return uint32(mask), nil
+}
+
+func errnoNumber(value string) (any, error) {
+	errno, err := parseErrno(value)
+	return int32(errno), err
 }
 
 var namespaceFlags = map[string]uint64{
@@ -130,15 +142,10 @@ var namespaceFlags = map[string]uint64{
 }
 
 // listProperty is the (bas) of RestrictAddressFamilies= and
-// SystemCallFilter=: an allow list, or with "~" a deny list.
+// SystemCallFilter=: an allow list, or a deny list.
 type listProperty struct {
 	Allow bool
 	Names []string
-}
-
-func allowOrDeny(value string) listProperty {
-	deny := strings.HasPrefix(value, "~")
-	return listProperty{Allow: !deny, Names: strings.Fields(strings.TrimPrefix(value, "~"))}
 }
 
 // parseErrno reads an errno by name ("EPERM").
@@ -171,27 +178,36 @@ type addressPrefix struct {
 	Prefix uint32
 }
 
-// sandboxList converts a directive that may be set more than once.
-func sandboxList(key string, values []string) (sd.Property, error) {
+// sandboxList converts the lines of a directive that may be set more
+// than once.
+func sandboxList(key string, dirs []unitgen.SandboxDirective) (sd.Property, error) {
 	prop := func(v any) (sd.Property, error) { return sd.Property{Name: key, Value: dbus.MakeVariant(v)}, nil }
 	switch key {
 	case "ReadWritePaths":
-		return prop(values)
+		var paths []string
+		for _, dir := range dirs {
+			paths = append(paths, dir.Values...)
+		}
+		return prop(paths)
 	case "DeviceAllow":
-		rules := make([]deviceRule, 0, len(values))
-		for _, v := range values {
-			path, access, _ := strings.Cut(v, " ")
-			rules = append(rules, deviceRule{path, access})
+		rules := make([]deviceRule, 0, len(dirs))
+		for _, dir := range dirs {
+			if len(dir.Values) != 2 {
+				return sd.Property{}, fmt.Errorf("%s: want a device and its access", dir)
+			}
+			rules = append(rules, deviceRule{dir.Values[0], dir.Values[1]})
 		}
 		return prop(rules)
 	case "IPAddressDeny", "IPAddressAllow":
 		var prefixes []addressPrefix
-		for _, v := range values {
-			ps, err := addressPrefixes(v)
-			if err != nil {
-				return sd.Property{}, err
+		for _, dir := range dirs {
+			for _, v := range dir.Values {
+				ps, err := addressPrefixes(v)
+				if err != nil {
+					return sd.Property{}, err
+				}
+				prefixes = append(prefixes, ps...)
 			}
-			prefixes = append(prefixes, ps...)
 		}
 		return prop(prefixes)
 	}
@@ -199,16 +215,14 @@ func sandboxList(key string, values []string) (sd.Property, error) {
 }
 
 // addressPrefixes reads the symbolic names systemd accepts for
-// IPAddressAllow= and IPAddressDeny=, and plain prefixes.
+// IPAddressAllow= and IPAddressDeny=, and a plain prefix.
 func addressPrefixes(value string) ([]addressPrefix, error) {
-	var names []string
+	names := []string{value}
 	switch value {
 	case "any":
 		names = []string{"0.0.0.0/0", "::/0"}
 	case "localhost":
 		names = []string{"127.0.0.0/8", "::1/128"}
-	default:
-		names = strings.Fields(value)
 	}
 	var out []addressPrefix
 	for _, n := range names {

@@ -2,12 +2,12 @@ package main
 
 import (
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
 
+	"github.com/dockah/dockah/internal/deftest"
 	"github.com/dockah/dockah/unitgen"
 )
 
@@ -33,10 +33,9 @@ func TestSandboxProperties(t *testing.T) {
 		}
 		got[p.Name] = p.Value
 	}
-	for _, line := range strings.Split(strings.TrimSpace(unitgen.Sandbox(def)), "\n") {
-		key, _, _ := strings.Cut(line, "=")
-		if _, ok := got[key]; !ok {
-			t.Errorf("the sandbox's %s is not a property", key)
+	for _, dir := range unitgen.Sandbox(def) {
+		if _, ok := got[dir.Key]; !ok {
+			t.Errorf("the sandbox's %s is not a property", dir.Key)
 		}
 	}
 	for name, signature := range map[string]string{
@@ -86,5 +85,49 @@ func TestSandboxProperties(t *testing.T) {
 		if p.Name == "ReadWritePaths" && len(p.Value.Value().([]string)) != 1 {
 			t.Errorf("ReadWritePaths %v", p.Value)
 		}
+	}
+}
+
+// Every directive the sandbox has for any kind of definition converts to
+// a property, once, and a bind volume's path reaches systemd as the
+// definition wrote it: D-Bus values are not unit-file text.
+func TestSandboxPropertiesOfEveryDefinition(t *testing.T) {
+	defs := append(deftest.Sandboxes(),
+		deftest.New("a").Table("[[volume]]", `source = "/srv/100% done"`, `target = "/a"`))
+	for _, d := range defs {
+		def, err := unitgen.Parse("run-x", unitgen.File{Path: "/run/dockah/run/run-x.toml", Data: d.Bytes()})
+		if err != nil {
+			t.Fatalf("%s: %v", d, err)
+		}
+		props, err := sandboxProperties(def, "/srv/store")
+		if err != nil {
+			t.Errorf("%s: %v", d, err)
+			continue
+		}
+		got := map[string]dbus.Variant{}
+		for _, p := range props {
+			if _, dup := got[p.Name]; dup {
+				t.Errorf("%s: %s twice", d, p.Name)
+			}
+			got[p.Name] = p.Value
+		}
+		for _, dir := range unitgen.Sandbox(def) {
+			if _, ok := got[dir.Key]; !ok {
+				t.Errorf("%s: the sandbox's %s is not a property", d, dir.Key)
+			}
+		}
+		for _, v := range def.Volumes {
+			paths := got["ReadWritePaths"].Value().([]string)
+			if !v.ReadOnly && !v.IsNamed() && !slices.Contains(paths, v.Source) {
+				t.Errorf("%s: ReadWritePaths %q has no %q", d, paths, v.Source)
+			}
+		}
+	}
+	// A directive unitgen might add one day is an error, not a gap.
+	if _, err := sandboxProperty(unitgen.SandboxDirective{Key: "ProtectNothing", Values: []string{"yes"}}); err == nil {
+		t.Error("a directive without a conversion converted")
+	}
+	if _, err := sandboxList("ProtectNothing", nil); err == nil {
+		t.Error("a list directive without a conversion converted")
 	}
 }

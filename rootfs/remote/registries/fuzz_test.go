@@ -2,6 +2,8 @@ package registries
 
 import (
 	"testing"
+
+	"github.com/dockah/dockah/internal/tomldiag"
 )
 
 // FuzzParse feeds hostile files to Parse: nothing panics or loops, the
@@ -20,7 +22,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(seed, "docker.io/library/alpine:3")
 	}
 	f.Fuzz(func(t *testing.T, src, ref string) {
-		scanLines(src)
+		tomldiag.ScanShallow(src)
 		if len(src) > 8<<10 {
 			// BurntSushi/toml takes time superlinear in the parts of a
 			// dotted key (a.a.a.…: 4,000 parts take a second); real files

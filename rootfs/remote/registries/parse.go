@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/dockah/dockah/internal/tomldiag"
 )
 
 // The keys each table accepts, for unknown-key diagnostics.
@@ -34,7 +36,9 @@ func Parse(name string, data []byte) (*Config, error) {
 	if _, err := toml.Decode(string(data), &tree); err != nil {
 		return nil, syntaxError(name, err)
 	}
-	p := &parser{file: name, lines: scanLines(string(data))}
+	// Shallow: a key in an inline table, or an array's element, is
+	// reported on the line of the key that holds it.
+	p := &parser{file: name, lines: tomldiag.ScanShallow(string(data))}
 	cfg := p.config(tree)
 	if len(p.diags) > 0 {
 		return nil, joinDiagnostics(p.diags)
@@ -45,7 +49,7 @@ func Parse(name string, data []byte) (*Config, error) {
 // parser walks a decoded file and collects its diagnostics.
 type parser struct {
 	file  string
-	lines lineIndex
+	lines tomldiag.Lines
 	diags []*Diagnostic
 }
 
@@ -61,13 +65,13 @@ func (n node) child(k string) node {
 	if n.key != "" {
 		shown = n.key + "." + shown
 	}
-	return node{path: n.path + "\x00" + k, key: shown}
+	return node{path: tomldiag.Path(n.path, k), key: shown}
 }
 
-func (n node) elem(i int) node { return node{path: n.path + "\x00" + strconv.Itoa(i), key: n.key} }
+func (n node) elem(i int) node { return node{path: tomldiag.Path(n.path, strconv.Itoa(i)), key: n.key} }
 
 func (p *parser) problem(n node, msg, accepted string) {
-	p.diags = append(p.diags, &Diagnostic{File: p.file, Line: p.lines.line(n.path), Key: n.key, Msg: msg, Accepted: accepted})
+	p.diags = append(p.diags, &Diagnostic{File: p.file, Line: p.lines.Line(n.path), Key: n.key, Msg: msg, Accepted: accepted})
 }
 
 func (p *parser) unknown(n node, accepted []string) {
@@ -388,4 +392,8 @@ func isBareKeyString(k string) bool {
 		}
 	}
 	return true
+}
+
+func isBareKey(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
 }

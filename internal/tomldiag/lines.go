@@ -1,4 +1,4 @@
-package unitgen
+package tomldiag
 
 import (
 	"strconv"
@@ -6,17 +6,18 @@ import (
 	"unicode/utf8"
 )
 
-// lineIndex maps the path of every key of a TOML document to the line
-// that defines it. Paths are those of the decoded tree (see nodePath): the
-// listen key of the second [[socket]] is "\x00socket\x001\x00listen".
-//
-// BurntSushi/toml reports lines for syntax errors only; this index gives
-// the lines of keys for the checks done after decoding.
-type lineIndex map[string]int
+// Lines maps the path of every key of a TOML document to the line that
+// defines it. A path is the keys from the root, and the index of every
+// array element, each after a NUL (see Path): the location key of the
+// second [[registry]] is "\x00registry\x001\x00location". Keys of inline
+// tables and elements of arrays have lines of their own; a table that
+// holds keys only implicitly ([a.b] defines a) has the line where it is
+// first named.
+type Lines map[string]int
 
-// line returns the line of path, or of its nearest ancestor that has one,
+// Line returns the line of path, or of its nearest ancestor that has one,
 // or 0.
-func (ix lineIndex) line(path string) int {
+func (ix Lines) Line(path string) int {
 	for {
 		if l, ok := ix[path]; ok {
 			return l
@@ -29,24 +30,37 @@ func (ix lineIndex) line(path string) int {
 	}
 }
 
-// nodePath appends a key, or the index of an array element, to the path
-// of a node. Every key follows a NUL, so that no key (not even "" or
-// "a.b", which quoted keys allow) makes the path of another node.
-func nodePath(path, key string) string { return path + "\x00" + key }
+// Path appends a key, or the index of an array element, to the path of
+// a node ("" for the document). Every key follows a NUL, so that no key
+// (not even "" or "a.b", which quoted keys allow) makes the path of
+// another node.
+func Path(parent, key string) string { return parent + "\x00" + key }
 
-// joinPath appends a key to a dotted key of a diagnostic.
-func joinPath(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
+// maxKeyDepth bounds the parts of a dotted key that are indexed: no key of
+// our formats comes near it, and a hostile a.a.a.… key would otherwise
+// cost time and memory quadratic in its length. The parts beyond it share
+// the line of the deepest part indexed.
+const maxKeyDepth = 16
 
-// scanLines indexes the keys of src, which the TOML decoder has already
-// accepted. It never fails: on input it does not understand it skips a
-// byte and carries on, so a wrong line is the worst outcome.
-func scanLines(src string) lineIndex {
-	s := &lineScanner{src: src, lines: lineIndex{}, arrays: map[string]int{}, cursorLine: 1}
+// maxNesting bounds the arrays and inline tables, one in another, whose
+// elements and keys are indexed, for the same reason; deeper ones share
+// the line of the value that holds them.
+const maxNesting = 16
+
+// Scan indexes the keys of src, a TOML document (normally one the decoder
+// has accepted), down to the keys of inline tables and the elements of
+// arrays. It never fails: on input it does not understand it skips a byte
+// and carries on, so a wrong line is the worst outcome.
+func Scan(src string) Lines { return scan(src, maxNesting) }
+
+// ScanShallow indexes the keys of src as Scan does, but not inside values:
+// the keys of an inline table and the elements of an array get the line of
+// the key that holds the value.
+func ScanShallow(src string) Lines { return scan(src, 0) }
+
+// scan indexes src down to nesting arrays and inline tables deep.
+func scan(src string, nesting int) Lines {
+	s := &lineScanner{src: src, lines: Lines{}, arrays: map[string]int{}, nesting: nesting, cursorLine: 1}
 	table := ""
 	for {
 		s.skipSpace(true)
@@ -69,8 +83,11 @@ func scanLines(src string) lineIndex {
 type lineScanner struct {
 	src    string
 	pos    int
-	lines  lineIndex
+	lines  Lines
 	arrays map[string]int // path of an array of tables -> tables so far
+	// depth counts the arrays and inline tables the scanner is in; keys
+	// and elements deeper than nesting are not indexed.
+	depth, nesting int
 
 	// cursor caches the line of a position: positions asked for only grow.
 	cursorPos, cursorLine int
@@ -106,14 +123,14 @@ func (s *lineScanner) header() string {
 		return ""
 	}
 	parent := s.resolve(parts[:len(parts)-1], line)
-	path := nodePath(parent, parts[len(parts)-1])
+	path := Path(parent, parts[len(parts)-1])
 	if !array {
 		s.lines[path] = line
 		return path
 	}
 	s.record(path, line)
 	s.arrays[path]++
-	path = nodePath(path, strconv.Itoa(s.arrays[path]-1))
+	path = Path(path, strconv.Itoa(s.arrays[path]-1))
 	s.lines[path] = line
 	return path
 }
@@ -123,9 +140,9 @@ func (s *lineScanner) header() string {
 func (s *lineScanner) resolve(parts []string, line int) string {
 	path := ""
 	for _, p := range parts {
-		path = nodePath(path, p)
+		path = Path(path, p)
 		if n, ok := s.arrays[path]; ok {
-			path = nodePath(path, strconv.Itoa(n-1))
+			path = Path(path, strconv.Itoa(n-1))
 		}
 		s.record(path, line)
 	}
@@ -137,7 +154,10 @@ func (s *lineScanner) keyValue(table string) {
 	line := s.lineAt(s.pos)
 	path := table
 	for _, p := range s.key() {
-		path = nodePath(path, p)
+		if s.depth > s.nesting {
+			break
+		}
+		path = Path(path, p)
 		s.record(path, line)
 	}
 	if s.pos < len(s.src) && s.src[s.pos] == '=' {
@@ -147,7 +167,7 @@ func (s *lineScanner) keyValue(table string) {
 }
 
 // value skips one value, indexing the keys of inline tables and the
-// elements of arrays.
+// elements of arrays down to the scanner's nesting.
 func (s *lineScanner) value(path string) {
 	s.skipSpace(false)
 	if s.pos >= len(s.src) {
@@ -158,6 +178,8 @@ func (s *lineScanner) value(path string) {
 		s.skipString()
 	case '[':
 		s.pos++
+		s.depth++
+		defer func() { s.depth-- }()
 		for i := 0; ; {
 			s.skipSpace(true)
 			if s.pos >= len(s.src) {
@@ -171,8 +193,11 @@ func (s *lineScanner) value(path string) {
 				s.pos++
 				i++
 			default:
-				elem := nodePath(path, strconv.Itoa(i))
-				s.record(elem, s.lineAt(s.pos))
+				elem := path
+				if s.depth <= s.nesting {
+					elem = Path(path, strconv.Itoa(i))
+					s.record(elem, s.lineAt(s.pos))
+				}
 				start := s.pos
 				s.value(elem)
 				if s.pos == start {
@@ -182,6 +207,8 @@ func (s *lineScanner) value(path string) {
 		}
 	case '{':
 		s.pos++
+		s.depth++
+		defer func() { s.depth-- }()
 		for {
 			s.skipSpace(true)
 			if s.pos >= len(s.src) {
@@ -208,7 +235,8 @@ func (s *lineScanner) value(path string) {
 	}
 }
 
-// key reads a dotted key and returns its parts, unquoted.
+// key reads a dotted key and returns its parts, unquoted, at most
+// maxKeyDepth of them.
 func (s *lineScanner) key() []string {
 	var parts []string
 	for {
@@ -220,7 +248,9 @@ func (s *lineScanner) key() []string {
 		case '"', '\'':
 			start := s.pos
 			s.skipString()
-			parts = append(parts, unquoteKey(s.src[start:s.pos]))
+			if len(parts) < maxKeyDepth {
+				parts = append(parts, unquoteKey(s.src[start:s.pos]))
+			}
 		default:
 			start := s.pos
 			for s.pos < len(s.src) && !strings.ContainsRune(" \t\r\n.=[]\"'#,{}", rune(s.src[s.pos])) {
@@ -229,7 +259,9 @@ func (s *lineScanner) key() []string {
 			if s.pos == start {
 				return parts
 			}
-			parts = append(parts, s.src[start:s.pos])
+			if len(parts) < maxKeyDepth {
+				parts = append(parts, s.src[start:s.pos])
+			}
 		}
 		s.skipSpace(false)
 		if s.pos >= len(s.src) || s.src[s.pos] != '.' {
