@@ -61,7 +61,9 @@ func (s SandboxDirective) String() string {
 }
 
 // writeValue writes the directive's value as a unit file has it: its
-// values escaped, separated by blanks.
+// values escaped, quoted where they hold blanks or quotes (a volume's
+// source "/srv/my data" is one path of ReadWritePaths=, which systemd
+// unquotes), separated by blanks.
 func (s SandboxDirective) writeValue(b *strings.Builder, template bool) {
 	if s.Deny {
 		b.WriteByte('~')
@@ -70,7 +72,7 @@ func (s SandboxDirective) writeValue(b *strings.Builder, template bool) {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(specifiers(v, template))
+		b.WriteString(word(specifiers(v, template)))
 	}
 }
 

@@ -45,6 +45,8 @@ func TestSandboxDirectiveValues(t *testing.T) {
 		{SandboxDirective{Key: "ReadWritePaths", Values: []string{"/srv/%i"}}, true, "/srv/%i"},
 		{SandboxDirective{Key: "SystemCallFilter", Values: []string{"@clock", "@swap"}, Deny: true}, false, "~@clock @swap"},
 		{SandboxDirective{Key: "DeviceAllow", Values: []string{"/dev/null", "rw"}}, false, "/dev/null rw"},
+		// One path with a blank stays one path: systemd unquotes it.
+		{SandboxDirective{Key: "ReadWritePaths", Values: []string{"/srv/my data"}}, false, `"/srv/my data"`},
 	} {
 		var b strings.Builder
 		if tc.s.writeValue(&b, tc.template); b.String() != tc.want {
