@@ -204,3 +204,90 @@ var rlimitNames = map[string]int{
 	"RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME, "RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
 	"RLIMIT_STACK": unix.RLIMIT_STACK,
 }
+
+// becomeContainerProcess resolves the entrypoint (resolveProcess) and
+// gives the calling thread the container's user and policy, except the
+// seccomp filter under no_new_privs, which the caller loads last.
+func becomeContainerProcess(cfg *Config, root, pid int) (argv0 string, env []string, err error) {
+	user, argv0, env, err := resolveProcess(cfg, root, pid)
+	if err != nil {
+		return "", nil, err
+	}
+	return argv0, env, dropPrivileges(cfg, user)
+}
+
+// resolveProcess resolves the entrypoint's user, path and environment
+// (with LISTEN_PID = pid, the entrypoint's pid in the container) and
+// enters its working directory. root is "/" of the container.
+func resolveProcess(cfg *Config, root, pid int) (user User, argv0 string, env []string, err error) {
+	proc := cfg.Spec.Process
+	if len(proc.Args) == 0 {
+		return User{}, "", nil, fmt.Errorf("no entrypoint or command: the image sets none and the definition gives none")
+	}
+	if user, err = lookupUser(root, proc.User); err != nil {
+		return User{}, "", nil, err
+	}
+	env = processEnv(proc.Env, user, cfg.Sockets, pid)
+	if argv0, err = lookPath(root, proc.Args[0], env); err != nil {
+		return User{}, "", nil, err
+	}
+	if err := enterWorkdir(root, proc.Cwd); err != nil {
+		return User{}, "", nil, err
+	}
+	return user, argv0, env, nil
+}
+
+// dropPrivileges applies the capability sets, the user and no_new_privs.
+// Without no_new_privs the kernel only accepts a seccomp filter from a
+// thread with CAP_SYS_ADMIN, so the filter is loaded before the rest.
+func dropPrivileges(cfg *Config, user User) error {
+	proc := cfg.Spec.Process
+	if !proc.NoNewPrivileges {
+		if err := loadSeccomp(cfg.Seccomp); err != nil {
+			return err
+		}
+	}
+	last, err := lastCap()
+	if err != nil {
+		return err
+	}
+	if err := dropBounding(cfg.Capabilities.Bounding, last); err != nil {
+		return err
+	}
+	if err := switchUser(user); err != nil {
+		return err
+	}
+	sets := cfg.Capabilities
+	if user.UID != 0 {
+		sets = cfg.UserCapabilities
+	}
+	if err := setCapabilities(sets, last); err != nil {
+		return err
+	}
+	if err := setExecLabel(proc.SelinuxLabel); err != nil {
+		return err
+	}
+	if proc.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("set no_new_privs: %w", err)
+		}
+	}
+	return nil
+}
+
+// enterWorkdir changes into the working directory, resolved inside the
+// root and created when missing, as Docker does.
+func enterWorkdir(root int, dir string) error {
+	if dir == "" {
+		dir = "/"
+	}
+	fd, err := mkdirAllInRoot(root, dir, 0o755)
+	if err != nil {
+		return fmt.Errorf("working directory %s: %w", dir, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Fchdir(fd); err != nil {
+		return fmt.Errorf("working directory %s: %w", dir, err)
+	}
+	return nil
+}

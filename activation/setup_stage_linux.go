@@ -7,15 +7,15 @@ import (
 	"strconv"
 	"syscall"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
-// stageEnv carries the fd of the sync socket to the setup stage; its
-// presence is what makes the shim binary run as the setup stage.
+// stageEnv carries the fd of the sync socket to a stage; its presence is
+// what makes the binary run as one: the app stage or the exec stage when
+// appStageEnv or execStageEnv says so, else the setup stage.
 const stageEnv = "_DOCKAH_STAGE"
 
-// Messages on the sync socket from the setup stage to the shim.
+// Messages on the sync socket from a stage to the process that started it.
 const (
 	msgExec  = 'X' // setup done, exec follows; EOF after it means exec succeeded
 	msgError = 'E' // followed by a one-line error
@@ -35,13 +35,14 @@ func init() {
 	}
 }
 
-// IsStage reports whether this process was started as the setup stage of
-// a container. main calls it first thing and, if so, RunStage.
+// IsStage reports whether this process was started as a stage of a
+// container (setup, app or exec). main calls it first thing and, if so,
+// RunStage.
 func IsStage() bool { return os.Getenv(stageEnv) != "" }
 
-// RunStage is the setup stage: it runs inside the container's new
-// namespaces as its pid 1, builds the root, applies the policy and execs
-// the entrypoint. It only returns through exit.
+// RunStage runs the stage this process was started as: the setup stage
+// (runSetupStage), the app stage (runAppStage) or the exec stage
+// (runExecStage). It only returns through exit.
 func RunStage() {
 	// Credentials, the seccomp filter and no_new_privs are per thread:
 	// everything from here to exec happens on this one.
@@ -60,12 +61,7 @@ func RunStage() {
 	case os.Getenv(execStageEnv) != "":
 		err = runExecStage(sync)
 	default:
-		var cfg *Config
-		cfg, err = readConfig(sync)
-		Trace("stage: config read")
-		if err == nil {
-			err = setupAndExec(cfg, sync)
-		}
+		err = runSetupStage(sync)
 	}
 	// Only failures get here.
 	report(sync, err)
@@ -78,7 +74,17 @@ func report(sync *os.File, err error) {
 	_, _ = sync.Write(msg)
 }
 
-func setupAndExec(cfg *Config, sync *os.File) error {
+// runSetupStage is the setup stage: it runs inside the container's new
+// namespaces as its pid 1, reads the configuration from the shim, builds
+// the root, applies the policy and execs the entrypoint; or, with
+// init = true, starts the app stage first and becomes the init once the
+// root is built.
+func runSetupStage(sync *os.File) error {
+	cfg, err := readConfig(sync)
+	Trace("stage: config read")
+	if err != nil {
+		return err
+	}
 	// Modes below are exact; the entrypoint gets the usual 022 back.
 	unix.Umask(0)
 	if err := ownSession(); err != nil {
@@ -86,7 +92,6 @@ func setupAndExec(cfg *Config, sync *os.File) error {
 	}
 	var init *initSetup
 	if cfg.Init {
-		var err error
 		if init, err = startAppStage(cfg, sync); err != nil {
 			return err
 		}
@@ -131,71 +136,6 @@ func ownSession() error {
 	return nil
 }
 
-// buildRoot mounts the root and everything in it, pivots into it and
-// returns an O_PATH fd of the new "/". Mounts, masks and read-only paths
-// at destinations later says yes to are left out, for the caller to do
-// after pivot_root (the /proc of a pid namespace whose pid 1 does not
-// exist yet).
-// stdin is the fd the container's stdin comes from, for /dev/console.
-func buildRoot(cfg *Config, later func(dest string) bool, stdin int) (int, error) {
-	s, err := mountScratch(cfg)
-	if err != nil {
-		return -1, err
-	}
-	Trace("stage: overlay mounted")
-	root, err := unix.Open(s.root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, fmt.Errorf("open root: %w", err)
-	}
-	defer unix.Close(root)
-	if err := mountAll(root, keep(cfg.Spec.Mounts, func(m specs.Mount) bool { return later == nil || !later(m.Destination) })); err != nil {
-		return -1, err
-	}
-	Trace("stage: mounts done")
-	if err := populateDev(root); err != nil {
-		return -1, err
-	}
-	if err := bindConsole(root, stdin); err != nil {
-		return -1, err
-	}
-	if err := bindFiles(root, s, cfg.Files); err != nil {
-		return -1, err
-	}
-	if l := cfg.Spec.Linux; l != nil {
-		now := func(p string) bool { return later == nil || !later(p) }
-		if err := maskPaths(root, keep(l.MaskedPaths, now)); err != nil {
-			return -1, err
-		}
-		if err := readOnlyPaths(root, keep(l.ReadonlyPaths, now)); err != nil {
-			return -1, err
-		}
-	}
-	Trace("stage: masks done")
-	if err := s.sealRoot(); err != nil {
-		return -1, err
-	}
-	if err := pivotRoot(root); err != nil {
-		return -1, err
-	}
-	Trace("stage: pivoted")
-	newRoot, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, fmt.Errorf("open new root: %w", err)
-	}
-	return newRoot, nil
-}
-
-// keep returns the elements of list for which ok is true.
-func keep[T any](list []T, ok func(T) bool) []T {
-	var kept []T
-	for _, v := range list {
-		if ok(v) {
-			kept = append(kept, v)
-		}
-	}
-	return kept
-}
-
 // execEntrypoint switches to the container's user and policy and execs
 // its entrypoint. root is "/" of the container.
 func execEntrypoint(cfg *Config, root int, sync *os.File) error {
@@ -230,52 +170,6 @@ func execEntrypoint(cfg *Config, root int, sync *os.File) error {
 	return fmt.Errorf("exec %s: %w", argv0, err)
 }
 
-// setUpUTSAndNetwork sets the host name and brings up the loopback
-// interface of the container's new namespaces, which the caller is in.
-func setUpUTSAndNetwork(cfg *Config) error {
-	if h := cfg.Spec.Hostname; h != "" {
-		if err := unix.Sethostname([]byte(h)); err != nil {
-			return fmt.Errorf("set hostname: %w", err)
-		}
-	}
-	if cfg.LoopbackUp {
-		return loopbackUp()
-	}
-	return nil
-}
-
-// becomeContainerProcess resolves the entrypoint (resolveProcess) and
-// gives the calling thread the container's user and policy, except the
-// seccomp filter under no_new_privs, which the caller loads last.
-func becomeContainerProcess(cfg *Config, root, pid int) (argv0 string, env []string, err error) {
-	user, argv0, env, err := resolveProcess(cfg, root, pid)
-	if err != nil {
-		return "", nil, err
-	}
-	return argv0, env, dropPrivileges(cfg, user)
-}
-
-// resolveProcess resolves the entrypoint's user, path and environment
-// (with LISTEN_PID = pid, the entrypoint's pid in the container) and
-// enters its working directory. root is "/" of the container.
-func resolveProcess(cfg *Config, root, pid int) (user User, argv0 string, env []string, err error) {
-	proc := cfg.Spec.Process
-	if len(proc.Args) == 0 {
-		return User{}, "", nil, fmt.Errorf("no entrypoint or command: the image sets none and the definition gives none")
-	}
-	if user, err = lookupUser(root, proc.User); err != nil {
-		return User{}, "", nil, err
-	}
-	env = processEnv(proc.Env, user, cfg.Sockets, pid)
-	if argv0, err = lookPath(root, proc.Args[0], env); err != nil {
-		return User{}, "", nil, err
-	}
-	if err := enterWorkdir(root, proc.Cwd); err != nil {
-		return User{}, "", nil, err
-	}
-	return user, argv0, env, nil
-}
-
 // reportExec tells the shim that the entrypoint is about to be exec'd and
 // hands it the container's network namespace with the message, while the
 // process is still root: reaching it later through /proc/PID/ns/net of a
@@ -289,59 +183,4 @@ func reportExec(sync *os.File) error {
 	}
 	defer unix.Close(ns)
 	return unix.Sendmsg(int(sync.Fd()), []byte{msgExec}, unix.UnixRights(ns), nil, 0)
-}
-
-// dropPrivileges applies the capability sets, the user and no_new_privs.
-// Without no_new_privs the kernel only accepts a seccomp filter from a
-// thread with CAP_SYS_ADMIN, so the filter is loaded before the rest.
-func dropPrivileges(cfg *Config, user User) error {
-	proc := cfg.Spec.Process
-	if !proc.NoNewPrivileges {
-		if err := loadSeccomp(cfg.Seccomp); err != nil {
-			return err
-		}
-	}
-	last, err := lastCap()
-	if err != nil {
-		return err
-	}
-	if err := dropBounding(cfg.Capabilities.Bounding, last); err != nil {
-		return err
-	}
-	if err := switchUser(user); err != nil {
-		return err
-	}
-	sets := cfg.Capabilities
-	if user.UID != 0 {
-		sets = cfg.UserCapabilities
-	}
-	if err := setCapabilities(sets, last); err != nil {
-		return err
-	}
-	if err := setExecLabel(proc.SelinuxLabel); err != nil {
-		return err
-	}
-	if proc.NoNewPrivileges {
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			return fmt.Errorf("set no_new_privs: %w", err)
-		}
-	}
-	return nil
-}
-
-// enterWorkdir changes into the working directory, resolved inside the
-// root and created when missing, as Docker does.
-func enterWorkdir(root int, dir string) error {
-	if dir == "" {
-		dir = "/"
-	}
-	fd, err := mkdirAllInRoot(root, dir, 0o755)
-	if err != nil {
-		return fmt.Errorf("working directory %s: %w", dir, err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Fchdir(fd); err != nil {
-		return fmt.Errorf("working directory %s: %w", dir, err)
-	}
-	return nil
 }
