@@ -182,6 +182,37 @@ func loadSeccomp(program []byte) error {
 	return nil
 }
 
+// defaultIgnoredSignals gives back their default action to the signals
+// this process inherited as ignored, which exec would pass on to the
+// entrypoint: whatever the shim's caller ignored (make ignores two
+// real-time signals, a shell's background job SIGINT and SIGQUIT). The
+// thread start's child resets every signal the same way, so the
+// entrypoint starts alike either way.
+func defaultIgnoredSignals() error {
+	// The kernel's struct sigaction, as the thread start's child has it.
+	type sigaction struct {
+		handler  uintptr
+		flags    uint64
+		restorer uintptr
+		mask     uint64
+	}
+	const sigIgn = 1
+	for sig := 1; sig <= 64; sig++ {
+		if sig == int(unix.SIGKILL) || sig == int(unix.SIGSTOP) {
+			continue
+		}
+		var old sigaction
+		if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), 0, uintptr(unsafe.Pointer(&old)), 8, 0, 0); e != 0 || old.handler != sigIgn {
+			continue
+		}
+		var dfl sigaction // SIG_DFL
+		if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0); e != 0 {
+			return fmt.Errorf("reset the action of signal %d: %w", sig, e)
+		}
+	}
+	return nil
+}
+
 // applyRlimits sets the spec's resource limits on the process.
 func applyRlimits(limits []specs.POSIXRlimit) error {
 	for _, l := range limits {

@@ -157,6 +157,9 @@ func execEntrypoint(cfg *Config, root int, sync *os.File) error {
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
 		return err
 	}
+	if err := defaultIgnoredSignals(); err != nil {
+		return err
+	}
 	Trace("stage: exec")
 	if err := reportExec(sync); err != nil {
 		return fmt.Errorf("report to the shim: %w", err)
