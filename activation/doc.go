@@ -7,7 +7,9 @@
 // pivot_roots, applies the policy, hands the sockets on as fd 3 and up,
 // and execs the entrypoint so that nothing of dockah stays resident.
 //
-// A container is built one of two ways, with the same result:
+// A container is built one of two ways, with the same result (a test,
+// start_paths_linux_test.go, starts one configuration both ways and
+// compares what the container sees of its policy and its mounts):
 //
 //   - the thread start (thread_start_linux.go, spawn_linux.go): a locked
 //     thread of the caller builds the root and clones the container's

@@ -92,7 +92,7 @@ func BusyboxImage(t testing.TB) (lower, store string) {
 	if err := os.WriteFile(filepath.Join(lower, "bin/busybox"), data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, applet := range []string{"sh", "cat", "ls", "id", "hostname", "grep", "ip", "mount", "touch", "echo", "readlink", "sleep"} {
+	for _, applet := range []string{"sh", "cat", "ls", "id", "hostname", "grep", "ip", "mount", "touch", "echo", "readlink", "sleep", "env", "sort", "head", "wc"} {
 		if err := os.Symlink("busybox", filepath.Join(lower, "bin", applet)); err != nil {
 			t.Fatal(err)
 		}
