@@ -8,10 +8,11 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// Config is everything the container's setup stage needs. The shim builds
-// it in the host's namespaces (where the definition, the image store and
-// the host's files are at hand) and hands it to the stage that runs inside
-// the new namespaces, so that stage only mounts and execs.
+// Config is everything a start needs. The shim builds it in the host's
+// namespaces (where the definition, the image store and the host's files
+// are at hand) and Start applies it inside the new namespaces, on a
+// thread of the shim or in the setup stage (which reads it as JSON), so
+// that part only mounts and execs.
 type Config struct {
 	// Name is the container's name, for messages.
 	Name string `json:"name"`
@@ -20,7 +21,7 @@ type Config struct {
 	Spec *specs.Spec `json:"spec"`
 	// Root is the overlay the root filesystem is made of.
 	Root RootLayers `json:"root"`
-	// MountPoint is an existing host directory the stage mounts its
+	// MountPoint is an existing host directory the start mounts its
 	// scratch tmpfs and the root on; the mounts exist only in the
 	// container's mount namespace.
 	MountPoint string `json:"mount_point"`
@@ -67,7 +68,7 @@ type CapabilitySets struct {
 	Ambient     uint64 `json:"ambient"`
 }
 
-// maxConfigSize bounds the configuration the setup stage reads.
+// maxConfigSize bounds the configuration a stage reads.
 const maxConfigSize = 16 << 20
 
 func writeConfig(w io.Writer, cfg *Config) error {

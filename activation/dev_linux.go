@@ -60,6 +60,21 @@ func bindConsole(root, stdin int) error {
 	return nil
 }
 
+// devNull opens (O_PATH) the container's /dev/null, the node populateDev
+// made, to bind over masked files.
+func devNull(root int) (int, error) {
+	fd, err := openInRoot(root, "/dev/null", unix.O_PATH)
+	if err != nil {
+		return -1, fmt.Errorf("open the container's /dev/null: %w", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != unix.Mkdev(1, 3) {
+		unix.Close(fd)
+		return -1, errors.New("the container's /dev/null is not the null device")
+	}
+	return fd, nil
+}
+
 // populateDev creates the device nodes and links in the root's /dev, which
 // must be the fresh tmpfs the spec mounts there; the image's own /dev is
 // never used (CVE-2025-31133, CVE-2025-52565 came from following it).

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/dockah/dockah/activation/mountinfo"
 )
 
 // cgroupMount is a mounted cgroup hierarchy: "" for cgroup v2, or the
@@ -104,7 +106,7 @@ func parseCgroupMounts(r io.Reader) ([]cgroupMount, error) {
 		if !ok || len(f) < 5 || len(a) < 3 || (a[0] != "cgroup" && a[0] != "cgroup2") {
 			continue
 		}
-		m := cgroupMount{v2: a[0] == "cgroup2", root: unescapeMountinfo(f[3]), dir: unescapeMountinfo(f[4]), controllers: map[string]bool{}}
+		m := cgroupMount{v2: a[0] == "cgroup2", root: mountinfo.Unescape(f[3]), dir: mountinfo.Unescape(f[4]), controllers: map[string]bool{}}
 		for _, opt := range strings.Split(a[2], ",") {
 			m.controllers[opt] = true
 		}
@@ -131,24 +133,4 @@ func cgroupDir(mounts []cgroupMount, m cgroupMembership) (string, bool) {
 		return path.Join(mnt.dir, rel), true
 	}
 	return "", false
-}
-
-// unescapeMountinfo undoes the octal escapes (\040 for a space) of
-// mountinfo's path fields.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

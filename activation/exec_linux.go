@@ -17,8 +17,8 @@ import (
 	"golang.org/x/term"
 )
 
-// execStageEnv marks the setup stage of an exec (with stageEnv): the
-// helper joins a running container instead of building a new one.
+// execStageEnv marks the exec stage (with stageEnv): the process joins a
+// running container instead of building a new one.
 const execStageEnv = "_DOCKAH_EXEC"
 
 // Exit statuses of an exec that did not run its command, as Docker and
@@ -57,11 +57,13 @@ type ExecOptions struct {
 	// TIOCSTI): it is relayed through a pipe.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
-	// Helper is the binary re-executed to join the container (its main
-	// must call IsStage and RunStage first, as dockah-activate and
-	// dockah-stage do): dockah-stage beside it when installed, which is
-	// smaller to copy and faster to start. Empty means this binary.
-	Helper string
+	// Shim is the installed shim: the exec stage, which joins the
+	// container, runs from dockah-stage beside it when installed, which
+	// is smaller to copy and faster to start, or else from the shim
+	// itself (see StageBinary). Empty means this executable. Whichever
+	// binary runs, its main must call IsStage and RunStage first, as
+	// dockah-activate and dockah-stage do.
+	Shim string
 }
 
 // execRequest is what the exec stage reads from the sync socket.
@@ -89,12 +91,12 @@ type winsize struct {
 // run, err says why and the status is ExitNotFound, ExitCannotRun or
 // ExitSetupFailed.
 //
-// The helper (this binary re-executed) stays in the host's pid namespace
-// and joins the container on one thread; it drops to the container's
+// The exec stage (a stage binary, see Shim) stays in the host's pid
+// namespace and joins the container on one thread; it drops to the container's
 // user and policy on that thread and forks the command from it, so the
 // command is born inside, with the policy, and nothing of the host is
 // visible from the container but for the instant before the command's
-// exec, while the helper is not dumpable.
+// exec, while the exec stage is not dumpable.
 func Exec(opts ExecOptions) (int, error) {
 	if len(opts.Args) == 0 || opts.Args[0] == "" {
 		return ExitSetupFailed, errors.New("no command to run")
@@ -111,20 +113,20 @@ func Exec(opts ExecOptions) (int, error) {
 	}
 	ours, theirs := os.NewFile(uintptr(pair[0]), "sync"), os.NewFile(uintptr(pair[1]), "sync")
 	defer ours.Close()
-	helper, err := helperPath(opts.Helper)
+	stage, err := StageBinary(opts.Shim)
 	if err != nil {
 		theirs.Close()
 		return ExitSetupFailed, err
 	}
-	sealed, err := sealedCopy(helper)
+	sealed, err := sealedCopy(stage)
 	if err != nil {
 		theirs.Close()
 		return ExitSetupFailed, err
 	}
 	defer sealed.Close()
-	// The helper runs from the sealed copy, fd 4 of it (exec.Cmd puts
-	// ExtraFiles at 3 and on), so that the command's /proc/PID/exe,
-	// while it is a copy of the helper in the container's pid namespace,
+	// The exec stage runs from the sealed copy, fd 4 of it (exec.Cmd
+	// puts ExtraFiles at 3 and on), so that the command's /proc/PID/exe,
+	// while it is a copy of the exec stage in the container's pid namespace,
 	// is that copy: never the file on the host a container could
 	// rewrite (CVE-2019-5736).
 	cmd := exec.Command("/proc/self/fd/4")
@@ -133,7 +135,7 @@ func Exec(opts ExecOptions) (int, error) {
 	cmd.ExtraFiles = []*os.File{theirs, sealed}
 	var relay io.Writer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr, relay = execStdio(opts)
-	// The helper's output is drained for a moment after it exits; a
+	// The exec stage's output is drained for a moment after it exits; a
 	// background process of the command holding it open must not hang
 	// the caller.
 	cmd.WaitDelay = 2 * time.Second
@@ -141,14 +143,14 @@ func Exec(opts ExecOptions) (int, error) {
 		// Out of the caller's process group, so that a Ctrl-C reaches
 		// the command once, forwarded, not once per process.
 		Setpgid: true,
-		// A caller that dies takes the command with it: the helper
+		// A caller that dies takes the command with it: the exec stage
 		// forwards this to the command.
 		Pdeathsig: syscall.SIGTERM,
 	}
 	err = cmd.Start()
 	theirs.Close()
 	if err != nil {
-		return ExitSetupFailed, fmt.Errorf("start %s: %w", helper, err)
+		return ExitSetupFailed, fmt.Errorf("start %s: %w", stage, err)
 	}
 	x := &execution{opts: opts, cmd: cmd, sync: ours, relay: relay}
 	return x.run()
@@ -186,7 +188,7 @@ type execution struct {
 }
 
 func (x *execution) run() (int, error) {
-	// The helper joins the container's cgroups before it forks the
+	// The exec stage joins the container's cgroups before it forks the
 	// command, which is born in them.
 	if err := joinCgroups(x.cmd.Process.Pid, x.opts.Pid); err != nil {
 		return x.fail(err)
@@ -220,7 +222,7 @@ func (x *execution) run() (int, error) {
 	return x.exitStatus(), nil
 }
 
-// started reads the helper's word: msgExec (with the terminal's master
+// started reads the exec stage's word: msgExec (with the terminal's master
 // for a TTY) once the command runs, or msgError and a message.
 func (x *execution) started() (*os.File, error) {
 	buf := make([]byte, 1)
@@ -260,14 +262,15 @@ func receivedFile(oob []byte) (*os.File, error) {
 	return os.NewFile(uintptr(fds[0]), "ptmx"), nil
 }
 
-// fail stops a helper that has not run the command yet.
+// fail stops an exec stage that has not run the command yet.
 func (x *execution) fail(err error) (int, error) {
 	_ = x.cmd.Process.Kill()
 	_ = x.cmd.Wait()
 	return ExitSetupFailed, err
 }
 
-// exitStatus waits for the helper, which exits with the command's status.
+// exitStatus waits for the exec stage, which exits with the command's
+// status.
 func (x *execution) exitStatus() int { return waitStatus(x.cmd.Wait()) }
 
 // forwardedSignals are passed on to the command.
@@ -304,12 +307,7 @@ func sealedCopy(path string) (*os.File, error) {
 	return mem, nil
 }
 
-// helperPath names the binary the exec helper runs from.
-func helperPath(helper string) (string, error) {
-	return StageBinary(helper)
-}
-
-// execStdio returns the helper's stdin, stdout and stderr, which the
+// execStdio returns the exec stage's stdin, stdout and stderr, which the
 // command inherits unless it has a terminal of its own, and where that
 // terminal's output goes. Files are handed on as they are, except
 // terminals: a terminal's fd inside the container could inject input into
@@ -324,7 +322,7 @@ func execStdio(opts ExecOptions) (stdin io.Reader, stdout, stderr, relay io.Writ
 		stderr = os.Stderr
 	}
 	if opts.TTY {
-		// The command gets the new terminal; the helper only reports
+		// The command gets the new terminal; the exec stage only reports
 		// its own failures, maybe to the same place as the relay.
 		mu := &sync.Mutex{}
 		return nil, nil, lockedWriter{mu, stderr}, lockedWriter{mu, stdout}

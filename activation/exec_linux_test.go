@@ -125,7 +125,7 @@ func TestExecLeaksNoFds(t *testing.T) {
 	}
 }
 
-func TestExecHelperRunsFromSealedCopy(t *testing.T) {
+func TestExecStageRunsFromSealedCopy(t *testing.T) {
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

@@ -15,10 +15,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The helper's side of Exec: the exec stage, which joins the container
-// and starts the command from a thread that has become the container's.
+// The exec stage, the other side of Exec: it joins the container and
+// starts the command from a thread that has become the container's.
 
-// runExecStage is the helper: it joins the container of the request's
+// runExecStage is the exec stage: it joins the container of the request's
 // pid on this (locked) thread, becomes the container's user under its
 // policy, starts the command from this thread, reports, and exits with
 // the command's status. Failures before the command runs are reported
@@ -142,7 +142,7 @@ func prepareCommand(req *execRequest) (*exec.Cmd, *pty, error) {
 	}
 	cmd := &exec.Cmd{Path: argv0, Args: req.Args, Env: env, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	// Its own session: no signal from the caller's terminal reaches it
-	// but through the helper.
+	// but through the exec stage.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	var tty *pty
 	if req.TTY {

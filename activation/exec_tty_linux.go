@@ -136,7 +136,7 @@ func RelayTerminal(master *os.File, stdin io.Reader, stdout io.Writer) {
 }
 
 // lockedWriter serializes writes to a writer shared by the terminal's
-// relay and the helper's stderr (often the same terminal or buffer). It
+// relay and the exec stage's stderr (often the same terminal or buffer). It
 // has no ReadFrom, so copies into it never hold the writer's buffer
 // across a blocking read.
 type lockedWriter struct {

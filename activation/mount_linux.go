@@ -177,8 +177,18 @@ func bindFiles(root int, s *scratch, files map[string]string) error {
 }
 
 // maskPaths hides paths: a directory under an empty read-only tmpfs, a file
-// under /dev/null. Paths that do not exist are skipped.
+// under the container's /dev/null, as the thread start's child masks those
+// under /proc (the host's /dev/null would bring the host's devtmpfs into
+// the container's mount table). Paths that do not exist are skipped.
 func maskPaths(root int, paths []string) error {
+	if len(paths) == 0 {
+		return nil
+	}
+	null, err := devNull(root)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(null)
 	for _, p := range paths {
 		fd, err := openInRoot(root, p, unix.O_PATH)
 		if errors.Is(err, unix.ENOENT) {
@@ -192,7 +202,7 @@ func maskPaths(root int, paths []string) error {
 			if dir {
 				err = unix.Mount("tmpfs", fdPath(fd), "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0500")
 			} else {
-				err = unix.Mount("/dev/null", fdPath(fd), "", unix.MS_BIND, "")
+				err = unix.Mount(fdPath(null), fdPath(fd), "", unix.MS_BIND, "")
 			}
 		}
 		unix.Close(fd)

@@ -27,3 +27,17 @@ func loopbackUp() error {
 	}
 	return nil
 }
+
+// setUpUTSAndNetwork sets the host name and brings up the loopback
+// interface of the container's new namespaces, which the caller is in.
+func setUpUTSAndNetwork(cfg *Config) error {
+	if h := cfg.Spec.Hostname; h != "" {
+		if err := unix.Sethostname([]byte(h)); err != nil {
+			return fmt.Errorf("set hostname: %w", err)
+		}
+	}
+	if cfg.LoopbackUp {
+		return loopbackUp()
+	}
+	return nil
+}

@@ -182,6 +182,37 @@ func loadSeccomp(program []byte) error {
 	return nil
 }
 
+// defaultIgnoredSignals gives back their default action to the signals
+// this process inherited as ignored, which exec would pass on to the
+// entrypoint: whatever the shim's caller ignored (make ignores two
+// real-time signals, a shell's background job SIGINT and SIGQUIT). The
+// thread start's child resets every signal the same way, so the
+// entrypoint starts alike either way.
+func defaultIgnoredSignals() error {
+	// The kernel's struct sigaction, as the thread start's child has it.
+	type sigaction struct {
+		handler  uintptr
+		flags    uint64
+		restorer uintptr
+		mask     uint64
+	}
+	const sigIgn = 1
+	for sig := 1; sig <= 64; sig++ {
+		if sig == int(unix.SIGKILL) || sig == int(unix.SIGSTOP) {
+			continue
+		}
+		var old sigaction
+		if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), 0, uintptr(unsafe.Pointer(&old)), 8, 0, 0); e != 0 || old.handler != sigIgn {
+			continue
+		}
+		var dfl sigaction // SIG_DFL
+		if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0); e != 0 {
+			return fmt.Errorf("reset the action of signal %d: %w", sig, e)
+		}
+	}
+	return nil
+}
+
 // applyRlimits sets the spec's resource limits on the process.
 func applyRlimits(limits []specs.POSIXRlimit) error {
 	for _, l := range limits {
@@ -203,4 +234,91 @@ var rlimitNames = map[string]int{
 	"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_RSS": unix.RLIMIT_RSS,
 	"RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME, "RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
 	"RLIMIT_STACK": unix.RLIMIT_STACK,
+}
+
+// becomeContainerProcess resolves the entrypoint (resolveProcess) and
+// gives the calling thread the container's user and policy, except the
+// seccomp filter under no_new_privs, which the caller loads last.
+func becomeContainerProcess(cfg *Config, root, pid int) (argv0 string, env []string, err error) {
+	user, argv0, env, err := resolveProcess(cfg, root, pid)
+	if err != nil {
+		return "", nil, err
+	}
+	return argv0, env, dropPrivileges(cfg, user)
+}
+
+// resolveProcess resolves the entrypoint's user, path and environment
+// (with LISTEN_PID = pid, the entrypoint's pid in the container) and
+// enters its working directory. root is "/" of the container.
+func resolveProcess(cfg *Config, root, pid int) (user User, argv0 string, env []string, err error) {
+	proc := cfg.Spec.Process
+	if len(proc.Args) == 0 {
+		return User{}, "", nil, fmt.Errorf("no entrypoint or command: the image sets none and the definition gives none")
+	}
+	if user, err = lookupUser(root, proc.User); err != nil {
+		return User{}, "", nil, err
+	}
+	env = processEnv(proc.Env, user, cfg.Sockets, pid)
+	if argv0, err = lookPath(root, proc.Args[0], env); err != nil {
+		return User{}, "", nil, err
+	}
+	if err := enterWorkdir(root, proc.Cwd); err != nil {
+		return User{}, "", nil, err
+	}
+	return user, argv0, env, nil
+}
+
+// dropPrivileges applies the capability sets, the user and no_new_privs.
+// Without no_new_privs the kernel only accepts a seccomp filter from a
+// thread with CAP_SYS_ADMIN, so the filter is loaded before the rest.
+func dropPrivileges(cfg *Config, user User) error {
+	proc := cfg.Spec.Process
+	if !proc.NoNewPrivileges {
+		if err := loadSeccomp(cfg.Seccomp); err != nil {
+			return err
+		}
+	}
+	last, err := lastCap()
+	if err != nil {
+		return err
+	}
+	if err := dropBounding(cfg.Capabilities.Bounding, last); err != nil {
+		return err
+	}
+	if err := switchUser(user); err != nil {
+		return err
+	}
+	sets := cfg.Capabilities
+	if user.UID != 0 {
+		sets = cfg.UserCapabilities
+	}
+	if err := setCapabilities(sets, last); err != nil {
+		return err
+	}
+	if err := setExecLabel(proc.SelinuxLabel); err != nil {
+		return err
+	}
+	if proc.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("set no_new_privs: %w", err)
+		}
+	}
+	return nil
+}
+
+// enterWorkdir changes into the working directory, resolved inside the
+// root and created when missing, as Docker does.
+func enterWorkdir(root int, dir string) error {
+	if dir == "" {
+		dir = "/"
+	}
+	fd, err := mkdirAllInRoot(root, dir, 0o755)
+	if err != nil {
+		return fmt.Errorf("working directory %s: %w", dir, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Fchdir(fd); err != nil {
+		return fmt.Errorf("working directory %s: %w", dir, err)
+	}
+	return nil
 }

@@ -6,10 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
-// scratch is the private tmpfs the setup stage mounts on the mount point:
+// scratch is the private tmpfs a start mounts on the mount point:
 // the root is mounted below it, and the generated files live in it. It is
 // in the container's mount namespace only and disappears with it.
 type scratch struct {
@@ -153,4 +154,69 @@ func pivotRoot(root int) error {
 		return fmt.Errorf("detach the host root: %w", err)
 	}
 	return unix.Chdir("/")
+}
+
+// buildRoot mounts the root and everything in it, pivots into it and
+// returns an O_PATH fd of the new "/". Mounts, masks and read-only paths
+// at destinations later says yes to are left out, for the caller to do
+// after pivot_root (the /proc of a pid namespace whose pid 1 does not
+// exist yet).
+// stdin is the fd the container's stdin comes from, for /dev/console.
+func buildRoot(cfg *Config, later func(dest string) bool, stdin int) (int, error) {
+	s, err := mountScratch(cfg)
+	if err != nil {
+		return -1, err
+	}
+	Trace("stage: overlay mounted")
+	root, err := unix.Open(s.root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open root: %w", err)
+	}
+	defer unix.Close(root)
+	if err := mountAll(root, keep(cfg.Spec.Mounts, func(m specs.Mount) bool { return later == nil || !later(m.Destination) })); err != nil {
+		return -1, err
+	}
+	Trace("stage: mounts done")
+	if err := populateDev(root); err != nil {
+		return -1, err
+	}
+	if err := bindConsole(root, stdin); err != nil {
+		return -1, err
+	}
+	if err := bindFiles(root, s, cfg.Files); err != nil {
+		return -1, err
+	}
+	if l := cfg.Spec.Linux; l != nil {
+		now := func(p string) bool { return later == nil || !later(p) }
+		if err := maskPaths(root, keep(l.MaskedPaths, now)); err != nil {
+			return -1, err
+		}
+		if err := readOnlyPaths(root, keep(l.ReadonlyPaths, now)); err != nil {
+			return -1, err
+		}
+	}
+	Trace("stage: masks done")
+	if err := s.sealRoot(); err != nil {
+		return -1, err
+	}
+	if err := pivotRoot(root); err != nil {
+		return -1, err
+	}
+	Trace("stage: pivoted")
+	newRoot, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open new root: %w", err)
+	}
+	return newRoot, nil
+}
+
+// keep returns the elements of list for which ok is true.
+func keep[T any](list []T, ok func(T) bool) []T {
+	var kept []T
+	for _, v := range list {
+		if ok(v) {
+			kept = append(kept, v)
+		}
+	}
+	return kept
 }

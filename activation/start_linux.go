@@ -54,14 +54,27 @@ type StartOptions struct {
 	Sibling bool
 }
 
-// Start creates the container's namespaces with a new process running the
-// setup stage (this binary, re-executed), hands it cfg, and returns once
-// the entrypoint has been exec'd or setup has failed. The shim must not
+// Start builds the container cfg describes and starts its entrypoint; it
+// returns once the entrypoint runs (after opts.BeforeExec) or its setup
+// has failed, and then nothing of the container is left. Under systemd the shim must not
 // wait for the returned container: systemd, its parent with Sibling,
-// collects its exit status. (Building the root on a thread of the shim
-// instead would save a process image, but pid 1 must exist before its
-// procfs can be mounted: /proc/PID/ns/pid_for_children is unresolvable
-// until then, even with the "pidns" mount option of Linux 6.18.)
+// collects its exit status.
+//
+// Start takes one of two ways, which apply the same policy:
+//
+//   - the thread start (startOnThread), whenever it can serve
+//     (canStartOnThread): a locked thread of this process unshares the
+//     namespaces, builds and enters the root, and clones the container's
+//     pid 1, which mounts /proc (a procfs can only be mounted once its pid
+//     namespace has a process), takes the user and the policy, and execs
+//     the entrypoint once BeforeExec has returned;
+//   - otherwise the setup stage: a process created in the new namespaces
+//     from the stage binary (StageBinary) reads cfg from a socket, builds
+//     the root, applies the policy and execs the entrypoint, or with
+//     init = true starts the app stage and becomes the init. It is taken
+//     for init = true, an SELinux label, stdio that are not files, mounts
+//     under /proc other than its procfs, a binary built without cgo, and
+//     with DOCKAH_STAGE_PROCESS=1.
 func Start(cfg *Config, opts StartOptions) (*Container, error) {
 	if len(opts.Sockets) != len(cfg.Sockets) {
 		return nil, fmt.Errorf("%d sockets passed for %d names", len(opts.Sockets), len(cfg.Sockets))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dockah/dockah/policy"
-	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/tests/testenv"
 )
 
@@ -34,47 +32,9 @@ func TestMain(m *testing.M) {
 // dockerDefaultCaps is Docker's default capability set without NET_RAW.
 const dockerDefaultCaps = 1<<0 | 1<<1 | 1<<3 | 1<<4 | 1<<5 | 1<<6 | 1<<7 | 1<<8 | 1<<10 | 1<<18 | 1<<27 | 1<<29 | 1<<31
 
-// testImage is a one-layer image holding busybox, built in a temp dir.
-func testImage(t *testing.T) (lower, store string) {
-	t.Helper()
-	testenv.RequireRoot(t)
-	busybox, err := exec.LookPath("busybox")
-	if err != nil {
-		testenv.Skip(t, "needs busybox (Debian package busybox-static)")
-	}
-	store = t.TempDir()
-	lower = filepath.Join(store, "layer")
-	if err := os.MkdirAll(filepath.Join(lower, "bin"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(busybox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(lower, "bin/busybox"), data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, applet := range []string{"sh", "cat", "ls", "id", "hostname", "grep", "ip", "mount", "touch", "echo", "readlink", "sleep"} {
-		if err := os.Symlink("busybox", filepath.Join(lower, "bin", applet)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.MkdirAll(filepath.Join(lower, "etc"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	passwd := "root:x:0:0:root:/root:/bin/sh\nweb:x:1000:1000:web:/home/web:/bin/sh\n"
-	group := "root:x:0:\nweb:x:1000:\nextra:x:2000:web\n"
-	for name, text := range map[string]string{"etc/passwd": passwd, "etc/group": group} {
-		if err := os.WriteFile(filepath.Join(lower, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return lower, store
-}
-
 func testConfig(t *testing.T, args ...string) *Config {
 	t.Helper()
-	lower, store := testImage(t)
+	lower, store := testenv.BusyboxImage(t)
 	initLayer, err := InitLayer(filepath.Join(store, "init"))
 	if err != nil {
 		t.Fatal(err)
@@ -228,33 +188,6 @@ func testSeccomp(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return prog
-}
-
-func TestPrepareAppliesDefaultPolicy(t *testing.T) {
-	base := testConfig(t, "/bin/sh", "-c", `grep -E '^(Seccomp|CapBnd|NoNewPrivs):' /proc/self/status; cat /proc/keys /proc/timer_list; echo 1 > /proc/sys/kernel/ns_last_pid && echo sys-writable; true`)
-	store := t.TempDir()
-	cfg, err := Prepare(Request{
-		Name: "policy", Spec: base.Spec, StoreRoot: store,
-		Plan: &rootfs.Plan{Lower: base.Root.Lower[1:], Upper: base.Root.Upper, Work: base.Root.Work},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, status := run(t, cfg)
-	if status != 0 {
-		t.Fatalf("exit status %d\n%s", status, out)
-	}
-	// The default set is Podman's: Docker's without NET_RAW, MKNOD (27)
-	// and AUDIT_WRITE (29).
-	podmanDefault := fmt.Sprintf("CapBnd:\t%016x", dockerDefaultCaps&^(1<<27|1<<29))
-	for _, want := range []string{"Seccomp:\t2", podmanDefault, "NoNewPrivs:\t1"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q:\n%s", want, out)
-		}
-	}
-	if strings.Contains(out, "sys-writable") || strings.Contains(out, "now at") {
-		t.Errorf("masked or read-only paths are reachable:\n%s", out)
-	}
 }
 
 func TestSiblingIsChildOfOurParent(t *testing.T) {

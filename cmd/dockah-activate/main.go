@@ -38,7 +38,8 @@ The image store is /var/lib/dockah unless DOCKAH_ROOT says otherwise.
 `
 
 func main() {
-	// The same binary is the setup stage inside the new namespaces.
+	// The same binary runs the stages (and the init) when dockah-stage
+	// is not installed beside it.
 	if activation.IsStage() {
 		activation.RunStage()
 	}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dockah/dockah/activation"
+	"github.com/dockah/dockah/activation/forward"
 	"github.com/dockah/dockah/cmd/internal/launch"
 	"github.com/dockah/dockah/cmd/internal/unitwatch"
 	"github.com/dockah/dockah/machined"
@@ -72,12 +73,12 @@ func start(name, definitionFile string) (status int, err error) {
 	}
 	activation.Trace("shim: prepared")
 	var inside []*os.File
-	var forwards []activation.Forward
+	var forwards []forward.Socket
 	for _, p := range prep.Sockets {
 		if p.Port == 0 {
 			inside = append(inside, files[p.Index])
 		} else {
-			forwards = append(forwards, activation.Forward{Listener: files[p.Index], Port: p.Port, Datagram: p.Datagram})
+			forwards = append(forwards, forward.Socket{Listener: files[p.Index], Port: p.Port, Datagram: p.Datagram})
 		}
 	}
 	// The bus connection to machined is made while the root is built.
@@ -108,7 +109,7 @@ func start(name, definitionFile string) (status int, err error) {
 		// gives the unit its exit status, and systemctl start returns
 		// with the container registered (machinectl shows it). A
 		// forwarded container is ready once its application listens
-		// (forward).
+		// (serveForwards).
 		BeforeExec: func() error {
 			if err := <-registered; err != nil {
 				logLine(name, "not registered with systemd-machined: "+err.Error())
@@ -133,7 +134,7 @@ func start(name, definitionFile string) (status int, err error) {
 	}
 	activation.Trace("shim: started")
 	if len(forwards) > 0 {
-		return 0, forward(name, prep, c, forwards, state())
+		return 0, serveForwards(name, prep, c, forwards, state())
 	}
 	auditStarted(name, prep, c.Pid)
 	if byHand {
@@ -142,18 +143,18 @@ func start(name, definitionFile string) (status int, err error) {
 	return 0, nil
 }
 
-// forward relays the forwarded sockets into the container. systemd learns
+// serveForwards relays the forwarded sockets into the container. systemd learns
 // the container's pid and readiness only once the application listens on
 // its ports, so "systemctl start" means "serving"; an application that
 // never listens fails the start instead of hanging it.
-func forward(name string, prep *launch.Prepared, c *activation.Container, forwards []activation.Forward, state string) error {
+func serveForwards(name string, prep *launch.Prepared, c *activation.Container, forwards []forward.Socket, state string) error {
 	def := prep.Definition
 	wait := readyTimeout(def.Service.StartTimeout)
 	notified := false
-	opts := activation.ForwardOptions{
+	opts := forward.Options{
 		Init:         c.Pid,
 		NetNS:        c.NetNS,
-		Forwards:     forwards,
+		Sockets:      forwards,
 		ReadyTimeout: wait,
 		IdleTimeout:  def.Service.IdleTimeout,
 		OnIdle:       func() { stopUnit(name, def.ServiceUnit()) },
@@ -181,7 +182,7 @@ func forward(name string, prep *launch.Prepared, c *activation.Container, forwar
 			return nil
 		},
 	}
-	err := activation.RunForwarder(context.Background(), opts)
+	err := forward.Run(context.Background(), opts)
 	if err != nil {
 		// The start fails: the container goes, the socket stays.
 		c.Kill()

@@ -1,7 +1,8 @@
 // Command dockah-stage is the part of the activation shim that runs inside
-// a new container: the setup stage that builds the root and execs the
-// entrypoint, the container's init under init = true, and the helper of
-// "dockah exec". dockah-activate starts it; it is the same code as the
+// a new container, the stages: the setup stage that builds the root and
+// execs the entrypoint, the app stage and the container's init under
+// init = true, and the exec stage of "dockah exec". dockah-activate and
+// dockah start it (activation.StageBinary); it is the same code as the
 // shim's own stage, built without the shim's definition, image store and
 // policy code (-tags stage, no cgo), so the process that sits between the
 // shim and the entrypoint starts fast and its sealed copy for exec is small.

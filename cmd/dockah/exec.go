@@ -97,7 +97,7 @@ func runExec(ctx context.Context, opts *globalOptions, eo *execOptions, name str
 	}
 	xo := activation.ExecOptions{
 		Config: prep.Config, Pid: int(pid), Args: command, Env: env, User: eo.user, Cwd: eo.workdir, TTY: eo.tty,
-		Helper: shimPath,
+		Shim: shimPath,
 	}
 	if eo.interactive {
 		xo.Stdin = os.Stdin

@@ -4,10 +4,11 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/dockah/dockah/activation/mountinfo"
 )
 
 // mount is one line of /proc/self/mountinfo, as the container sees it.
@@ -34,25 +35,9 @@ func mountInventory() []mount {
 		if !ok || len(fields) < 5 || len(tail) < 2 {
 			continue
 		}
-		out = append(out, mount{Point: unescape(fields[4]), Type: tail[0], Source: unescape(tail[1])})
+		out = append(out, mount{Point: mountinfo.Unescape(fields[4]), Type: tail[0], Source: mountinfo.Unescape(tail[1])})
 	}
 	return out
-}
-
-// unescape undoes mountinfo's octal escapes (\040 for a space).
-func unescape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // lookResult is what -look reports about a path.

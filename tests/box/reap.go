@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/dockah/dockah/activation/mountinfo"
 )
 
 // writeOwner records which process owns a box, with its start time so a
@@ -218,7 +220,7 @@ func mountsUnder(dir string) ([]string, error) {
 		if len(fields) < 5 {
 			continue
 		}
-		mp := unescapeMountinfo(fields[4])
+		mp := mountinfo.Unescape(fields[4])
 		if mp == dir || strings.HasPrefix(mp, dir+"/") {
 			found = append(found, mp)
 		}
@@ -228,26 +230,6 @@ func mountsUnder(dir string) ([]string, error) {
 	}
 	sort.Slice(found, func(i, j int) bool { return len(found[i]) > len(found[j]) })
 	return found, nil
-}
-
-// unescapeMountinfo undoes the octal escapes (\040 for space and so on)
-// of a mountinfo path.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // FindProjectDir returns the directory holding dockah's go.mod, searching

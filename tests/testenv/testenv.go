@@ -8,6 +8,7 @@ package testenv
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"testing"
 )
@@ -65,4 +66,46 @@ func AllAtOnce(t testing.TB, n int, f func(i int) error) {
 	for err := range errs {
 		t.Error(err)
 	}
+}
+
+// BusyboxImage builds a one-layer image holding busybox in a temporary
+// directory, for tests that start containers without an image store: the
+// layer is lower, under store, the directory that stands in for the store.
+// Its /etc/passwd and /etc/group know root and web (uid 1000, also in
+// group extra, 2000). It skips unless the test runs as root with busybox.
+func BusyboxImage(t testing.TB) (lower, store string) {
+	t.Helper()
+	RequireRoot(t)
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		Skip(t, "needs busybox (Debian package busybox-static)")
+	}
+	store = t.TempDir()
+	lower = filepath.Join(store, "layer")
+	if err := os.MkdirAll(filepath.Join(lower, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(busybox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(lower, "bin/busybox"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, applet := range []string{"sh", "cat", "ls", "id", "hostname", "grep", "ip", "mount", "touch", "echo", "readlink", "sleep", "env", "sort", "head", "wc"} {
+		if err := os.Symlink("busybox", filepath.Join(lower, "bin", applet)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(lower, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	passwd := "root:x:0:0:root:/root:/bin/sh\nweb:x:1000:1000:web:/home/web:/bin/sh\n"
+	group := "root:x:0:\nweb:x:1000:\nextra:x:2000:web\n"
+	for name, text := range map[string]string{"etc/passwd": passwd, "etc/group": group} {
+		if err := os.WriteFile(filepath.Join(lower, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return lower, store
 }

@@ -111,9 +111,9 @@ func Prepare(name string, o Options) (*Prepared, error) {
 		return nil, err
 	}
 	activation.Trace("shim: mount plan")
-	req := activation.Request{
+	req := request{
 		Name: name, Spec: spec, Plan: plan, StoreRoot: store.Root(), Sockets: inside,
-		Security: activation.Security{
+		Security: security{
 			CapabilitiesAdd:  def.Security.CapabilitiesAdd,
 			CapabilitiesDrop: def.Security.CapabilitiesDrop,
 			Seccomp:          def.Security.Seccomp,
@@ -132,7 +132,7 @@ func Prepare(name string, o Options) (*Prepared, error) {
 	if err := imageStopSignal(&req, def, image); err != nil {
 		return nil, ConfigError{err}
 	}
-	cfg, err := activation.Prepare(req)
+	cfg, err := configure(req)
 	if err != nil {
 		return nil, ConfigError{err}
 	}
@@ -157,7 +157,7 @@ func loadDefinition(name string, o Options) (*unitgen.Definition, error) {
 // of a container ignores a signal it has no handler for; so when the image
 // asks for another signal and the definition does not override it, a tiny
 // init runs as pid 1 and turns SIGTERM into the image's signal.
-func imageStopSignal(req *activation.Request, def *unitgen.Definition, image *rootfs.Image) error {
+func imageStopSignal(req *request, def *unitgen.Definition, image *rootfs.Image) error {
 	name := image.Config.Config.StopSignal
 	if name == "" || def.Service.StopSignal != "" {
 		return nil
@@ -206,7 +206,7 @@ func parseSignal(s string) (syscall.Signal, error) {
 // call the store's MountPlan: it creates the writable layer, and empties
 // it for an ephemeral container, which would wipe a running container's
 // files. An exec gets a plan without a writable layer, which is all
-// activation.Prepare looks at (the layer to relabel).
+// configure looks at (the layer to relabel).
 func mountPlan(store *rootfs.Store, def *unitgen.Definition, image *rootfs.Image, name string, mode Mode) (*rootfs.Plan, error) {
 	switch mode {
 	case ModePrint:
@@ -243,15 +243,15 @@ func readEnvFiles(paths []string) ([][]byte, error) {
 
 // volumeLabels lists the volumes whose SELinux label the definition asks
 // dockah to set.
-func volumeLabels(def *unitgen.Definition, dir string) []activation.VolumeLabel {
-	var out []activation.VolumeLabel
+func volumeLabels(def *unitgen.Definition, dir string) []volumeLabel {
+	var out []volumeLabel
 	for _, v := range def.Volumes {
 		if v.Relabel == unitgen.RelabelPrivate || v.Relabel == unitgen.RelabelShared {
 			p := v.Source
 			if v.IsNamed() {
 				p = dir + "/" + v.Source + "/_data"
 			}
-			out = append(out, activation.VolumeLabel{Path: p, Relabel: v.Relabel})
+			out = append(out, volumeLabel{Path: p, Relabel: v.Relabel})
 		}
 	}
 	return out

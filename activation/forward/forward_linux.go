@@ -1,4 +1,4 @@
-package activation
+package forward
 
 import (
 	"context"
@@ -14,10 +14,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Forward is one activated socket whose connections go to a port of the
+// Socket is one activated socket whose connections go to a port of the
 // container instead of being passed in: for images that bind their own
 // port and know nothing of socket activation.
-type Forward struct {
+type Socket struct {
 	// Listener is the listening socket systemd passed.
 	Listener *os.File
 	// Datagram is set for a datagram socket (ListenDatagram=).
@@ -26,16 +26,16 @@ type Forward struct {
 	Port int
 }
 
-// ForwardOptions configure Forwarder.
-type ForwardOptions struct {
+// Options configure Run.
+type Options struct {
 	// Init is the host pid of the container's init: the forwarder ends
 	// when it exits.
 	Init int
 	// NetNS is the container's network namespace, where connections
 	// go (Container.NetNS); nil means /proc/Init/ns/net.
 	NetNS *os.File
-	// Forwards are the sockets to serve.
-	Forwards []Forward
+	// Sockets are the sockets to serve.
+	Sockets []Socket
 	// ReadyTimeout bounds the wait for the application to listen on its
 	// port; connections meanwhile wait in the backlog.
 	ReadyTimeout time.Duration
@@ -60,9 +60,9 @@ type ForwardOptions struct {
 // within ReadyTimeout.
 var ErrNeverListened = errors.New("the application never listened on its port")
 
-// Forwarder relays connections from activated sockets into a container.
-type Forwarder struct {
-	opts   ForwardOptions
+// forwarder relays connections from activated sockets into a container.
+type forwarder struct {
+	opts   Options
 	dialer *nsDialer
 
 	mu         sync.Mutex
@@ -71,7 +71,7 @@ type Forwarder struct {
 	pending    int       // forwards whose port is not known to listen yet
 	readyErr   error     // what Ready returned
 	accepting  chan struct{}
-	// stopped is closed when RunForwarder returns; streams tells it when
+	// stopped is closed when Run returns; streams tells it when
 	// the relays are gone.
 	stopped chan struct{}
 	streams sync.WaitGroup
@@ -79,7 +79,7 @@ type Forwarder struct {
 
 // ready records that n forwards' ports listen. When the last one does, it
 // calls Ready and lets every forward accept; the others wait here.
-func (f *Forwarder) ready(n int) error {
+func (f *forwarder) ready(n int) error {
 	f.mu.Lock()
 	f.pending -= n
 	last := f.pending == 0
@@ -94,10 +94,10 @@ func (f *Forwarder) ready(n int) error {
 	return f.readyErr
 }
 
-// RunForwarder serves the forwards until the container's init exits, the
+// Run serves the sockets until the container's init exits, the
 // application never listens, or ctx ends. It returns nil when the init
 // exited.
-func RunForwarder(ctx context.Context, opts ForwardOptions) error {
+func Run(ctx context.Context, opts Options) error {
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = 60 * time.Second
 	}
@@ -113,22 +113,22 @@ func RunForwarder(ctx context.Context, opts ForwardOptions) error {
 		return err
 	}
 	defer dialer.close()
-	f := &Forwarder{opts: opts, dialer: dialer, lastActive: time.Now(), stopped: make(chan struct{})}
+	f := &forwarder{opts: opts, dialer: dialer, lastActive: time.Now(), stopped: make(chan struct{})}
 	defer func() {
 		close(f.stopped)
 		f.streams.Wait()
 	}()
-	f.pending = len(opts.Forwards)
+	f.pending = len(opts.Sockets)
 	f.accepting = make(chan struct{})
 	// Accepting stops when the container is idle; the forwarder itself
 	// stays until the container's init is gone.
 	accepting, stopAccepting := context.WithCancel(ctx)
 	defer stopAccepting()
-	errs := make(chan error, len(opts.Forwards))
-	var streams []Forward
-	for _, fw := range opts.Forwards {
+	errs := make(chan error, len(opts.Sockets))
+	var streams []Socket
+	for _, fw := range opts.Sockets {
 		if fw.Datagram {
-			go func(fw Forward) { errs <- f.serveDatagram(accepting, fw) }(fw)
+			go func(fw Socket) { errs <- f.serveDatagram(accepting, fw) }(fw)
 		} else {
 			streams = append(streams, fw)
 		}
@@ -168,8 +168,8 @@ func RunForwarder(ctx context.Context, opts ForwardOptions) error {
 // refusePending closes the connections waiting in the backlogs: their
 // clients learn at once that nothing will answer, and systemd does not
 // start the failed container again and again for them.
-func (f *Forwarder) refusePending() {
-	for _, fw := range f.opts.Forwards {
+func (f *forwarder) refusePending() {
+	for _, fw := range f.opts.Sockets {
 		if fw.Datagram {
 			continue
 		}
@@ -190,7 +190,7 @@ func (f *Forwarder) refusePending() {
 	}
 }
 
-func (f *Forwarder) idleTicker() <-chan time.Time {
+func (f *forwarder) idleTicker() <-chan time.Time {
 	if f.opts.IdleTimeout <= 0 || f.opts.OnIdle == nil {
 		return nil
 	}
@@ -202,7 +202,7 @@ func (f *Forwarder) idleTicker() <-chan time.Time {
 }
 
 // idleFor is how long no connection has been open; 0 while one is.
-func (f *Forwarder) idleFor() time.Duration {
+func (f *forwarder) idleFor() time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.open > 0 {
@@ -211,7 +211,7 @@ func (f *Forwarder) idleFor() time.Duration {
 	return time.Since(f.lastActive)
 }
 
-func (f *Forwarder) track(delta int) {
+func (f *forwarder) track(delta int) {
 	f.mu.Lock()
 	f.open += delta
 	if f.open == 0 {
@@ -223,7 +223,7 @@ func (f *Forwarder) track(delta int) {
 // serveStreams relays the stream sockets once the application listens on
 // every port, until ctx ends; connections open then go on until the
 // forwarder returns.
-func (f *Forwarder) serveStreams(ctx context.Context, streams []Forward) error {
+func (f *forwarder) serveStreams(ctx context.Context, streams []Socket) error {
 	var targets []relayTarget
 	defer func() {
 		for _, t := range targets {
@@ -254,7 +254,7 @@ func (f *Forwarder) serveStreams(ctx context.Context, streams []Forward) error {
 	if err != nil {
 		return err
 	}
-	// The loops end with the forwarder (RunForwarder's stop), the
+	// The loops end with the forwarder (Run's stop), the
 	// listeners only after them.
 	defer r.quit()
 	select {
@@ -303,7 +303,7 @@ func dupNonblocking(f *os.File) (int, error) {
 }
 
 // waitReady polls the application's port until it accepts a connection.
-func (f *Forwarder) waitReady(ctx context.Context, port int) error {
+func (f *forwarder) waitReady(ctx context.Context, port int) error {
 	deadline := time.Now().Add(f.opts.ReadyTimeout)
 	backoff := time.Millisecond
 	for {

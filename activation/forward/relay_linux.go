@@ -1,4 +1,4 @@
-package activation
+package forward
 
 import (
 	"encoding/binary"
@@ -38,7 +38,7 @@ type relayTarget struct {
 	port     int
 }
 
-// relayHooks connect the loops to their Forwarder.
+// relayHooks connect the loops to their forwarder.
 type relayHooks struct {
 	// track counts open connections (+1, -1).
 	track func(delta int)

@@ -1,6 +1,4 @@
-//go:build !stage
-
-package activation
+package launch
 
 import (
 	"errors"
@@ -13,16 +11,16 @@ import (
 	"github.com/dockah/dockah/policy"
 )
 
-// VolumeLabel is a volume to relabel for SELinux: a host path and the
+// volumeLabel is a volume to relabel for SELinux: a host path and the
 // definition's relabel mode ("private" or "shared").
-type VolumeLabel struct {
+type volumeLabel struct {
 	Path, Relabel string
 }
 
 // selinuxLabels decides the container's labels. With SELinux off it
 // returns empty labels and a note for the journal's debug level; on an
 // enforcing host without the container policy it refuses to start.
-func selinuxLabels(req Request) (policy.Labels, string, error) {
+func selinuxLabels(req request) (policy.Labels, string, error) {
 	cfg := policy.SELinuxConfig{Type: req.Security.SELinuxType, Level: req.Security.SELinuxLevel}
 	err := policy.CheckSELinux(policy.HostSELinux(), cfg)
 	if errors.Is(err, policy.ErrNotSupported) {
@@ -41,7 +39,7 @@ func selinuxLabels(req Request) (policy.Labels, string, error) {
 
 // asksForLabels reports whether a definition asked for SELinux labels: a
 // type, a level or a volume to relabel.
-func asksForLabels(s Security) bool {
+func asksForLabels(s security) bool {
 	if s.SELinuxType != "" || s.SELinuxLevel != "" {
 		return true
 	}
@@ -56,13 +54,13 @@ func asksForLabels(s Security) bool {
 // relabelOnce labels the writable layer and the volumes that ask for it,
 // once per label: a marker file records what was done, so a restart does
 // not walk a large volume again.
-func relabelOnce(labels policy.Labels, upper string, volumes []VolumeLabel) error {
+func relabelOnce(labels policy.Labels, upper string, volumes []volumeLabel) error {
 	if labels.File == "" {
 		return nil
 	}
 	todo := volumes
 	if upper != "" {
-		todo = append([]VolumeLabel{{Path: upper, Relabel: "private"}}, volumes...)
+		todo = append([]volumeLabel{{Path: upper, Relabel: "private"}}, volumes...)
 	}
 	for _, v := range todo {
 		fileLabel, err := labels.Volume(v.Relabel)

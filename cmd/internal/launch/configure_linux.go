@@ -1,6 +1,4 @@
-//go:build !stage
-
-package activation
+package launch
 
 import (
 	"fmt"
@@ -12,13 +10,14 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/dockah/dockah/activation"
 	"github.com/dockah/dockah/policy"
 	"github.com/dockah/dockah/rootfs"
 )
 
-// Security is what a definition asks of the security policy; the shim
+// security is what a definition asks of the security policy; Prepare
 // fills it from the definition, policy computes the rest.
-type Security struct {
+type security struct {
 	CapabilitiesAdd, CapabilitiesDrop []string
 	// Seccomp is "default", "unconfined" or a profile path.
 	Seccomp string
@@ -28,21 +27,22 @@ type Security struct {
 	// container's unique MCS level.
 	SELinuxType, SELinuxLevel string
 	// Volumes to relabel (relabel = "private" or "shared").
-	Volumes []VolumeLabel
+	Volumes []volumeLabel
 }
 
-// Request is one container start, as the shim assembled it.
-type Request struct {
+// request is one container start (or exec, or printed spec), as Prepare
+// assembled it.
+type request struct {
 	Name     string
 	Spec     *specs.Spec // from the definition and the image (unitgen.Spec)
 	Plan     *rootfs.Plan
-	Security Security
+	Security security
 	// StoreRoot is the image store; the init layer, the seccomp cache
 	// and the mount point live under it.
 	StoreRoot string
 	// Sockets are the names of the passed sockets (LISTEN_FDNAMES).
 	Sockets []string
-	// Init and StopSignal: see Config.
+	// Init and StopSignal: see activation.Config.
 	Init       bool
 	StopSignal int
 	// NotifySocket, when set, is the host path of systemd's notification
@@ -56,10 +56,10 @@ type Request struct {
 	Log func(string)
 }
 
-// Prepare completes the spec with the security policy and returns the
-// configuration Start runs. On the start path it costs a few small file
-// reads: the seccomp program comes compiled from the cache.
-func Prepare(req Request) (*Config, error) {
+// configure completes the spec with the security policy and returns the
+// configuration activation.Start runs. On the start path it costs a few
+// small file reads: the seccomp program comes compiled from the cache.
+func configure(req request) (*activation.Config, error) {
 	spec := req.Spec
 	if spec.Linux == nil {
 		spec.Linux = &specs.Linux{}
@@ -107,12 +107,12 @@ func Prepare(req Request) (*Config, error) {
 	spec.Process.SelinuxLabel, spec.Linux.MountLabel = labels.Process, labels.File
 	if req.Printable {
 		// Nothing on disk for a spec that is only printed.
-		return &Config{Name: req.Name, Spec: spec}, nil
+		return &activation.Config{Name: req.Name, Spec: spec}, nil
 	}
 	if err := relabelOnce(labels, req.Plan.Upper, req.Security.Volumes); err != nil {
 		return nil, err
 	}
-	initLayer, err := InitLayer(filepath.Join(req.StoreRoot, "init"))
+	initLayer, err := activation.InitLayer(filepath.Join(req.StoreRoot, "init"))
 	if err != nil {
 		return nil, err
 	}
@@ -120,10 +120,10 @@ func Prepare(req Request) (*Config, error) {
 	if err := os.MkdirAll(mountPoint, 0o700); err != nil {
 		return nil, fmt.Errorf("create mount point: %w", err)
 	}
-	cfg := &Config{
+	cfg := &activation.Config{
 		Name:             req.Name,
 		Spec:             spec,
-		Root:             RootLayers{Lower: append([]string{initLayer}, req.Plan.Lower...), Upper: req.Plan.Upper, Work: req.Plan.Work},
+		Root:             activation.RootLayers{Lower: append([]string{initLayer}, req.Plan.Lower...), Upper: req.Plan.Upper, Work: req.Plan.Work},
 		MountPoint:       mountPoint,
 		Files:            hostFiles(spec),
 		Sockets:          req.Sockets,
@@ -142,14 +142,14 @@ func Prepare(req Request) (*Config, error) {
 	return cfg, nil
 }
 
-func logf(req Request, msg string) {
+func logf(req request, msg string) {
 	if req.Log != nil {
 		req.Log(msg)
 	}
 }
 
-func capabilitySets(c policy.Caps) CapabilitySets {
-	return CapabilitySets{
+func capabilitySets(c policy.Caps) activation.CapabilitySets {
+	return activation.CapabilitySets{
 		Bounding: uint64(c.Bounding), Effective: uint64(c.Effective), Permitted: uint64(c.Permitted),
 		Inheritable: uint64(c.Inheritable), Ambient: uint64(c.Ambient),
 	}

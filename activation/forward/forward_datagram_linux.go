@@ -1,4 +1,4 @@
-package activation
+package forward
 
 import (
 	"context"
@@ -15,7 +15,7 @@ const datagramIdle = 60 * time.Second
 // serveDatagram forwards datagrams: each client address gets its own
 // connected socket in the container, so the application's replies can be
 // sent back to the right client from the activated socket.
-func (f *Forwarder) serveDatagram(ctx context.Context, fw Forward) error {
+func (f *forwarder) serveDatagram(ctx context.Context, fw Socket) error {
 	pc, err := net.FilePacketConn(fw.Listener)
 	if err != nil {
 		return fmt.Errorf("forward datagrams to port %d: %w", fw.Port, err)
@@ -69,7 +69,7 @@ func (f *Forwarder) serveDatagram(ctx context.Context, fw Forward) error {
 
 // replies sends the application's datagrams back to the client until the
 // association has been idle for datagramIdle.
-func (f *Forwarder) replies(pc net.PacketConn, client net.Addr, server net.Conn) {
+func (f *forwarder) replies(pc net.PacketConn, client net.Addr, server net.Conn) {
 	buf := make([]byte, 65536)
 	for {
 		_ = server.SetReadDeadline(time.Now().Add(datagramIdle))
