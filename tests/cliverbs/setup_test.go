@@ -1,12 +1,8 @@
 package cliverbs
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -81,43 +77,10 @@ func setup(t *testing.T, b *box.Box) {
 	}
 }
 
-// result is what a command run in the box did.
-type result struct {
-	stdout, stderr string
-	status         int
-}
-
-// run runs a command in the box; it fails the test only when the
-// command cannot be run at all.
-func run(t *testing.T, b *box.Box, args ...string) result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), box.DefaultTimeout)
-	defer cancel()
-	cmd := b.Command(ctx, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		t.Fatalf("run %v: %v", args, err)
-	}
-	return result{stdout: stdout.String(), stderr: stderr.String(), status: cmd.ProcessState.ExitCode()}
-}
-
-// dockah runs the CLI in the box and fails the test unless it succeeds.
-func dockah(t *testing.T, b *box.Box, args ...string) string {
-	t.Helper()
-	r := run(t, b, append([]string{"dockah"}, args...)...)
-	if r.status != 0 {
-		t.Fatalf("dockah %s: exit status %d\n%s%s", strings.Join(args, " "), r.status, r.stdout, r.stderr)
-	}
-	return r.stdout
-}
-
 // dockahJSON runs the CLI and decodes its output into v.
 func dockahJSON(t *testing.T, b *box.Box, v any, args ...string) {
 	t.Helper()
-	out := dockah(t, b, args...)
+	out := b.Dockah(t, args...)
 	if err := json.Unmarshal([]byte(out), v); err != nil {
 		t.Fatalf("dockah %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
@@ -128,7 +91,7 @@ func dockahJSON(t *testing.T, b *box.Box, v any, args ...string) {
 func start(t *testing.T, b *box.Box, name string) string {
 	t.Helper()
 	_, _ = b.Systemctl("reset-failed", name+".service")
-	dockah(t, b, "start", name)
+	b.Dockah(t, "start", name)
 	if err := b.WaitUnitState(name+".service", 20*time.Second, "active"); err != nil {
 		t.Fatal(err)
 	}
@@ -142,20 +105,6 @@ func start(t *testing.T, b *box.Box, name string) string {
 // stop stops a container and forgets its result.
 func stop(t *testing.T, b *box.Box, name string) {
 	t.Helper()
-	dockah(t, b, "stop", name)
+	b.Dockah(t, "stop", name)
 	_, _ = b.Systemctl("reset-failed", name+".service")
-}
-
-// eventually polls cond until it holds or timeout passes.
-func eventually(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }

@@ -23,7 +23,6 @@ type statsEntry struct {
 	PIDs          *uint64  `json:"pids"`
 }
 
-
 func TestStats(t *testing.T) {
 	b := cvBox(t)
 	pid := start(t, b, "busy")
@@ -69,7 +68,7 @@ func TestStats(t *testing.T) {
 	}
 
 	// The table, and a CPU % that parses.
-	out := dockah(t, b, "stats", "--no-stream", "busy")
+	out := b.Dockah(t, "stats", "--no-stream", "busy")
 	t.Logf("dockah stats --no-stream busy:\n%s", out)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "NAME ") || !strings.Contains(lines[0], "MEM USAGE / LIMIT") {
@@ -81,10 +80,10 @@ func TestStats(t *testing.T) {
 	}
 
 	// Streaming: a report per interval until interrupted.
-	r := run(t, b, "timeout", "3.5", "dockah", "stats", "--interval", "1s", "--no-reset", "--format", "{{.Name}} {{.CPUPerc}} {{.PIDs}}", "busy")
-	reports := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if r.status != 124 || len(reports) < 3 {
-		t.Errorf("streaming: status %d (want 124), %d reports:\n%s%s", r.status, len(reports), r.stdout, r.stderr)
+	r := b.Exec(t, "", "timeout", "3.5", "dockah", "stats", "--interval", "1s", "--no-reset", "--format", "{{.Name}} {{.CPUPerc}} {{.PIDs}}", "busy")
+	reports := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	if r.Status != 124 || len(reports) < 3 {
+		t.Errorf("streaming: status %d (want 124), %d reports:\n%s%s", r.Status, len(reports), r.Stdout, r.Stderr)
 	}
 	for _, rep := range reports {
 		if f := strings.Fields(rep); len(f) != 3 || f[0] != "busy" || !strings.HasSuffix(f[1], "%") {
@@ -92,9 +91,9 @@ func TestStats(t *testing.T) {
 		}
 	}
 
-	r = run(t, b, "dockah", "stats", "--no-stream", "fwd")
-	if r.status == 0 || !strings.Contains(r.stderr, "container fwd is not running") {
-		t.Errorf("stats of a stopped container: status %d, %s", r.status, r.stderr)
+	r = b.Exec(t, "", "dockah", "stats", "--no-stream", "fwd")
+	if r.Status == 0 || !strings.Contains(r.Stderr, "container fwd is not running") {
+		t.Errorf("stats of a stopped container: status %d, %s", r.Status, r.Stderr)
 	}
 }
 

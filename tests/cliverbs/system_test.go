@@ -1,7 +1,6 @@
 package cliverbs
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -111,14 +110,14 @@ func TestSystemDf(t *testing.T) {
 		t.Errorf("volumes: %+v (cvdata holds %d bytes, want 5, used by busy)", du.Volumes, cvdata)
 	}
 
-	table := dockah(t, b, "system", "df")
+	table := b.Dockah(t, "system", "df")
 	t.Logf("dockah system df:\n%s", table)
 	lines := strings.Split(strings.TrimSpace(table), "\n")
 	if len(lines) != 4 || strings.Join(strings.Fields(lines[0]), " ") != "TYPE TOTAL ACTIVE SIZE RECLAIMABLE" ||
 		!strings.HasPrefix(lines[1], "Images ") || !strings.Contains(lines[1], "100kB (") || !strings.HasPrefix(lines[3], "Local Volumes ") {
 		t.Errorf("system df:\n%s", table)
 	}
-	verbose := dockah(t, b, "system", "df", "-v")
+	verbose := b.Dockah(t, "system", "df", "-v")
 	for _, want := range []string{"Images space usage:", "localhost/df:1", "Containers space usage:", "/etc/dockah/containers/busy.toml", "Local Volumes space usage:", "cvdata"} {
 		if !strings.Contains(verbose, want) {
 			t.Errorf("system df -v lacks %q:\n%s", want, verbose)
@@ -149,7 +148,7 @@ func TestSystemPrune(t *testing.T) {
 	if _, err := b.Systemctl("daemon-reload"); err != nil {
 		t.Fatal(err)
 	}
-	dockah(t, b, "start", "gone") // runs /bin/true and ends
+	b.Dockah(t, "start", "gone") // runs /bin/true and ends
 	if _, err := b.Run("rm", "/etc/dockah/containers/gone.toml"); err != nil {
 		t.Fatal(err)
 	}
@@ -159,34 +158,32 @@ func TestSystemPrune(t *testing.T) {
 	_, _ = b.Systemctl("reset-failed", "gone.service")
 
 	// Without a yes, nothing goes.
-	cmd := b.Command(context.Background(), "dockah", "system", "prune")
-	cmd.Stdin = strings.NewReader("n\n")
-	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "WARNING! This command removes:") {
-		t.Errorf("prune answered no: %v\n%s", err, out)
+	if r := b.Exec(t, "n\n", "dockah", "system", "prune"); r.Status != 1 || !strings.Contains(r.Stderr, "WARNING! This command removes:") {
+		t.Errorf("prune answered no: status %d\n%s", r.Status, r.Stderr)
 	}
-	if r := run(t, b, "dockah", "image", "inspect", before[0].ID); r.status != 0 {
+	if r := b.Exec(t, "", "dockah", "image", "inspect", before[0].ID); r.Status != 0 {
 		t.Fatalf("the dangling image went without a yes")
 	}
 
-	out := dockah(t, b, "system", "prune", "-f")
+	out := b.Dockah(t, "system", "prune", "-f")
 	want := "Deleted Containers\ngone\nDeleted Images\n" + before[0].ID + "\n"
 	if !strings.HasPrefix(out, want) || !strings.Contains(out, "Total reclaimed space: ") || strings.Contains(out, "Deleted Volumes") {
 		t.Errorf("system prune -f printed\n%s\nwant it to start with\n%s", out, want)
 	}
 	for _, ref := range []string{"unused:1", "dangle:1", "cv:test"} {
-		if r := run(t, b, "dockah", "image", "inspect", ref); r.status != 0 {
-			t.Errorf("%s went without -a: %s", ref, r.stderr)
+		if r := b.Exec(t, "", "dockah", "image", "inspect", ref); r.Status != 0 {
+			t.Errorf("%s went without -a: %s", ref, r.Stderr)
 		}
 	}
 
-	out = dockah(t, b, "system", "prune", "-a", "--volumes", "-f")
+	out = b.Dockah(t, "system", "prune", "-a", "--volumes", "-f")
 	t.Logf("dockah system prune -a --volumes -f:\n%s", out)
 	if !strings.Contains(out, "Deleted Images\n") || !strings.Contains(out, "Deleted Volumes\ngonevol\n") || strings.Contains(out, "cvdata") {
 		t.Errorf("system prune -a --volumes -f printed\n%s", out)
 	}
 	for ref, kept := range map[string]bool{"unused:1": false, "dangle:1": false, "cv:test": true} {
-		if r := run(t, b, "dockah", "image", "inspect", ref); (r.status == 0) != kept {
-			t.Errorf("%s: kept %v, want %v", ref, r.status == 0, kept)
+		if r := b.Exec(t, "", "dockah", "image", "inspect", ref); (r.Status == 0) != kept {
+			t.Errorf("%s: kept %v, want %v", ref, r.Status == 0, kept)
 		}
 	}
 	var du dfJSON

@@ -52,10 +52,10 @@ func TestTop(t *testing.T) {
 	defer stop(t, b, "busy")
 	var procs []string
 	// The shell forks its loop, dd and sleep: wait for all of them.
-	if !eventually(10*time.Second, func() bool { procs = cgroupProcs(t, b, "busy.service"); return len(procs) >= 4 }) {
+	if !box.Eventually(10*time.Second, func() bool { procs = cgroupProcs(t, b, "busy.service"); return len(procs) >= 4 }) {
 		t.Fatalf("busy's cgroup has %v", procs)
 	}
-	out := dockah(t, b, "top", "busy")
+	out := b.Dockah(t, "top", "busy")
 	t.Logf("dockah top busy:\n%s", out)
 	header, rows := topRows(t, out)
 	if strings.Join(header, " ") != "USER PID PPID %CPU ELAPSED TTY TIME COMMAND" {
@@ -79,7 +79,7 @@ func TestTop(t *testing.T) {
 
 	// The loop's share of a CPU shows once it has run a little.
 	busyLoop := func() bool {
-		_, rows := topRows(t, dockah(t, b, "top", "busy", "%C", "etime"))
+		_, rows := topRows(t, b.Dockah(t, "top", "busy", "%C", "etime"))
 		for _, r := range rows {
 			if r[0] != "0.000" && r[1] != "0s" {
 				return true
@@ -87,12 +87,12 @@ func TestTop(t *testing.T) {
 		}
 		return false
 	}
-	if !eventually(10*time.Second, busyLoop) {
-		t.Errorf("no process of busy uses CPU:\n%s", dockah(t, b, "top", "busy", "pid", "%C", "etime", "time"))
+	if !box.Eventually(10*time.Second, busyLoop) {
+		t.Errorf("no process of busy uses CPU:\n%s", b.Dockah(t, "top", "busy", "pid", "%C", "etime", "time"))
 	}
 
 	// Descriptors: the init is pid 1 inside.
-	_, rows = topRows(t, dockah(t, b, "top", "busy", "pid,cpid", "huser", "seccomp", "args"))
+	_, rows = topRows(t, b.Dockah(t, "top", "busy", "pid,cpid", "huser", "seccomp", "args"))
 	found := false
 	for _, r := range rows {
 		if r[0] == pid {
@@ -104,7 +104,7 @@ func TestTop(t *testing.T) {
 	}
 
 	// ps options: the host's ps, the container's lines only.
-	out = dockah(t, b, "top", "busy", "-eo", "pid,comm")
+	out = b.Dockah(t, "top", "busy", "-eo", "pid,comm")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if strings.Fields(lines[0])[0] != "PID" || len(lines)-1 != len(rows) {
 		t.Errorf("top busy -eo pid,comm kept %d lines, want %d:\n%s", len(lines)-1, len(rows), out)
@@ -114,13 +114,13 @@ func TestTop(t *testing.T) {
 			t.Errorf("ps line %q is not busy's", line)
 		}
 	}
-	r := run(t, b, "dockah", "top", "busy", "-o", "comm")
-	if r.status == 0 || !strings.Contains(r.stderr, "no PID column") {
-		t.Errorf("ps options without a PID column: status %d, %s", r.status, r.stderr)
+	r := b.Exec(t, "", "dockah", "top", "busy", "-o", "comm")
+	if r.Status == 0 || !strings.Contains(r.Stderr, "no PID column") {
+		t.Errorf("ps options without a PID column: status %d, %s", r.Status, r.Stderr)
 	}
-	r = run(t, b, "dockah", "top", "hostnet")
-	if r.status == 0 || !strings.Contains(r.stderr, "container hostnet is not running") {
-		t.Errorf("top of a container that does not run: status %d, %s", r.status, r.stderr)
+	r = b.Exec(t, "", "dockah", "top", "hostnet")
+	if r.Status == 0 || !strings.Contains(r.Stderr, "container hostnet is not running") {
+		t.Errorf("top of a container that does not run: status %d, %s", r.Status, r.Stderr)
 	}
 }
 
@@ -152,7 +152,7 @@ func TestTopLeavesOutTheForwarder(t *testing.T) {
 	if len(helpers) == 0 {
 		t.Logf("no forwarder in fwd's cgroup %v: nothing to leave out", procs)
 	}
-	_, rows := topRows(t, dockah(t, b, "top", "fwd", "pid", "comm"))
+	_, rows := topRows(t, b.Dockah(t, "top", "fwd", "pid", "comm"))
 	if len(rows) != len(procs)-len(helpers) {
 		t.Errorf("top fwd shows %q; the cgroup has %v, of which %v are dockah's", rows, procs, helpers)
 	}
