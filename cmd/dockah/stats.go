@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"time"
 
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
@@ -17,7 +18,7 @@ import (
 
 type statsOptions struct {
 	noStream, noReset bool
-	interval          time.Duration
+	interval          interval
 	format            rowFormat[statsRow]
 	sysroot           string
 }
@@ -68,11 +69,31 @@ BlockIO, BlockInput, BlockOutput, PIDs; "table TEMPLATE" adds headers.`,
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.noStream, "no-stream", false, "print one report and exit")
 	fl.BoolVar(&opts.noReset, "no-reset", false, "do not clear the screen between reports")
-	fl.DurationVarP(&opts.interval, "interval", "i", 2*time.Second, "time between reports")
+	opts.interval = interval(2 * time.Second)
+	fl.VarP(&opts.interval, "interval", "i", "time between reports: seconds, as podman's, or a duration (500ms)")
 	fl.Var(&opts.format, "format", "output as a `table`, as json, or through a Go template")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{formatTable, formatJSON}, cobra.ShellCompDirectiveNoFileComp))
 	addSysrootFlag(cmd, &opts.sysroot)
 	return cmd
+}
+
+// interval is --interval: whole seconds as podman takes them ("5"), or a
+// Go duration ("1.5s", "500ms").
+type interval time.Duration
+
+func (i *interval) String() string { return time.Duration(*i).String() }
+func (i *interval) Type() string   { return "SECONDS" }
+
+func (i *interval) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if n, nerr := strconv.Atoi(s); nerr == nil {
+		d, err = time.Duration(n)*time.Second, nil
+	}
+	if err != nil || d <= 0 {
+		return fmt.Errorf("%q is not a positive number of seconds or a duration such as 500ms", s)
+	}
+	*i = interval(d)
+	return nil
 }
 
 // clearScreen moves the cursor home and clears the terminal, between
@@ -80,9 +101,6 @@ BlockIO, BlockInput, BlockOutput, PIDs; "table TEMPLATE" adds headers.`,
 const clearScreen = "\x1b[H\x1b[2J"
 
 func runStats(c *cobra.Command, opts *statsOptions, names []string) error {
-	if opts.interval <= 0 {
-		return fmt.Errorf("--interval %s: want a positive duration", opts.interval)
-	}
 	ctx := c.Context()
 	conn, err := openSystemd(ctx)
 	if err != nil {
@@ -118,7 +136,7 @@ func runStats(c *cobra.Command, opts *statsOptions, names []string) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(opts.interval):
+		case <-time.After(time.Duration(opts.interval)):
 		}
 	}
 }

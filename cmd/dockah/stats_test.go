@@ -148,3 +148,18 @@ func TestStatsOutput(t *testing.T) {
 		t.Errorf("json fields:\n%s", out.String())
 	}
 }
+
+func TestStatsInterval(t *testing.T) {
+	for in, want := range map[string]time.Duration{"5": 5 * time.Second, "1.5s": 1500 * time.Millisecond, "500ms": 500 * time.Millisecond} {
+		var i interval
+		if err := i.Set(in); err != nil || time.Duration(i) != want {
+			t.Errorf("--interval %s: %v, %v", in, time.Duration(i), err)
+		}
+	}
+	for _, bad := range []string{"0", "-1", "soon", "-2s"} {
+		var i interval
+		if err := i.Set(bad); err == nil {
+			t.Errorf("--interval %s was accepted", bad)
+		}
+	}
+}

@@ -239,3 +239,22 @@ func TestMountedVolumes(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestVerbManPages: top, stats and system df/prune have man pages with
+// examples, made from their --help.
+func TestVerbManPages(t *testing.T) {
+	dir := t.TempDir()
+	if _, _, err := dockah(t, "man", dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, page := range []string{"dockah-top.1", "dockah-stats.1", "dockah-system.1", "dockah-system-df.1", "dockah-system-prune.1"} {
+		data, err := os.ReadFile(filepath.Join(dir, page))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if !strings.Contains(string(data), ".SH EXAMPLE") {
+			t.Errorf("%s has no examples", page)
+		}
+	}
+}
