@@ -167,22 +167,7 @@ func (s *Store) ContainerUpper(container string) (string, error) {
 }
 
 // Containers lists the names under ROOT/containers.
-func (s *Store) Containers() ([]string, error) {
-	entries, err := os.ReadDir(s.path(dirContainers))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list containers: %w", err)
-	}
-	var names []string
-	for _, e := range entries {
-		if e.IsDir() {
-			names = append(names, e.Name())
-		}
-	}
-	return names, nil
-}
+func (s *Store) Containers() ([]string, error) { return s.subdirs(dirContainers, "containers") }
 
 // checkContainerName keeps a container name one safe path element.
 func checkContainerName(name string) error {

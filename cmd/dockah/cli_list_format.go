@@ -29,15 +29,9 @@ func (f *listFormat) Set(s string) error {
 		f.name, f.tmpl = s, nil
 		return nil
 	}
-	if !strings.Contains(s, "{{") {
-		return fmt.Errorf("%q is not a format (accepted: %s, %s, or a Go template such as '{{.ID}} {{.Names}}')", s, formatTable, formatJSON)
-	}
-	t, err := template.New("format").Funcs(template.FuncMap{"join": strings.Join}).Parse(s)
+	t, err := parseFormatTemplate(s, sampleRow, "{{.ID}} {{.Names}}")
 	if err != nil {
-		return fmt.Errorf("parse template: %w", err)
-	}
-	if err := t.Execute(io.Discard, sampleRow); err != nil {
-		return fmt.Errorf("check template: %w", err)
+		return err
 	}
 	f.name, f.tmpl = s, t
 	return nil

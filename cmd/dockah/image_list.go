@@ -120,12 +120,7 @@ func imageID(id string, noTrunc bool) string {
 	return strings.TrimPrefix(id, "sha256:")[:12]
 }
 
-func created(img *rootfs.Image) string {
-	if img.Config.Created == nil {
-		return "-"
-	}
-	return img.Config.Created.UTC().Format(time.DateTime)
-}
+func created(img *rootfs.Image) string { return createdAt(img.Config.Created) }
 
 func humanSize(n int64) string {
 	const unit = 1024

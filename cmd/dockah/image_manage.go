@@ -116,16 +116,22 @@ func inUseChecker(st *rootfs.Store, fsys fs.FS, warn io.Writer) func(rootfs.Remo
 			defs = loadForUseCheck(fsys, warn)
 			loaded = true
 		}
-		users := definitionUsers(st, defs, rm)
-		if !rm.DeletesImage {
-			return users, nil
-		}
-		containers, err := containerUsers(st, rm.ID)
-		if err != nil {
-			return nil, err
-		}
-		return append(users, containers...), nil
+		return imageUsers(st, defs, rm)
 	}
+}
+
+// imageUsers names the definitions that use what rm deletes and, when
+// the image goes, the containers whose writable layer was made on it.
+func imageUsers(st *rootfs.Store, defs []*unitgen.Definition, rm rootfs.Removal) ([]string, error) {
+	users := definitionUsers(st, defs, rm)
+	if !rm.DeletesImage {
+		return users, nil
+	}
+	containers, err := containerUsers(st, rm.ID)
+	if err != nil {
+		return nil, err
+	}
+	return append(users, containers...), nil
 }
 
 // loadForUseCheck loads every definition and reports, one line each, the

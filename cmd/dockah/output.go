@@ -49,9 +49,15 @@ func writeJSON(w io.Writer, v any) error {
 // newTable returns the tab writer every table of the CLI uses: columns
 // three spaces apart, headers in capitals.
 func newTable(w io.Writer, headers ...string) *tabwriter.Writer {
-	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	tw := newAligned(w)
 	fmt.Fprintln(tw, strings.Join(headers, "\t"))
 	return tw
+}
+
+// newAligned returns a tab writer that aligns columns as newTable's, for
+// a table whose header is printed by the caller.
+func newAligned(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 }
 
 // humanDuration prints an uptime the way people say it: "45s", "12m",
