@@ -71,8 +71,11 @@ func newRootCommand() *cobra.Command {
 file in /etc/dockah/containers; a systemd generator turns it into NAME.service
 and NAME.socket; systemctl starts, stops and socket-activates it.
 
-This command manages images, shows what the generator and the shim do, and
-operates containers: ps, inspect, logs, exec, start, stop, enable.`,
+This command manages images (pull, push, image import, save, ls, rm), shows
+what the generator and the shim do (validate, generate, spec), runs
+containers now (run, as docker run) and operates them all: ps, inspect,
+logs, exec, top, stats, start, stop, restart, kill, rm, commit, enable,
+system df and prune.`,
 		Example: `  dockah image import nginx.tar
   dockah ps -a
   dockah logs -f web

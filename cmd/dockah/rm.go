@@ -146,8 +146,7 @@ func (r *containerRemover) remove(ctx context.Context, name string) error {
 		return err
 	}
 	source, defined := definitionSource(r.fsys, name)
-	_, runErr := fs.Stat(r.fsys, inFS(runDefinitionPath(name)))
-	isRun := runErr == nil && !defined
+	isRun := runContainerNamed(r.fsys, name) != nil
 	if !hasLayer && !state.known() && !defined && !isRun {
 		return fmt.Errorf("no such container %s: no writable layer, no definition, no %s", name, service)
 	}
@@ -218,8 +217,9 @@ func pathExists(p string) (bool, error) {
 }
 
 // definitionSource returns the main file of name's definition (an
-// instance's template included) and whether there is one. A definition
-// with problems is a definition; a masked one is not.
+// instance's template included, or the definition of a container of
+// dockah run) and whether there is one. A definition with problems is a
+// definition; a masked one is not.
 func definitionSource(fsys fs.FS, name string) (string, bool) {
 	def, err := unitgen.LoadUnit(fsys, name)
 	if err == nil {
@@ -227,6 +227,9 @@ func definitionSource(fsys fs.FS, name string) (string, bool) {
 	}
 	if diags := unitgen.Diagnostics(err); len(diags) > 0 {
 		return diags[0].File, true
+	}
+	if run := runContainerNamed(fsys, name); run != nil {
+		return run.SourcePath, true
 	}
 	return "", false
 }
