@@ -9,5 +9,7 @@
 //
 // Boundary: wiring only. It reads the definition, the image store and
 // environment files; it creates nothing but what a start needs (named
-// volumes, the writable layer's directories) and only in ModeStart.
+// volumes, filled with the image's content on their first use by
+// rootfs/merged, and the writable layer's directories) and only in
+// ModeStart.
 package launch
