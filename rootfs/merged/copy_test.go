@@ -328,13 +328,18 @@ func sum(t *testing.T, p string) [32]byte {
 	return out
 }
 
-// TestCopyRootOfImage: the image's root can be copied too (a volume at
-// "/" is refused by unitgen, but the view has no such rule).
+// TestCopyRootOfImage: the image's root is copied like any directory; an
+// image without layers has nothing anywhere.
 func TestCopyRootOfImage(t *testing.T) {
 	l := layers(t, 1)
 	writeFile(t, l[0], "etc/hostname", "image", 0o644)
 	dst, _ := copyView(t, l, "/")
 	if got := listing(t, dst); !cmp.Equal(got, []string{"etc dir", "etc/hostname = image"}) {
 		t.Errorf("copied %q", got)
+	}
+	for _, p := range []string{"/", "/data"} {
+		if dst, st := copyView(t, nil, p); st.Found || len(listing(t, dst)) != 0 {
+			t.Errorf("%s of an image without layers: %+v", p, st)
+		}
 	}
 }

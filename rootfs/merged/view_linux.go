@@ -128,6 +128,8 @@ func (v *View) mergeLayer(d dir, l int, only string, found map[string]*entry) er
 		return v.layerErr(l, d.path, "open", err)
 	}
 	defer unix.Close(fd)
+	// Whether a directory of the last layer is opaque changes nothing.
+	last := l == d.stack[len(d.stack)-1]
 	names := []string{only}
 	if only == "" {
 		if names, err = readNames(fd); err != nil {
@@ -143,7 +145,7 @@ func (v *View) mergeLayer(d dir, l int, only string, found map[string]*entry) er
 			}
 			return v.layerErr(l, path.Join(d.path, name), "lstat", err)
 		}
-		if err := v.mergeName(fd, l, name, &st, found); err != nil {
+		if err := v.mergeName(fd, l, last, name, &st, found); err != nil {
 			return v.layerErr(l, path.Join(d.path, name), "read", err)
 		}
 	}
@@ -151,7 +153,7 @@ func (v *View) mergeLayer(d dir, l int, only string, found map[string]*entry) er
 }
 
 // mergeName adds name, as layer l has it in the directory fd, to found.
-func (v *View) mergeName(fd, l int, name string, st *unix.Stat_t, found map[string]*entry) error {
+func (v *View) mergeName(fd, l int, last bool, name string, st *unix.Stat_t, found map[string]*entry) error {
 	e := found[name]
 	if e == nil {
 		e = &entry{name: name, layer: l, st: *st}
@@ -167,9 +169,7 @@ func (v *View) mergeName(fd, l int, name string, st *unix.Stat_t, found map[stri
 			e.link = link
 		case unix.S_IFDIR:
 			e.stack = []int{l}
-			opaque, err := isOpaque(fd, name)
-			e.shut = opaque
-			return err
+			return e.checkOpaque(fd, last)
 		}
 		return nil
 	}
@@ -183,7 +183,15 @@ func (v *View) mergeName(fd, l int, name string, st *unix.Stat_t, found map[stri
 		return nil
 	}
 	e.stack = append(e.stack, l)
-	opaque, err := isOpaque(fd, name)
+	return e.checkOpaque(fd, last)
+}
+
+// checkOpaque ends the merge of directory e at an opaque layer.
+func (e *entry) checkOpaque(fd int, last bool) error {
+	if last {
+		return nil
+	}
+	opaque, err := isOpaque(fd, e.name)
 	e.shut = opaque
 	return err
 }
@@ -245,6 +253,9 @@ var errLoop = errors.New("too many levels of symbolic links in the image")
 // starts again from the image's root, ".." never goes above it). ok is
 // false when p is missing or not a directory.
 func (v *View) resolve(p string) (d dir, ok bool, err error) {
+	if len(v.layers) == 0 {
+		return dir{}, false, nil // an image of no layers has nothing, not even "/"
+	}
 	d = v.root()
 	var parents []dir
 	todo := splitPath(p)
