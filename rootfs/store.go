@@ -18,6 +18,7 @@ const (
 	dirContainers = "containers"    // containers/NAME/{upper,work,image}
 	dirPartial    = "partial"       // partial/HEX: blobs of interrupted pulls
 	dirPresent    = "present"       // present/*: stamps of dockah-pull@ (unitgen.PresentStamp)
+	dirVolumes    = "volumes"       // volumes/NAME/_data: named volumes
 	fileLock      = "lock"          // the store lock (shared/exclusive flock)
 )
 

@@ -26,20 +26,30 @@ func (s *Store) TempDir() (*TempDir, error) {
 	if err := s.mkdirs(); err != nil {
 		return nil, err
 	}
+	dir, f, err := mkdirLocked(s.path(dirTemp), "work-")
+	if err != nil {
+		return nil, fmt.Errorf("create work directory: %w", err)
+	}
+	return &TempDir{Path: dir, lock: f}, nil
+}
+
+// mkdirLocked creates a temp directory in parent and returns it with the
+// open file that holds its lock.
+func mkdirLocked(parent, pattern string) (string, *os.File, error) {
 	for range 10 {
-		dir, err := os.MkdirTemp(s.path(dirTemp), "work-")
+		dir, err := os.MkdirTemp(parent, pattern)
 		if err != nil {
-			return nil, fmt.Errorf("create work directory: %w", err)
+			return "", nil, err
 		}
 		f, err := lockNew(dir)
 		if err == nil {
-			return &TempDir{Path: dir, lock: f}, nil
+			return dir, f, nil
 		}
 		if !errors.Is(err, errLost) {
-			return nil, err
+			return "", nil, err
 		}
 	}
-	return nil, fmt.Errorf("create work directory: %w", errLost)
+	return "", nil, errLost
 }
 
 // errLost says that a new temp entry was taken for a leftover by a
@@ -95,22 +105,29 @@ func (t *TempDir) Remove() error {
 // run, since their work is locked.
 func (s *Store) CleanTemp() error {
 	var errs []error
-	for _, dir := range []string{dirTemp, dirImages, dirRefs} {
-		entries, err := os.ReadDir(s.path(dir))
-		if errors.Is(err, fs.ErrNotExist) {
+	for _, dir := range []string{dirTemp, dirImages, dirRefs, dirVolumes} {
+		errs = append(errs, s.cleanDir(dir))
+	}
+	return errors.Join(errs...)
+}
+
+// cleanDir removes the leftovers in one directory of the store: every
+// unlocked entry of tmp/, the unlocked .tmp-* entries elsewhere.
+func (s *Store) cleanDir(dir string) error {
+	entries, err := os.ReadDir(s.path(dir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("clean leftovers: %w", err)
+	}
+	var errs []error
+	for _, e := range entries {
+		if dir != dirTemp && !strings.HasPrefix(e.Name(), ".tmp-") {
 			continue
 		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("clean leftovers: %w", err))
-			continue
-		}
-		for _, e := range entries {
-			if dir != dirTemp && !strings.HasPrefix(e.Name(), ".tmp-") {
-				continue
-			}
-			if err := removeIfUnlocked(s.path(dir, e.Name())); err != nil {
-				errs = append(errs, err)
-			}
+		if err := removeIfUnlocked(s.path(dir, e.Name())); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

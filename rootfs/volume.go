@@ -6,16 +6,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
-// dirVolumes holds the named volumes, volumes/NAME/_data each. The shim
+// The named volumes are volumes/NAME/_data each (dirVolumes). The shim
 // creates a volume at the start of the first container that names it
-// (cmd/internal/launch); the store lists, measures and removes them.
-const dirVolumes = "volumes"
-
-// VolumeDir returns ROOT/volumes, the directory of the named volumes.
-func (s *Store) VolumeDir() string { return s.path(dirVolumes) }
+// (CreateVolume); the store lists, measures and removes them.
 
 // Volumes lists the named volumes, sorted.
 func (s *Store) Volumes() ([]string, error) { return s.subdirs(dirVolumes, "volumes") }
@@ -31,7 +28,9 @@ func (s *Store) subdirs(dir, what string) ([]string, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		if e.IsDir() {
+		// A name starting with "." is a volume being created
+		// (.tmp-NAME-*), not one yet.
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
 			names = append(names, e.Name())
 		}
 	}

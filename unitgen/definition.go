@@ -143,6 +143,11 @@ type Volume struct {
 	ReadOnly bool
 	// Relabel is RelabelNone (default), RelabelPrivate or RelabelShared.
 	Relabel string
+	// Copy fills a named volume, when the shim creates it, with what the
+	// image has at Target (the default, as Docker and Podman do); false
+	// leaves the new volume empty (Docker's nocopy). Always false for a
+	// bind mount, which shows the host directory as it is.
+	Copy bool
 }
 
 // IsNamed reports whether Source names a named volume rather than a path.

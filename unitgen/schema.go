@@ -18,7 +18,8 @@ var topFields = withPrefix("", []field[Definition]{
 		checkSockets(c, n, key, d.Sockets)
 	}},
 	{"volume", func(c *converter, n *node, key string, d *Definition) {
-		d.Volumes = tableList(c, n, key, volumeFields, []string{"source", "target"}, Volume{Relabel: RelabelNone})
+		d.Volumes = tableList(c, n, key, volumeFields, []string{"source", "target"}, Volume{Relabel: RelabelNone, Copy: true})
+		checkVolumes(c, n, key, d.Volumes)
 	}},
 	{"tmpfs", func(c *converter, n *node, key string, d *Definition) {
 		d.Tmpfs = tableList(c, n, key, tmpfsFields, []string{"target"}, Tmpfs{})

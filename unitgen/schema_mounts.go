@@ -62,7 +62,26 @@ var volumeFields = withPrefix("volume", []field[Volume]{
 	{"relabel", func(c *converter, n *node, key string, out *Volume) {
 		out.Relabel, _ = c.oneOf(n, key, RelabelPrivate, RelabelShared, RelabelNone)
 	}},
+	{"copy", func(c *converter, n *node, key string, out *Volume) { out.Copy, _ = c.boolean(n, key) }},
 })
+
+// checkVolumes checks what depends on several keys of a volume: copy is a
+// named volume's (a bind mount shows the host directory as it is, so a
+// copy key there says the author expects something that will not happen).
+func checkVolumes(c *converter, n *node, key string, volumes []Volume) {
+	for i := range volumes {
+		if volumes[i].IsNamed() {
+			continue
+		}
+		volumes[i].Copy = false
+		if i >= len(n.list) || n.list[i].table == nil {
+			continue
+		}
+		if cp := n.list[i].table["copy"]; cp != nil {
+			c.fail(cp, key+".copy", "copy with a named volume only", "%s is a bind mount of a host directory, which is never copied into", quote(volumes[i].Source))
+		}
+	}
+}
 
 var tmpfsFields = withPrefix("tmpfs", []field[Tmpfs]{
 	{"target", func(c *converter, n *node, key string, out *Tmpfs) {

@@ -31,6 +31,8 @@ type Entry struct {
 	Link string
 	// Mode is the permission bits; 0 means 0755 (files and directories).
 	Mode int64
+	// UID and GID own the entry; root by default.
+	UID, GID int
 }
 
 // Build builds the package pkg of this checkout ("./contrib/hello") as a
@@ -79,7 +81,7 @@ func WriteTar(path string, entries []Entry) error {
 }
 
 func writeEntry(tw *tar.Writer, e Entry) error {
-	hdr := &tar.Header{Name: e.Name, Mode: e.Mode, Typeflag: tar.TypeReg}
+	hdr := &tar.Header{Name: e.Name, Mode: e.Mode, Typeflag: tar.TypeReg, Uid: e.UID, Gid: e.GID}
 	if hdr.Mode == 0 {
 		hdr.Mode = 0o755
 	}

@@ -45,9 +45,13 @@ func TestNginx(t *testing.T) {
 	b := nginx.start(t)
 	url := "http://" + nginx.addr + "/"
 
-	// The first connection starts the container; the volume is empty.
+	// The first connection starts the container; the new volume starts
+	// with the image's /var/www/html, nginx's welcome page.
 	if body, status := curl(t, url); status != "200" || !strings.Contains(body, "Welcome to nginx!") {
-		t.Fatalf("GET / of an empty site: %s %q, want nginx's welcome page", status, body)
+		t.Fatalf("GET / of a new site: %s %q, want nginx's welcome page", status, body)
+	}
+	if _, err := os.Stat(volume(b, "www", "index.nginx-debian.html")); err != nil {
+		t.Errorf("the new volume www lacks the image's welcome page: %v", err)
 	}
 	if err := b.WaitUnitState("nginx.service", 10*time.Second, "active"); err != nil {
 		t.Fatal(err)

@@ -13,7 +13,8 @@
 // one side and activation on the other; it starts nothing. It reads the
 // definition, the image store, environment files and a few host facts
 // (its own bounding set, the kernel's version, the CPUs); it creates
-// nothing but what a start needs (named volumes, the writable layer's
+// nothing but what a start needs (named volumes, filled with the image's
+// content on their first use by rootfs/merged, the writable layer's
 // directories, the init layer, the seccomp cache, SELinux relabelling)
 // and only in ModeStart. dockah-stage does not link it.
 package launch

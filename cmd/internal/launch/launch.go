@@ -100,13 +100,13 @@ func Prepare(name string, o Options) (*Prepared, error) {
 	if err != nil {
 		return nil, ConfigError{err}
 	}
-	volumes := store.Root() + "/volumes"
+	volumes := store.VolumeDir()
 	spec, err := unitgen.Spec(def, unitgen.SpecInput{Image: image.Config.Config, EnvFiles: envFiles, VolumeDir: volumes})
 	if err != nil {
 		return nil, ConfigError{err}
 	}
 	activation.Trace("shim: image and spec")
-	plan, err := mountPlan(store, def, image, name, o.Mode)
+	plan, err := mountPlan(store, def, image, name, o)
 	if err != nil {
 		return nil, err
 	}
@@ -207,15 +207,14 @@ func parseSignal(s string) (syscall.Signal, error) {
 // it for an ephemeral container, which would wipe a running container's
 // files. An exec gets a plan without a writable layer, which is all
 // configure looks at (the layer to relabel).
-func mountPlan(store *rootfs.Store, def *unitgen.Definition, image *rootfs.Image, name string, mode Mode) (*rootfs.Plan, error) {
-	switch mode {
+func mountPlan(store *rootfs.Store, def *unitgen.Definition, image *rootfs.Image, name string, o Options) (*rootfs.Plan, error) {
+	switch o.Mode {
 	case ModePrint:
 		return nil, nil
 	case ModeExec:
 		return &rootfs.Plan{ImageID: image.ID}, nil
 	}
-	volumes := store.Root() + "/volumes"
-	if err := makeNamedVolumes(def, volumes); err != nil {
+	if err := makeNamedVolumes(store, def, image, o.Log); err != nil {
 		return nil, err
 	}
 	return store.MountPlan(image.ID, name, rootfs.MountOptions{Ephemeral: def.Container.Ephemeral, ReadOnly: def.Container.ReadOnly})
@@ -255,27 +254,6 @@ func volumeLabels(def *unitgen.Definition, dir string) []volumeLabel {
 		}
 	}
 	return out
-}
-
-// makeNamedVolumes creates the named volumes a definition uses. A new
-// volume's directory is 0755 whatever the shim's umask, as Docker makes it.
-func makeNamedVolumes(def *unitgen.Definition, dir string) error {
-	for _, v := range def.Volumes {
-		if !v.IsNamed() {
-			continue
-		}
-		data := dir + "/" + v.Source + "/_data"
-		if _, err := os.Stat(data); err == nil {
-			continue
-		}
-		if err := os.MkdirAll(data, 0o755); err != nil {
-			return fmt.Errorf("create volume %s: %w", v.Source, err)
-		}
-		if err := os.Chmod(data, 0o755); err != nil {
-			return fmt.Errorf("create volume %s: %w", v.Source, err)
-		}
-	}
-	return nil
 }
 
 // IsConfigError reports whether err is one restarting will not fix.
