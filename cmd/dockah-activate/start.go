@@ -204,23 +204,14 @@ func waitActive(unit string, timeout time.Duration) error {
 		return fmt.Errorf("wait for READY=1: %w", err)
 	}
 	defer conn.Close()
-	changes := unitwatch.Changes(conn, unit)
-	poll := time.Second // for a signal go-systemd dropped
-	if changes == nil {
-		poll = 20 * time.Millisecond
-	}
-	for {
+	err = unitwatch.New(conn, unit).Until(ctx, func() (bool, error) {
 		p, err := conn.GetUnitPropertyContext(ctx, unit, "ActiveState")
-		if err == nil && p.Value.Value() == "active" {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the application listened but did not report READY=1 within %s", timeout)
-		case <-changes:
-		case <-time.After(poll):
-		}
+		return err == nil && p.Value.Value() == "active", nil
+	})
+	if err != nil {
+		return fmt.Errorf("the application listened but did not report READY=1 within %s", timeout)
 	}
+	return nil
 }
 
 // readyTimeout is how long the application may take to listen: a second

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dockah/dockah/activation"
 	"github.com/dockah/dockah/cmd/internal/launch"
+	"github.com/dockah/dockah/cmd/internal/unitwatch"
 	"github.com/dockah/dockah/unitgen"
 )
 
@@ -109,28 +110,29 @@ func runExec(ctx context.Context, opts *globalOptions, eo *execOptions, name str
 // the service starts, its main pid is the shim for a moment, and only
 // then the container's init: wait for that.
 func mainPID(ctx context.Context, conn *sdbus.Conn, name, service string) (uint32, error) {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	starting, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var pid uint32
+	err := unitwatch.New(conn, service).Until(starting, func() (bool, error) {
 		props, err := conn.GetUnitTypePropertiesContext(ctx, service, "Service")
 		if err != nil {
-			return 0, fmt.Errorf("ask systemd about %s: %w", service, err)
+			return false, fmt.Errorf("ask systemd about %s: %w", service, err)
 		}
-		pid, _ := props["MainPID"].(uint32)
+		pid, _ = props["MainPID"].(uint32)
 		state, _ := conn.GetUnitPropertyContext(ctx, service, "ActiveState")
 		active := ""
 		if state != nil {
 			active = strings.Trim(state.Value.String(), `"`)
 		}
-		switch {
-		case pid == 0:
-			return 0, fmt.Errorf("container %s is not running (%s): start it with: dockah start %s", name, active, name)
-		case active != "activating" || inOtherMountNamespace(pid):
-			return pid, nil
-		case time.Now().After(deadline):
-			return 0, fmt.Errorf("container %s is still starting", name)
+		if pid == 0 {
+			return false, fmt.Errorf("container %s is not running (%s): start it with: dockah start %s", name, active, name)
 		}
-		time.Sleep(50 * time.Millisecond)
+		return active != "activating" || inOtherMountNamespace(pid), nil
+	})
+	if errors.Is(err, context.DeadlineExceeded) {
+		return 0, fmt.Errorf("container %s is still starting", name)
 	}
+	return pid, err
 }
 
 // inOtherMountNamespace reports whether pid has a mount namespace other

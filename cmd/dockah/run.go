@@ -319,48 +319,31 @@ func (r *transientRun) run(ctx context.Context) error {
 	// The end of the container is a PropertiesChanged signal of its unit,
 	// which wakes the wait below; subscribed before anything starts, so
 	// that none is missed.
-	changes := unitwatch.Changes(r.conn, r.service())
+	watch := unitwatch.New(r.conn, r.service())
 	if len(r.def.Sockets) > 0 {
 		defer r.conn.StopUnitContext(context.Background(), r.socket(), "replace", nil)
 	}
 	if err := r.start(ctx); err != nil {
 		return r.startFailure(ctx, err)
 	}
+	// Ctrl-C stops the unit the way systemctl stop does; its end is then
+	// a change like any other.
 	interrupts := make(chan os.Signal, 1)
 	signal.Notify(interrupts, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(interrupts)
-	for {
+	go func() {
+		for range interrupts {
+			_, _ = r.conn.StopUnitContext(ctx, r.service(), "replace", nil)
+		}
+	}()
+	err := watch.Until(ctx, func() (bool, error) {
 		state, err := r.property(ctx, "ActiveState")
-		if err != nil {
-			return err
-		}
-		if state == "inactive" || state == "failed" {
-			return r.result(ctx)
-		}
-		if err := r.waitChange(ctx, changes, interrupts); err != nil {
-			return err
-		}
+		return state == "inactive" || state == "failed", err
+	})
+	if err != nil {
+		return err
 	}
-}
-
-// waitChange waits until the service's properties may have changed: a
-// signal for it, Ctrl-C (which stops it the way systemctl stop does), or,
-// in case go-systemd dropped one (it does not wait for a full channel), a
-// second.
-func (r *transientRun) waitChange(ctx context.Context, changes <-chan struct{}, interrupts <-chan os.Signal) error {
-	poll := time.Second
-	if changes == nil {
-		poll = 50 * time.Millisecond
-	}
-	select {
-	case <-changes:
-	case <-interrupts:
-		_, _ = r.conn.StopUnitContext(ctx, r.service(), "replace", nil)
-	case <-time.After(poll):
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return nil
+	return r.result(ctx)
 }
 
 // startTransient starts a transient unit (with auxiliary units) and waits
