@@ -16,14 +16,14 @@ import (
 type psOptions struct {
 	all     bool
 	filters []string
-	format  outputFormat
+	format  rowFormat[psRow]
 	sysroot string
 }
 
 func newPsCommand(_ *globalOptions) *cobra.Command {
 	opts := &psOptions{}
 	cmd := &cobra.Command{
-		Use:   "ps [-a] [--format table|json]",
+		Use:   "ps [-a] [-f FILTER] [--format table|json|TEMPLATE]",
 		Short: "List containers: state, main pid, image, sockets, memory, CPU and uptime",
 		Long: `List the containers that run, or with -a every defined container (and each
 loaded instance of a template), with what systemd knows of them: the state
@@ -41,7 +41,9 @@ layout). The JSON output has one object per container with the same
 fields, and null for what is unknown.`,
 		Example: `  dockah ps
   dockah ps -a
-  dockah ps --format json | jq -r '.[] | select(.state == "failed") | .name'`,
+  dockah ps --format json | jq -r '.[] | select(.state == "failed") | .name'
+  dockah ps -a --format '{{.Names}} {{.Status}}'
+  dockah ps --format 'table {{.Names}} {{.Image}} {{.Ports}}'`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return runPs(c, opts)
@@ -49,7 +51,8 @@ fields, and null for what is unknown.`,
 	}
 	cmd.Flags().BoolVarP(&opts.all, "all", "a", false, "list every defined container, not only the running ones")
 	cmd.Flags().StringArrayVarP(&opts.filters, "filter", "f", nil, "list only the containers that match: name=TEXT, label=NAME[=VALUE], status=STATE, image=IMAGE (all must match)")
-	addFormatFlag(cmd, &opts.format)
+	opts.format = newRowFormat(psRow{Labels: map[string]string{}}, nil, "{{.Names}} {{.Status}}")
+	cmd.Flags().Var(&opts.format, "format", "output as a `table`, as json, or through a Go template run on each container ({{.Names}}, {{.Image}}, {{.State}}, {{.Status}}, {{.Ports}}, {{.PID}}, {{.Labels}}...); \"table \" before a template adds headers")
 	addSysrootFlag(cmd, &opts.sysroot)
 	return cmd
 }
@@ -75,7 +78,10 @@ func runPs(c *cobra.Command, opts *psOptions) error {
 	if list, err = filterStatus(list, opts.filters); err != nil {
 		return err
 	}
-	if opts.format == formatJSON {
+	if opts.format.isTemplate() {
+		return opts.format.execute(c.OutOrStdout(), psRows(list))
+	}
+	if opts.format.name == formatJSON {
 		return writeJSON(c.OutOrStdout(), list)
 	}
 	return printStatusTable(c.OutOrStdout(), list)
@@ -102,6 +108,45 @@ func runningOnly(list []containerStatus) []containerStatus {
 		}
 	}
 	return out
+}
+
+// psRow is a container as a ps --format template sees it, with podman's
+// field names where podman has one.
+type psRow struct {
+	Names   string
+	Image   string
+	State   string // the service's ActiveState
+	Status  string // "Up 3h20m", "exited 3", "inactive"
+	Ports   string // the listen addresses of its sockets
+	PID     string
+	Memory  string
+	CPU     string
+	Service string
+	Run     bool
+	Labels  map[string]string
+}
+
+func psRows(list []containerStatus) []psRow {
+	rows := make([]psRow, 0, len(list))
+	for _, s := range list {
+		status := s.State
+		switch {
+		case s.running() && s.UptimeSeconds != nil:
+			status = "Up " + uptimeColumn(s.UptimeSeconds)
+		case s.Exit != nil:
+			status = s.Exit.String()
+		}
+		labels := s.Labels
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		rows = append(rows, psRow{
+			Names: s.Name, Image: s.Image, State: s.State, Status: status, Ports: socketsColumn(s.Sockets),
+			PID: pidColumn(s.MainPID), Memory: sizeColumn(s.MemoryBytes), CPU: cpuColumn(s.CPUNSec),
+			Service: s.Service, Run: s.Run, Labels: labels,
+		})
+	}
+	return rows
 }
 
 // printStatusTable prints the ps table.

@@ -218,3 +218,27 @@ not json
 		t.Errorf("time of web's stop: %v", got["web"].At)
 	}
 }
+
+func TestPsTemplate(t *testing.T) {
+	up := int64(65)
+	list := []containerStatus{
+		{Name: "web", State: "active", Image: "nginx", MainPID: 42, UptimeSeconds: &up, Labels: map[string]string{"team": "web"},
+			Sockets: []socketStatus{{Unit: "web.socket", Listen: []string{"127.0.0.1:8080"}, State: "active"}}},
+		{Name: "db", State: "failed", Image: "postgres", Exit: &exitStatus{How: "exited", Status: 1}},
+	}
+	var f psOptions
+	f.format = newRowFormat(psRow{Labels: map[string]string{}}, nil, "")
+	if err := f.format.Set(`{{.Names}} {{.Status}} {{.Ports}} {{index .Labels "team"}}`); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := f.format.execute(&out, psRows(list)); err != nil {
+		t.Fatal(err)
+	}
+	if want := "web Up 1m 127.0.0.1:8080 web\ndb exited 1 - \n"; out.String() != want {
+		t.Errorf("ps --format template:\n%q\nwant\n%q", out.String(), want)
+	}
+	if err := f.format.Set("{{.NoSuchField}}"); err == nil {
+		t.Error("a template naming no field of a container was accepted")
+	}
+}
