@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"text/template"
 	"time"
 
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
@@ -53,6 +54,7 @@ type inspectedImage struct {
 
 type inspectOptions struct {
 	sysroot string
+	format  string
 }
 
 func newInspectCommand(opts *globalOptions) *cobra.Command {
@@ -72,15 +74,24 @@ What cannot be found out (a missing image, a spec that cannot be built)
 is listed under "problems" and does not stop the rest.`,
 		`  dockah inspect web
   dockah inspect web@blue | jq '.[0].spec.process.args'
-  dockah inspect web | jq -r '.[0].state.mainPID'`,
+  dockah inspect web | jq -r '.[0].state.mainPID'
+  dockah inspect --format '{{.State.MainPID}} {{.Image.Ref}}' web`,
 		func(c *cobra.Command, names []string) error {
 			return runInspect(c, opts, io, names)
 		})
+	cmd.Flags().StringVarP(&io.format, "format", "f", "json", "json, or a Go template run on each container ({{.Name}}, {{.State.MainPID}}, {{.State.State}}, {{.Image.Ref}}, {{.Definition.Source}}, {{json .Definition.Merged}}...)")
 	addSysrootFlag(cmd, &io.sysroot)
 	return cmd
 }
 
 func runInspect(c *cobra.Command, opts *globalOptions, io *inspectOptions, names []string) error {
+	var tmpl *template.Template
+	if io.format != formatJSON {
+		var err error
+		if tmpl, err = parseFormatTemplate(io.format, inspection{}, "{{.State.MainPID}}"); err != nil {
+			return fmt.Errorf("--format: %w", err)
+		}
+	}
 	ctx := c.Context()
 	conn, err := openSystemd(ctx)
 	if err != nil {
@@ -95,7 +106,18 @@ func runInspect(c *cobra.Command, opts *globalOptions, io *inspectOptions, names
 		}
 		out = append(out, *in)
 	}
-	return writeJSON(c.OutOrStdout(), out)
+	if tmpl == nil {
+		return writeJSON(c.OutOrStdout(), out)
+	}
+	for _, in := range out {
+		if err := tmpl.Execute(c.OutOrStdout(), in); err != nil {
+			return fmt.Errorf("--format: %s: %w", in.Name, err)
+		}
+		if !strings.HasSuffix(io.format, "\n") {
+			fmt.Fprintln(c.OutOrStdout())
+		}
+	}
+	return nil
 }
 
 func inspectContainer(ctx context.Context, conn *sdbus.Conn, opts *globalOptions, io *inspectOptions, name string) (*inspection, error) {

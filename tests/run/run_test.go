@@ -215,6 +215,12 @@ func TestRunDetachedLifecycle(t *testing.T) {
 	if out, err := b.Run("dockah", "inspect", "det"); err != nil || !strings.Contains(out, `"team": "ops"`) {
 		t.Errorf("inspect: %v\n%s", err, out)
 	}
+	if out, err := b.Run("dockah", "inspect", "--format", `{{.State.State}} {{index .State.Labels "team"}}`, "det"); err != nil || strings.TrimSpace(out) != "active ops" {
+		t.Errorf("inspect --format: %q %v", out, err)
+	}
+	if out, err := b.Run("dockah", "ps", "--format", "{{.Names}} {{.Status}}", "--filter", "name=det"); err != nil || !strings.HasPrefix(out, "det Up ") {
+		t.Errorf("ps --format: %q %v", out, err)
+	}
 	if out, code := exitStatus(t, b, "dockah", "run", "--name", "det", image, "true"); code != 125 || !strings.Contains(out, "in use") {
 		t.Errorf("a second container named det: status %d\n%s", code, out)
 	}
