@@ -60,10 +60,12 @@ func TestREADMEExample(t *testing.T) {
 	if _, err := b.Systemctl("start", "readme-web.socket"); err != nil {
 		t.Fatal(err)
 	}
-	page := "<p>the README's example</p>\n"
-	if err := os.MkdirAll(volume(b, def.Volumes[0].Source, ""), 0o755); err != nil {
-		t.Fatal(err)
+	// The first connection starts it; the named volume starts with the
+	// image's web root (or is the one TestNginx made).
+	if body, status := curl(t, "http://"+addr+"/"); status != "200" || !strings.Contains(body, "nginx") {
+		t.Fatalf("GET /: %s %q, want nginx's welcome page or the site", status, body)
 	}
+	page := "<p>the README's example</p>\n"
 	if err := os.WriteFile(volume(b, def.Volumes[0].Source, "readme.html"), []byte(page), 0o644); err != nil {
 		t.Fatal(err)
 	}
