@@ -49,6 +49,7 @@ type runOptions struct {
 	network     string
 	stopSignal  string
 	stopTimeout string
+	restart     string
 	registry    registryFlags
 }
 
@@ -93,6 +94,7 @@ func (o *runOptions) addFlags(fl *pflag.FlagSet) {
 	fl.StringVar(&o.network, "network", "", "none (loopback only, the default) or host")
 	fl.StringVar(&o.stopSignal, "stop-signal", "", "signal that stops the container (default SIGTERM)")
 	fl.StringVar(&o.stopTimeout, "stop-timeout", "", "seconds to wait after the stop signal before killing (default 10)")
+	fl.StringVar(&o.restart, "restart", "", "restart the container when it ends: no, on-failure, always or unless-stopped (systemd's Restart=)")
 	fl.Lookup("network").NoOptDefVal = ""
 }
 
@@ -208,6 +210,9 @@ func buildRunDefinition(o runOptions, image string, command []string, env runEnv
 	if o.stopSignal != "" {
 		def.Service["stop_signal"] = o.stopSignal
 	}
+	if err := restartFlag(o, def.Service); err != nil {
+		return nil, err
+	}
 	if o.stopTimeout != "" {
 		n, err := strconv.Atoi(o.stopTimeout)
 		if err != nil || n < -1 {
@@ -224,6 +229,30 @@ func buildRunDefinition(o runOptions, image string, command []string, env runEnv
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// restartFlag maps docker's restart policies onto systemd's Restart=. A
+// stop by systemctl or dockah stop never restarts a unit, which is what
+// unless-stopped means; "always" is the same policy for the same reason.
+func restartFlag(o runOptions, service map[string]any) error {
+	policy, _, hasMax := strings.Cut(o.restart, ":")
+	switch {
+	case o.restart == "" || o.restart == "no":
+		return nil
+	case hasMax:
+		return fmt.Errorf("--restart %s: a count of retries is not supported (systemd's start limit applies: StartLimitBurst=)", o.restart)
+	case o.remove:
+		return fmt.Errorf("--restart %s and --rm: a container removed when it ends cannot restart", o.restart)
+	}
+	switch policy {
+	case "on-failure":
+		service["restart"] = "on-failure"
+	case "always", "unless-stopped":
+		service["restart"] = "always"
+	default:
+		return fmt.Errorf("--restart %q: accepted: no, on-failure, always, unless-stopped", o.restart)
+	}
+	return nil
 }
 
 // entrypointFlag: --entrypoint PROGRAM is one word, never split (as

@@ -114,6 +114,8 @@ func TestRunFlagsBecomeTheDefinition(t *testing.T) {
 		}},
 		{[]string{"--network", "host", "x"}, func(d *unitgen.Definition) bool { return d.Container.Network == unitgen.NetworkHost }},
 		{[]string{"--network", "none", "x"}, func(d *unitgen.Definition) bool { return d.Container.Network == unitgen.NetworkNone }},
+		{[]string{"--restart", "unless-stopped", "x"}, func(d *unitgen.Definition) bool { return d.Service.Restart == "always" }},
+		{[]string{"--restart", "on-failure", "x"}, func(d *unitgen.Definition) bool { return d.Service.Restart == "on-failure" }},
 		{[]string{"--stop-signal", "SIGQUIT", "--stop-timeout", "3", "x"}, func(d *unitgen.Definition) bool {
 			return d.Service.StopSignal == "SIGQUIT" && d.Service.StopTimeout == 3*time.Second
 		}},
@@ -162,6 +164,9 @@ func TestRunFlagsRefuseWhatCannotBeHonoured(t *testing.T) {
 		{[]string{"--stop-signal", "SIGNOPE", "x"}, "stop_signal"},
 		{[]string{"-u", "a b", "x"}, "user"},
 		{[]string{"--privileged", "x"}, "unknown flag"},
+		{[]string{"--restart", "on-failure:3", "x"}, "retries"},
+		{[]string{"--restart", "sometimes", "x"}, "accepted"},
+		{[]string{"--rm", "--restart", "always", "x"}, "--rm"},
 	} {
 		_, err := parseRun(t, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

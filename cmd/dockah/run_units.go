@@ -20,6 +20,9 @@ func serviceSettings(def *unitgen.Definition) []sd.Property {
 		timeout = unitgen.DefaultStopTimeout
 	}
 	props := []sd.Property{prop("TimeoutStopUSec", usec(timeout))}
+	if def.Service.Restart != "" {
+		props = append(props, prop("Restart", def.Service.Restart))
+	}
 	signal := def.Service.StopSignal
 	if signal == "" {
 		signal = "SIGTERM"

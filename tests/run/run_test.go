@@ -153,12 +153,12 @@ func TestRunExitStatuses(t *testing.T) {
 // Resource flags reach the unit, where systemd enforces them.
 func TestRunResourceFlags(t *testing.T) {
 	b := runBox(t)
-	out, err := b.Run("dockah", "run", "-d", "--rm", "--name", "limited", "-m", "64m", "--cpus", "0.5", "--pids-limit", "32", image, "sleep", "600")
+	out, err := b.Run("dockah", "run", "-d", "--name", "limited", "--restart", "unless-stopped", "-m", "64m", "--cpus", "0.5", "--pids-limit", "32", image, "sleep", "600")
 	if err != nil || strings.TrimSpace(out) != "limited" {
 		t.Fatalf("run -d: %q %v", out, err)
 	}
 	defer b.Run("dockah", "rm", "-f", "limited")
-	for property, want := range map[string]string{"MemoryMax": "67108864", "CPUQuotaPerSecUSec": "500ms", "TasksMax": "32"} {
+	for property, want := range map[string]string{"MemoryMax": "67108864", "CPUQuotaPerSecUSec": "500ms", "TasksMax": "32", "Restart": "always"} {
 		if got, err := b.Property("limited.service", property); err != nil || got != want {
 			t.Errorf("%s=%q (%v), want %q", property, got, err, want)
 		}
