@@ -245,7 +245,7 @@ func (x *execution) started() (*os.File, error) {
 		return master, nil
 	case n == 1 && buf[0] == msgError:
 		msg, _ := io.ReadAll(io.LimitReader(x.sync, 64<<10))
-		return nil, errors.New(string(msg))
+		return nil, parseReport(msg)
 	}
 	return nil, errors.New("the exec stage ended without a word")
 }

@@ -1,6 +1,7 @@
 package activation
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -63,15 +64,38 @@ func RunStage() {
 	default:
 		err = runSetupStage(sync)
 	}
-	// Only failures get here.
+	// Only failures get here. An entrypoint that is not there or cannot
+	// be run has the status shells give it, which the starter reads.
 	report(sync, err)
+	if status, ok := CommandStatus(err); ok {
+		os.Exit(status)
+	}
 	os.Exit(ExitSetupFailed)
 }
 
+// report sends err to the process that started the stage. A command that
+// is not there or cannot be run carries its status (statusMark, then the
+// status as a byte), since that process may not be the stage's parent
+// and cannot read its exit status.
 func report(sync *os.File, err error) {
 	msg := []byte{msgError}
+	if status, ok := CommandStatus(err); ok {
+		msg = append(msg, statusMark, byte(status))
+	}
 	msg = append(msg, err.Error()...)
 	_, _ = sync.Write(msg)
+}
+
+// statusMark starts the status of an error message; no message text
+// starts with it.
+const statusMark = 0x01
+
+// parseReport reads an error message of report.
+func parseReport(msg []byte) error {
+	if len(msg) >= 2 && msg[0] == statusMark {
+		return statusError{int(msg[1]), errors.New(string(msg[2:]))}
+	}
+	return errors.New(string(msg))
 }
 
 // runSetupStage is the setup stage: it runs inside the container's new

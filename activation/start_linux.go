@@ -210,7 +210,7 @@ func stdio(opts StartOptions) (io.Reader, io.Writer, io.Writer) {
 func (c *Container) interpret(reply []byte) error {
 	if i := bytes.IndexByte(reply, msgError); i >= 0 {
 		_, _ = c.wait()
-		return errors.New(string(reply[i+1:]))
+		return parseReport(reply[i+1:])
 	}
 	if len(reply) == 1 && reply[0] == msgExec {
 		return nil

@@ -137,6 +137,8 @@ func TestRunExitStatuses(t *testing.T) {
 		{[]string{"--rm", image, "sh", "-c", "exit 7"}, 7},
 		{[]string{"--rm", image, "/no/such/program"}, 127},
 		{[]string{"--rm", image, "/etc/motd"}, 126},
+		// The setup stage (init = true) reports them alike.
+		{[]string{"--rm", "--init", image, "/no/such/program"}, 127},
 		{[]string{"--rm", "--no-such-flag", image, "true"}, 125},
 		{[]string{"--rm", "--network", "bridge", image, "true"}, 125},
 		{[]string{"--rm", "--pull", "never", "localhost/not-here:1", "true"}, 125},
