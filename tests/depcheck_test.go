@@ -52,6 +52,7 @@ func TestDependencyDirection(t *testing.T) {
 		"rootfs":                 nil,
 		"policy":                 nil,
 		"machined":               nil,
+		"network":                nil,
 		"activation":             nil,
 		"activation/forward":     nil,
 		"activation/mountinfo":   nil,
