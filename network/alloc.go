@@ -20,6 +20,11 @@ type State struct {
 	// BootID is the kernel's boot id when the state was last written: a
 	// holder of another boot is not alive.
 	BootID string `json:"boot_id,omitempty"`
+	// Bridge and Internal are the network's as of its last start, for
+	// the teardown after its last container (whose definition may have
+	// gone since).
+	Bridge   string `json:"bridge,omitempty"`
+	Internal bool   `json:"internal,omitempty"`
 	// Leases are the containers' addresses, by container name.
 	Leases map[string]*Lease `json:"leases,omitempty"`
 }

@@ -59,7 +59,7 @@ func TestDependencyDirection(t *testing.T) {
 		"cmd/internal/launch":    {"activation", "policy", "rootfs", "unitgen"},
 		"cmd/internal/unitwatch": nil,
 		"cmd/dockah-generator":   {"unitgen"},
-		"cmd/dockah-activate":    {"activation", "cmd/internal", "machined", "policy", "rootfs", "unitgen"},
+		"cmd/dockah-activate":    {"activation", "cmd/internal", "machined", "network", "policy", "rootfs", "unitgen"},
 		"cmd/dockah-stage":       {"activation"},
 		"cmd/dockah":             {anything},
 	}
