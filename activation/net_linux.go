@@ -41,3 +41,30 @@ func setUpUTSAndNetwork(cfg *Config) error {
 	}
 	return nil
 }
+
+// joinNetwork calls join with the network namespace of the process pid,
+// a setup stage that has not changed its credentials yet (so that the
+// shim may open its namespace without CAP_SYS_PTRACE).
+func joinNetwork(pid int, join func(netns int) error) error {
+	fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/net", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open the container's network namespace: %w", err)
+	}
+	defer unix.Close(fd)
+	return join(fd)
+}
+
+// joinNetworkAsync runs join with a copy of the namespace fd ns on
+// another goroutine, and returns what waits for its result.
+func joinNetworkAsync(ns int, join func(netns int) error) (wait func() error) {
+	fd, err := unix.FcntlInt(uintptr(ns), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		return func() error { return fmt.Errorf("copy the container's network namespace fd: %w", err) }
+	}
+	done := make(chan error, 1)
+	go func() {
+		defer unix.Close(fd)
+		done <- join(fd)
+	}()
+	return func() error { return <-done }
+}

@@ -46,6 +46,13 @@ type StartOptions struct {
 	// until it returns (an error ends the container); with the setup
 	// stage, the entrypoint has been exec'd by then.
 	BeforeExec func() error
+	// Network, if set, is called with the container's new network
+	// namespace (an fd it must not close) as soon as the namespace
+	// exists; the entrypoint runs only once it has returned, and an
+	// error ends the start. The shim joins the container to its
+	// networks there. On the thread start it runs while the root is
+	// built.
+	Network func(netns int) error
 	// Sibling makes the container's init a child of the shim's parent
 	// (CLONE_PARENT): under systemd, of systemd itself, which then
 	// supervises it as any main process it started, reaps it and reports
@@ -121,6 +128,13 @@ func Start(cfg *Config, opts StartOptions) (*Container, error) {
 	c := &Container{Pid: cmd.Process.Pid, cmd: cmd}
 	if opts.Started != nil {
 		opts.Started(c.Pid)
+	}
+	if opts.Network != nil {
+		// The stage is blocked reading its configuration: the network
+		// is ready before it can exec the entrypoint.
+		if err := joinNetwork(c.Pid, opts.Network); err != nil {
+			return nil, c.fail(err)
+		}
 	}
 	if err := writeConfig(ours, cfg); err != nil {
 		return nil, c.fail(fmt.Errorf("send configuration: %w", err))

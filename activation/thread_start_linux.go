@@ -120,6 +120,20 @@ func buildOnThread(cfg *Config, opts StartOptions) (*Container, error) {
 			return nil, fmt.Errorf("open the container's network namespace: %w", err)
 		}
 		netns = os.NewFile(uintptr(fd), "netns")
+		if opts.Network != nil {
+			// The network is set up while the root is built; the
+			// entrypoint waits for it before BeforeExec.
+			wait, before := joinNetworkAsync(fd, opts.Network), opts.BeforeExec
+			opts.BeforeExec = func() error {
+				if err := wait(); err != nil {
+					return err
+				}
+				if before != nil {
+					return before()
+				}
+				return nil
+			}
+		}
 	}
 	c, err := spawnOnThread(cfg, opts, last)
 	if err != nil {

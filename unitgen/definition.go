@@ -60,6 +60,10 @@ const (
 	NetworkHost = "host" // the host's network namespace
 )
 
+// JoinsNetworks reports whether the container joins networks (a bridge
+// and a veth), rather than having loopback only or the host's network.
+func (c Container) JoinsNetworks() bool { return len(c.Networks) > 0 }
+
 // Container is the [container] table: what runs and how it sees itself.
 type Container struct {
 	// Image is a name[:tag], name@sha256:DIGEST or sha256:DIGEST in the
@@ -88,8 +92,18 @@ type Container struct {
 	ReadOnly bool
 	// Ephemeral discards the writable layer at every start.
 	Ephemeral bool
-	// Network is NetworkNone (default) or NetworkHost.
+	// Network is NetworkNone (default), NetworkHost, or the name of the
+	// network the container joins; with Networks, the first of them.
 	Network string
+	// Networks are the networks the container joins, in order (eth0 on
+	// the first); network = "NAME" is networks = ["NAME"]. Empty for
+	// NetworkNone and NetworkHost.
+	Networks []string
+	// IP are the addresses asked for, each on the network whose subnet
+	// holds it (checked at start); empty: allocated.
+	IP []string
+	// Aliases are more names the container has on its networks.
+	Aliases []string
 	// Notify means the application sends READY=1 itself (sd_notify).
 	Notify bool
 	// Init runs a tiny init as pid 1 that reaps zombies and forwards

@@ -211,7 +211,18 @@ func (s *sandbox) filesystems(d *Definition) {
 // without the host's network, its private network.
 func (s *sandbox) network(d *Definition, filtered bool) {
 	namespaces := []string{"cgroup", "ipc", "mnt", "pid", "uts"}
-	if d.Container.Network != NetworkHost {
+	switch {
+	case d.Container.JoinsNetworks():
+		// The shim stays in the host's network namespace: it makes the
+		// container's veth there and moves one end into the container's
+		// own namespace. No IPAddressDeny=: systemd's filter applies to
+		// every socket of the unit's cgroup, the container's included,
+		// whatever its namespace; the network's firewall rules and
+		// routes say where the container may go. The first container
+		// of a network turns on the host's forwarding.
+		namespaces = append(namespaces, "net")
+		s.set("ReadWritePaths", "-/proc/sys/net/ipv4/ip_forward", "-/proc/sys/net/ipv6/conf/all/forwarding")
+	case d.Container.Network != NetworkHost:
 		namespaces = append(namespaces, "net")
 		s.set("PrivateNetwork", "yes")
 		// Only loopback exists for the shim and the container; passed
@@ -244,3 +255,8 @@ func volumeUnder(volumes []Volume, dirs ...string) bool {
 	}
 	return false
 }
+
+// DNSSocket is the socket unit of dockah's resolver, which the
+// containers of networks use (see package network): a static unit that
+// "make install" installs, listening on a link-local address.
+const DNSSocket = "dockah-dns.socket"

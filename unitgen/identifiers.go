@@ -1,6 +1,7 @@
 package unitgen
 
 import (
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -172,3 +173,43 @@ func dependencyUnit(name string) string {
 // SignalNumber returns the number of a signal name as stop_signal takes
 // it ("SIGQUIT", "TERM", "SIGRTMIN+3"), or 0 for a name it does not know.
 func SignalNumber(name string) int { return signalNumber(name) }
+
+const (
+	acceptNetwork     = `"none", "host", or the name of a network (letters, digits and _ . -, at most 64 characters)`
+	acceptNetworkName = `the name of a network: letters, digits and _ . -, at most 64 characters, not starting with . or -`
+	acceptIP          = `an IPv4 or IPv6 address, e.g. "10.90.0.10"`
+)
+
+// checkNetwork checks the value of network: a mode or a network's name.
+func checkNetwork(s string) string {
+	if s == NetworkNone || s == NetworkHost {
+		return ""
+	}
+	return checkNetworkName(s)
+}
+
+// checkNetworkName checks a network's name as package network does (a
+// file name of /etc/dockah/networks).
+func checkNetworkName(s string) string {
+	switch {
+	case s == NetworkNone || s == NetworkHost:
+		return "is a network mode, not a network name"
+	case s == "" || len(s) > 64 || s[0] == '.' || s[0] == '-' || !allIn(s, networkNameChars):
+		return "is not a network name"
+	}
+	return ""
+}
+
+const networkNameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
+
+// checkIP checks an IP address without a zone.
+func checkIP(s string) string {
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" || a.Is4In6() {
+		return "is not an IP address"
+	}
+	if a.IsUnspecified() || a.IsLoopback() || a.IsMulticast() {
+		return "is not an address a container can have"
+	}
+	return ""
+}

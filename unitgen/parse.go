@@ -88,6 +88,7 @@ func (c *converter) checkDefinition(root *node, d *Definition, partial bool) {
 		c.fail(at, "container.image", acceptImage, "missing: every container needs an image")
 	}
 	c.checkTargets(root, d)
+	c.checkNetworks(root, d)
 	if n := lookup(root, "service", "idle_timeout"); n != nil && d.Service.IdleTimeout > 0 && !hasForwarded(d.Sockets) {
 		c.fail(n, "service.idle_timeout", "idle_timeout with a [[socket]] that has a port", "only forwarded sockets (with port) can tell that the container is idle")
 	}
@@ -106,6 +107,38 @@ func (c *converter) checkDefinition(root *node, d *Definition, partial bool) {
 			if s, ok := dep.value.(string); ok && dependencyUnit(s) == d.Name+".service" {
 				c.fail(n.list[i], "service."+key, "other containers or units", "%s is this container itself", quote(s))
 			}
+		}
+	}
+}
+
+// checkNetworks normalizes network and networks into Networks and checks
+// that ip and aliases come with a network to apply to.
+func (c *converter) checkNetworks(root *node, d *Definition) {
+	ct := &d.Container
+	one, many := lookup(root, "container", "network"), lookup(root, "container", "networks")
+	switch {
+	case one != nil && many != nil:
+		c.fail(many, "container.networks", "network or networks, not both", "is given with network")
+	case many != nil && len(ct.Networks) == 0:
+		ct.Network = NetworkNone
+	case many != nil:
+		seen := map[string]bool{}
+		for i, name := range ct.Networks {
+			if seen[name] {
+				c.fail(many.list[i], "container.networks", "each network once", "%s is listed twice", quote(name))
+			}
+			seen[name] = true
+		}
+		ct.Network = ct.Networks[0]
+	case ct.Network != NetworkNone && ct.Network != NetworkHost && ct.Network != "":
+		ct.Networks = []string{ct.Network}
+	}
+	if ct.Network == "" {
+		ct.Network = NetworkNone
+	}
+	for _, key := range []string{"ip", "aliases"} {
+		if n := lookup(root, "container", key); n != nil && len(ct.Networks) == 0 {
+			c.fail(n, "container."+key, `network = "NAME" or networks = [...]`, "applies to a network, and the container joins none")
 		}
 	}
 }

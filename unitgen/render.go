@@ -3,6 +3,7 @@ package unitgen
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -275,10 +276,18 @@ func (r *renderer) stopping(w *unitWriter) {
 func (r *renderer) dependencies(w *unitWriter) {
 	s := r.d.Service
 	after := append(append([]string(nil), s.After...), s.Requires...)
+	wants := s.Wants
+	if r.d.Container.JoinsNetworks() {
+		// The containers of a network resolve each other's names
+		// through the resolver, whose socket listens before the first
+		// of them starts.
+		after = append(after, DNSSocket)
+		wants = append(slices.Clip(wants), DNSSocket)
+	}
 	for _, dep := range []struct {
 		key   string
 		names []string
-	}{{"After", after}, {"Requires", s.Requires}, {"Wants", s.Wants}} {
+	}{{"After", after}, {"Requires", s.Requires}, {"Wants", wants}} {
 		seen := map[string]bool{}
 		var units []string
 		for _, n := range dep.names {

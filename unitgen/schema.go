@@ -124,7 +124,22 @@ var containerFields = withPrefix("container", []field[Container]{
 	{"read_only", func(c *converter, n *node, key string, out *Container) { out.ReadOnly, _ = c.boolean(n, key) }},
 	{"ephemeral", func(c *converter, n *node, key string, out *Container) { out.Ephemeral, _ = c.boolean(n, key) }},
 	{"network", func(c *converter, n *node, key string, out *Container) {
-		out.Network, _ = c.oneOf(n, key, NetworkNone, NetworkHost)
+		out.Network, _ = c.checked(n, key, acceptNetwork, checkNetwork)
+	}},
+	{"networks", func(c *converter, n *node, key string, out *Container) {
+		out.Networks, _ = c.strings(n, key, "network names", c.checker(key, acceptNetworkName, checkNetworkName))
+	}},
+	{"ip", func(c *converter, n *node, key string, out *Container) {
+		if !n.array {
+			if s, ok := c.checked(n, key, acceptIP, checkIP); ok {
+				out.IP = []string{s}
+			}
+			return
+		}
+		out.IP, _ = c.strings(n, key, "IP addresses", c.checker(key, acceptIP, checkIP))
+	}},
+	{"aliases", func(c *converter, n *node, key string, out *Container) {
+		out.Aliases, _ = c.strings(n, key, "host names", c.checker(key, acceptHostname, checkHostname))
 	}},
 	{"notify", func(c *converter, n *node, key string, out *Container) { out.Notify, _ = c.boolean(n, key) }},
 	{"init", func(c *converter, n *node, key string, out *Container) { out.Init, _ = c.boolean(n, key) }},

@@ -86,6 +86,7 @@ func runVerify(t *testing.T, units []Unit) (string, error) {
 		t.Fatalf("the pull template: %v", err)
 	}
 	made[PullTemplate] = true
+	made[DNSSocket] = true // and the resolver's socket, as it is
 	var args []string
 	for _, u := range units {
 		if strings.Contains(u.Name, "/") {

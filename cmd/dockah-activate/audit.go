@@ -232,6 +232,7 @@ func auditStartFailed(name string, err error) {
 // records the stop with what systemd says of it ($SERVICE_RESULT,
 // $EXIT_CODE, $EXIT_STATUS). It never fails: a stop is a stop.
 func stopped(name string) {
+	leaveNetworks(name)
 	r := auditRecord{
 		Event: "stop", Container: name, Image: "unknown", Unit: name + ".service",
 		Result: os.Getenv("SERVICE_RESULT"), ExitCode: os.Getenv("EXIT_CODE"), ExitStatus: os.Getenv("EXIT_STATUS"),

@@ -72,6 +72,10 @@ func start(name, definitionFile string) (status int, err error) {
 		return 0, err
 	}
 	activation.Trace("shim: prepared")
+	attach, err := joinNetworks(name, prep)
+	if err != nil {
+		return 0, err
+	}
 	var inside []*os.File
 	var forwards []forward.Socket
 	for _, p := range prep.Sockets {
@@ -100,6 +104,7 @@ func start(name, definitionFile string) (status int, err error) {
 	byHand := false
 	c, err := activation.Start(prep.Config, activation.StartOptions{
 		Sockets: inside,
+		Network: attach,
 		Started: func(initPid int) {
 			pid = initPid
 			go func() { registered <- register(name, initPid, machine) }()

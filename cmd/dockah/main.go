@@ -117,6 +117,7 @@ system df and prune.`,
 		newDisableCommand(opts),
 		newRmCommand(opts),
 		newSystemCommand(opts),
+		newNetworkCommand(opts),
 		newManCommand(opts),
 	)
 	requireSubcommand(root)

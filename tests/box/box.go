@@ -47,6 +47,9 @@ type Options struct {
 	BootTimeout time.Duration
 	// Log receives progress lines; nil discards them.
 	Log func(format string, args ...any)
+	// PrivateNetwork boots the box in a network namespace of its own
+	// with loopback only (see network.go).
+	PrivateNetwork bool
 }
 
 // Box is a running systemd in a copy-on-write view of the host root.
@@ -59,6 +62,8 @@ type Box struct {
 	pid1   int           // the box's systemd, as a host pid
 	dev    uint64        // device number of the overlay root: identifies box processes
 	log    func(string, ...any)
+	// privateNetwork: the box has a network namespace of its own.
+	privateNetwork bool
 }
 
 // LayoutFromEnv returns the layout DOCKAH_BOX_CGROUP asks for.
@@ -131,7 +136,7 @@ func Boot(opts Options) (b *Box, err error) {
 	if err != nil {
 		return nil, err
 	}
-	b = &Box{dir: dir, root: filepath.Join(dir, "root"), layout: opts.Layout, log: logf}
+	b = &Box{dir: dir, root: filepath.Join(dir, "root"), layout: opts.Layout, log: logf, privateNetwork: opts.PrivateNetwork}
 	defer func() {
 		if err != nil {
 			_ = b.Close()
@@ -267,6 +272,7 @@ func (b *Box) start() error {
 		// (databases, getty) must not start in a box that shares the
 		// host's network. dbus and machined are activated on demand.
 		"-b", "systemd.unit=basic.target")
+	cmd.Args = b.withNetworkArgs(cmd.Args)
 	cmd.Env = append(os.Environ(),
 		// nspawn's own seccomp filter would hide what our filter does
 		// (the attack tests need to see which syscalls we allow).

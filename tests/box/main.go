@@ -59,9 +59,11 @@ func Shared(t testing.TB) *Box {
 		testenv.Skip(t, err.Error())
 	}
 	shared.once.Do(func() {
-		b, err := Boot(Options{Log: func(format string, args ...any) {
+		opts := SharedOptions
+		opts.Log = func(format string, args ...any) {
 			fmt.Fprintf(os.Stderr, format+"\n", args...)
-		}})
+		}
+		b, err := Boot(opts)
 		shared.mu.Lock()
 		shared.box, shared.err = b, err
 		shared.mu.Unlock()

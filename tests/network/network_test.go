@@ -1,0 +1,130 @@
+package network
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dockah/dockah/tests/box"
+)
+
+// client is a definition that runs a shell command once, on network.
+func client(network, script string, extra string) string {
+	return fmt.Sprintf(`[container]
+image = "net:test"
+network = %q
+entrypoint = ["/bin/sh", "-c", %q]
+%s`, network, script, extra)
+}
+
+const server = `[container]
+image = "net:test"
+network = "dockah"
+entrypoint = ["/hello"]
+environment = { HELLO_IGNORE_LISTEN_FDS = "1", HELLO_LISTEN = ":8080" }
+aliases = ["database"]
+`
+
+// run starts a one-shot client and returns its journal once it printed
+// want (or fails).
+func run(t *testing.T, b *box.Box, name, want string) string {
+	t.Helper()
+	if _, err := b.Systemctl("start", name); err != nil {
+		j, _ := b.Journal(name)
+		t.Fatalf("start %s: %v\n%s", name, err, j)
+	}
+	j, err := b.WaitJournal(name, want, 20*time.Second)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return j
+}
+
+// TestAppReachesDBByName: db and an application ordered after it on the
+// default network; the application reaches db by its name and alias, and
+// the world outside through the host's resolver and NAT.
+func TestAppReachesDBByName(t *testing.T) {
+	b := netBox(t)
+	define(t, b, map[string]string{
+		"db": server,
+		"app": client("dockah", "wget -q -O- http://db:8080/ | head -1; wget -q -O- http://database.dns.dockah:8080/ | head -1; "+
+			"wget -q -O- http://"+outsideName+":8081/; echo done", "[service]\nrequires = [\"db\"]\n"),
+	})
+	t.Cleanup(func() { b.Systemctl("stop", "app", "db") })
+	j := run(t, b, "app", "done")
+	if strings.Count(j, "hello from dockah") != 2 {
+		dns, _ := b.Run("sh", "-c", "systemctl status --no-pager dockah-dns.socket dockah-dns.service; journalctl --no-pager -u dockah-dns.service | tail; ip addr; ss -lunp")
+		t.Errorf("app did not reach db by name and alias:\n%s\n%s", j, dns)
+	}
+	// NAT: the outside sees the box's own address, not the container's.
+	if !strings.Contains(j, "outside sees "+boxAddr+":") {
+		t.Errorf("app did not reach the outside through NAT:\n%s", j)
+	}
+}
+
+// TestInternalHasNoRouteOut: a container on an internal network reaches
+// neither the outside nor a container of another network, and still has
+// names.
+func TestInternalHasNoRouteOut(t *testing.T) {
+	b := netBox(t)
+	define(t, b, map[string]string{
+		"inside": client("closed", "wget -q -T 3 -O- http://"+outsideAddr+":8081/ || echo no-route; echo done", ""),
+	})
+	j := run(t, b, "inside", "done")
+	if !strings.Contains(j, "no-route") || strings.Contains(j, "outside sees") {
+		t.Errorf("internal container reached out:\n%s", j)
+	}
+}
+
+// TestNetworksIsolated: a container of "other" cannot reach db on
+// "dockah" by its address.
+func TestNetworksIsolated(t *testing.T) {
+	b := netBox(t)
+	define(t, b, map[string]string{"db": server})
+	t.Cleanup(func() { b.Systemctl("stop", "db") })
+	if _, err := b.Systemctl("start", "db"); err != nil {
+		t.Fatal(err)
+	}
+	addr := leaseAddr(t, b, "dockah", "db")
+	define(t, b, map[string]string{
+		"stranger": client("other", "wget -q -T 3 -O- http://"+addr+":8080/ || echo isolated; nslookup db; echo done", ""),
+	})
+	j := run(t, b, "stranger", "done")
+	// The resolver does not know db for a container of another network
+	// (it asks the host's resolvers, which do not know it either).
+	if !strings.Contains(j, "isolated") || strings.Contains(j, "hello from dockah") || strings.Contains(j, addr) {
+		t.Errorf("other network reached db:\n%s", j)
+	}
+}
+
+// TestNoneHasLoopbackOnly: network = "none" is as before.
+func TestNoneHasLoopbackOnly(t *testing.T) {
+	b := netBox(t)
+	define(t, b, map[string]string{"lonely": client("none", "ip -o link; echo done", "")})
+	j := run(t, b, "lonely", "done")
+	if !strings.Contains(j, "lo:") || strings.Contains(j, "eth0") {
+		t.Errorf("network none:\n%s", j)
+	}
+}
+
+// leaseAddr returns a container's address on a network from dockah
+// network inspect.
+func leaseAddr(t *testing.T, b *box.Box, network, container string) string {
+	t.Helper()
+	var info []struct {
+		Leases map[string]struct {
+			Addr   string `json:"addr"`
+			Holder struct{ Pid int }
+		} `json:"leases"`
+	}
+	if err := json.Unmarshal([]byte(b.Dockah(t, "network", "inspect", network)), &info); err != nil || len(info) != 1 {
+		t.Fatalf("inspect %s: %v", network, err)
+	}
+	l, ok := info[0].Leases[container]
+	if !ok {
+		t.Fatalf("%s has no lease on %s", container, network)
+	}
+	return l.Addr
+}

@@ -1,0 +1,146 @@
+package network
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/net/dns/dnsmessage"
+	"golang.org/x/sys/unix"
+
+	"github.com/dockah/dockah/tests/box"
+	"github.com/dockah/dockah/tests/images"
+)
+
+func TestMain(m *testing.M) {
+	box.SharedOptions.PrivateNetwork = true
+	os.Exit(box.Main(m))
+}
+
+// The outside world: 192.0.2.0/24 (TEST-NET-1) between it and the box.
+const (
+	outsideAddr = "192.0.2.1"
+	boxAddr     = "192.0.2.2"
+	outsideName = "outside.test"
+)
+
+var (
+	setupOnce sync.Once
+	outside   *box.Outside
+)
+
+// netBox returns the package's box, with the outside world, the test
+// image and the networks app, other and closed (internal) defined.
+func netBox(t *testing.T) *box.Box {
+	t.Helper()
+	b := box.Shared(t)
+	setupOnce.Do(func() {
+		var err error
+		if outside, err = b.NewOutside(outsideAddr+"/24", boxAddr+"/24", outsideAddr); err != nil {
+			t.Fatal(err)
+		}
+		serveOutside(t, outside.NS())
+		if err := b.WriteFile("/etc/resolv.conf", []byte("nameserver "+outsideAddr+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		hello := images.Build(t, "./contrib/hello", b.Path("/opt/dockah-net"))
+		entries := append(images.Busybox(t, "sh", "wget", "nslookup", "ip", "sleep", "cat", "echo"), images.Entry{Name: "hello", Source: hello})
+		images.Import(t, b, "net:test", entries)
+		for name, def := range map[string]string{
+			"other":  "[network]\nsubnet = \"10.91.0.0/24\"\n",
+			"closed": "[network]\ninternal = true\n",
+		} {
+			if err := b.WriteFile("/etc/dockah/networks/"+name+".toml", []byte(def), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if t.Failed() {
+		t.FailNow()
+	}
+	return b
+}
+
+// define writes container definitions and reloads systemd.
+func define(t *testing.T, b *box.Box, defs map[string]string) {
+	t.Helper()
+	for name, def := range defs {
+		if err := b.WriteFile("/etc/dockah/containers/"+name+".toml", []byte(def), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.Systemctl("daemon-reload"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// serveOutside runs, in the outside namespace, an HTTP server on
+// outsideAddr:8081 that answers with the address it sees the client
+// at, and a resolver on outsideAddr:53 that knows outsideName.
+func serveOutside(t *testing.T, ns int) {
+	type socks struct {
+		l   net.Listener
+		pc  net.PacketConn
+		err error
+	}
+	done := make(chan socks)
+	go func() {
+		// Never unlocked: the thread ends with the goroutine, in the
+		// outside namespace.
+		runtime.LockOSThread()
+		if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
+			done <- socks{err: err}
+			return
+		}
+		l, err := net.Listen("tcp", outsideAddr+":8081")
+		if err != nil {
+			done <- socks{err: err}
+			return
+		}
+		pc, err := net.ListenPacket("udp", outsideAddr+":53")
+		done <- socks{l, pc, err}
+	}()
+	s := <-done
+	if s.err != nil {
+		t.Fatalf("serve in the outside namespace: %v", s.err)
+	}
+	go http.Serve(s.l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "outside sees %s\n", r.RemoteAddr)
+	}))
+	go answerDNS(s.pc)
+}
+
+func answerDNS(pc net.PacketConn) {
+	buf := make([]byte, 1500)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		var p dnsmessage.Parser
+		h, err := p.Start(buf[:n])
+		if err != nil {
+			continue
+		}
+		q, err := p.Question()
+		if err != nil {
+			continue
+		}
+		b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, RecursionAvailable: true})
+		_ = b.StartQuestions()
+		_ = b.Question(q)
+		_ = b.StartAnswers()
+		if strings.TrimSuffix(q.Name.String(), ".") == outsideName && q.Type == dnsmessage.TypeA {
+			_ = b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 5},
+				dnsmessage.AResource{A: netip.MustParseAddr(outsideAddr).As4()})
+		}
+		out, _ := b.Finish()
+		_, _ = pc.WriteTo(out, from)
+	}
+}
