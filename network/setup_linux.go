@@ -343,3 +343,25 @@ func leave(store, name, container string) error {
 	}
 	return nil
 }
+
+// Forget drops the container's leases on every network, for a container
+// that is gone for good (dockah run --rm): its address is no longer kept
+// for its name. Call it after Leave.
+func Forget(store, container string) error {
+	var errs []error
+	for _, name := range StateFiles(store) {
+		lk, err := OpenState(store, name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("network %s: %w", name, err))
+			continue
+		}
+		if l := lk.State.Leases[container]; l != nil && !l.Active() {
+			delete(lk.State.Leases, container)
+			if err := lk.Save(); err != nil {
+				errs = append(errs, fmt.Errorf("network %s: %w", name, err))
+			}
+		}
+		lk.Close()
+	}
+	return errors.Join(errs...)
+}

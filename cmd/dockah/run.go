@@ -403,7 +403,13 @@ func (r *transientRun) serviceProperties() []sd.Property {
 		{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")},
 		// run-ended writes there; the store is in the sandbox's list.
 		{Name: "ReadWritePaths", Value: dbus.MakeVariant([]string{runDir})},
-		{Name: "ExecStopPost", Value: dbus.MakeVariant([]execCommand{{Path: r.cli, Args: r.endedCommand()}})},
+		// The shim's stop record and network teardown, as a generated
+		// unit's, then how the container ended (or, with --rm, its
+		// removal); neither may fail the unit.
+		{Name: "ExecStopPost", Value: dbus.MakeVariant([]execCommand{
+			{Path: shimPath, Args: []string{shimPath, "--stopped", r.name}, IgnoreFailure: true},
+			{Path: r.cli, Args: r.endedCommand(), IgnoreFailure: true},
+		})},
 	}
 	if !r.detach {
 		// Keep the unit, and its exit status, until this client is gone.
@@ -414,11 +420,12 @@ func (r *transientRun) serviceProperties() []sd.Property {
 	return append(props, r.stdio()...)
 }
 
-// execCommand is an Exec*= command as systemd's D-Bus API takes it.
+// execCommand is an Exec*= command as systemd's D-Bus API takes it,
+// (sasb): the last is the "-" prefix of a unit file.
 type execCommand struct {
-	Path             string
-	Args             []string
-	UncleanIsFailure bool
+	Path          string
+	Args          []string
+	IgnoreFailure bool
 }
 
 // endedCommand records how the container ended, or removes it (--rm).

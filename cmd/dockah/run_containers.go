@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/dockah/dockah/network"
 	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/unitgen"
 )
@@ -159,7 +160,9 @@ func recordRunEnd(g *globalOptions, name string, remove bool) error {
 		if err != nil {
 			return err
 		}
-		return removeRunContainer(store, name)
+		// The shim's --stopped, before this, left its networks; the
+		// address kept for the name goes with the container.
+		return errors.Join(removeRunContainer(store, name), network.Forget(store.Root(), name))
 	}
 	data, err := json.Marshal(exitFromEnvironment(os.Getenv, time.Now()))
 	if err != nil {

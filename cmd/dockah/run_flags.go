@@ -321,17 +321,21 @@ func labelFlags(flags []string) (map[string]string, error) {
 	return labels, nil
 }
 
+// networkFlag: none, host, or the name of a network (docker's "bridge"
+// and podman's "podman" are dockah's default network, "dockah").
 func networkFlag(n string) (string, error) {
 	switch n {
 	case "", "none", "host":
 		return n, nil
-	case "bridge", "default", "private", "slirp4netns", "pasta":
-		return "", fmt.Errorf("--network %s: dockah has no container networks yet; accepted: none (loopback only; -p publishes ports) or host", n)
+	case "bridge", "default", "podman":
+		return "dockah", nil
+	case "private", "slirp4netns", "pasta":
+		return "", fmt.Errorf("--network %s: accepted: none (loopback only; -p publishes ports), host, or a network name (dockah network ls)", n)
 	}
 	if strings.HasPrefix(n, "container:") || strings.HasPrefix(n, "ns:") {
-		return "", fmt.Errorf("--network %s: joining another namespace is not supported; accepted: none or host", n)
+		return "", fmt.Errorf("--network %s: joining another namespace is not supported; accepted: none, host or a network name", n)
 	}
-	return "", fmt.Errorf("--network %s: no such network; accepted: none or host", n)
+	return n, nil
 }
 
 func publishFlag(p string) (runSocket, error) {

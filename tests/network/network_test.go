@@ -128,3 +128,33 @@ func leaseAddr(t *testing.T, b *box.Box, network, container string) string {
 	}
 	return l.Addr
 }
+
+// TestRunJoinsANetwork: dockah run --network reaches a defined container
+// by name, and its lease and veth go when it ends, as a defined one's.
+func TestRunJoinsANetwork(t *testing.T) {
+	b := netBox(t)
+	define(t, b, map[string]string{"rundb": server})
+	t.Cleanup(func() { b.Systemctl("stop", "rundb") })
+	if _, err := b.Systemctl("start", "rundb"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitUnitState("rundb.service", 20*time.Second, "active"); err != nil {
+		t.Fatal(err)
+	}
+	var out string
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		out, err = b.Run("dockah", "run", "--rm", "--name", "runclient", "--network", "bridge", "net:test", "sh", "-c", "wget -q -O- http://rundb:8080/ | head -1")
+		if err == nil && strings.Contains(out, "hello from dockah") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dockah run --network bridge did not reach rundb by name: %v\n%s", err, out)
+		}
+	}
+	// --rm: the address kept for the name goes too.
+	if strings.Contains(b.Dockah(t, "network", "inspect", "dockah"), `"runclient"`) {
+		j, _ := b.Journal("runclient.service")
+		t.Errorf("the run container's lease outlived it:\n%s\njournal:\n%s", b.Dockah(t, "network", "inspect", "dockah"), j)
+	}
+}

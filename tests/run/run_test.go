@@ -140,7 +140,7 @@ func TestRunExitStatuses(t *testing.T) {
 		// The setup stage (init = true) reports them alike.
 		{[]string{"--rm", "--init", image, "/no/such/program"}, 127},
 		{[]string{"--rm", "--no-such-flag", image, "true"}, 125},
-		{[]string{"--rm", "--network", "bridge", image, "true"}, 125},
+		{[]string{"--rm", "--network", "container:db", image, "true"}, 125},
 		{[]string{"--rm", "--pull", "never", "localhost/not-here:1", "true"}, 125},
 		{[]string{"--rm", image, "true"}, 0},
 	} {
