@@ -28,7 +28,7 @@ STATICTEST := -tags netgo,osusergo -ldflags '-linkmode external -extldflags "-st
 
 # Debian packages the build, the tests and the benchmarks need.
 DEB_PACKAGES := make gcc pkg-config libseccomp-dev systemd-container \
-	crun runc skopeo umoci busybox-static curl netcat-openbsd socat \
+	crun runc skopeo umoci buildah busybox-static curl netcat-openbsd socat \
 	iproute2 jq hyperfine gnuplot-nox podman \
 	mmdebstrap redis-tools postgresql-client openssh-client \
 	docker-registry apache2-utils openssl
