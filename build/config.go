@@ -208,7 +208,7 @@ func workdir(cur, p string) string {
 }
 
 // exposedPorts turns EXPOSE's words into the config's keys: "80" is
-// "80/tcp", a range "8000-8002/udp" is each port of it.
+// "80/tcp", a range "8000-8002/udp" one key, as Buildah writes them.
 func exposedPorts(words []string) ([]string, error) {
 	var out []string
 	for _, w := range words {
@@ -229,9 +229,9 @@ func exposedPorts(words []string) ([]string, error) {
 		if err1 != nil || err2 != nil || a == 0 || b < a {
 			return nil, fmt.Errorf("EXPOSE %s: not a port or range of ports (1-65535)", w)
 		}
-		for p := a; p <= b; p++ {
-			out = append(out, fmt.Sprintf("%d/%s", p, proto))
-		}
+		// A range stays one key, as Buildah writes it (Docker writes
+		// each port).
+		out = append(out, port+"/"+proto)
 	}
 	return out, nil
 }

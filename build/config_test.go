@@ -58,7 +58,7 @@ func TestApplyConfig(t *testing.T) {
 		{"env replaces", "ENV FROM_BASE=2\n", nil, func(c *dockerspec.DockerOCIImageConfig) { c.Env[1] = "FROM_BASE=2" }},
 		{"workdir", "WORKDIR /a\nWORKDIR b\nWORKDIR ../c\n", nil, func(c *dockerspec.DockerOCIImageConfig) { c.WorkingDir = "/a/c" }},
 		{"expose", "ARG P=8080\nEXPOSE 80 53/udp $P 9000-9001/tcp\n", nil, func(c *dockerspec.DockerOCIImageConfig) {
-			c.ExposedPorts = map[string]struct{}{"80/tcp": {}, "53/udp": {}, "8080/tcp": {}, "9000/tcp": {}, "9001/tcp": {}}
+			c.ExposedPorts = map[string]struct{}{"80/tcp": {}, "53/udp": {}, "8080/tcp": {}, "9000-9001/tcp": {}}
 		}},
 		{"volume, user, stop signal", "VOLUME /data [\"/v2\"]\nVOLUME [\"/v3\", \"/v4\"]\nUSER app:app\nSTOPSIGNAL SIGQUIT\n", nil, func(c *dockerspec.DockerOCIImageConfig) {
 			// Not JSON as a whole: words, quotes removed, as Buildah writes it.

@@ -110,10 +110,15 @@ func (b *builder) from(ctx context.Context, s *instructions.Stage, i int) (*stat
 	}
 	cfg, triggers := baseImage(base)
 	st := &state{cfg: cfg, raw: mustMarshal(cfg)}
-	if img, err := b.o.Store.AddImage(st.raw, nil); err != nil {
+	img, err := b.o.Store.AddImage(st.raw, nil)
+	if err != nil {
 		return nil, nil, err
-	} else {
-		st.id = img.ID
+	}
+	st.id = img.ID
+	// Recorded as the cache's, so that image ls takes it for an
+	// intermediate image, as the steps' images.
+	if err := b.o.Store.SetCachedImage(Key(st.id, "FROM", nil, ""), st.id); err != nil {
+		return nil, nil, err
 	}
 	b.printf("--> %s\n", shortID(st.id))
 	return st, triggers, nil

@@ -150,6 +150,12 @@ ENTRYPOINT ["/usr/local/bin/greet"]
 	if l := leftovers(t, root); len(l) > 0 {
 		t.Errorf("the build left %v", l)
 	}
+	st, _ := rootfs.Open(root)
+	all, _ := st.List()
+	listed, err := withoutIntermediates(st, all)
+	if err != nil || len(listed) != 2 || len(all) < 10 {
+		t.Errorf("image ls lists %d images of %d, want busybox:1 and greet:1 (%v)", len(listed), len(all), err)
+	}
 	again, progress, err := dockahBuild(t, root, "-t", "greet:1", "--build-arg", "VERSION=2", dir)
 	if err != nil || again != id {
 		t.Fatalf("second build: %q (first %q), %v\n%s", again, id, err, progress)

@@ -1,0 +1,9 @@
+// Package build tests dockah build in a real systemd box: each directory
+// of testdata/ is a context with its Containerfile (multi-stage, ARG and
+// ENV, USER and WORKDIR, .dockerignore, heredocs, COPY --chown, a failing
+// RUN, the config instructions); each image built runs under dockah run
+// and prints what its want file says; for the files Buildah 1.28
+// understands, the image config equals buildah bud's for the same file
+// and context; and dockah image save's archive is read by skopeo and
+// loaded by podman. It uses no ports.
+package build
