@@ -4,6 +4,8 @@
 // RUN, the config instructions); each image built runs under dockah run
 // and prints what its want file says; for the files Buildah 1.28
 // understands, the image config equals buildah bud's for the same file
-// and context; and dockah image save's archive is read by skopeo and
-// loaded by podman. It uses no ports.
+// and context; dockah image save's archive is read by skopeo and loaded
+// by podman; and the demo server's image is built from
+// contrib/hello/Containerfile and answers on 127.0.0.1:18951, the one
+// port the package uses.
 package build
