@@ -101,7 +101,10 @@ func runStepDefinition(req build.RunRequest) ([]byte, error) {
 		Environment: env, Network: req.Network,
 	}
 	var buf bytes.Buffer
-	if err := toml.NewEncoder(&buf).Encode(runDefinition{Container: c}); err != nil {
+	// The image's StopSignal is for the image's own containers: a step
+	// is only ever killed, and needs no init to translate SIGTERM.
+	def := runDefinition{Container: c, Service: map[string]any{"stop_signal": "SIGTERM"}}
+	if err := toml.NewEncoder(&buf).Encode(def); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/rootfs/archive"
@@ -193,5 +196,99 @@ func TestBuildFailingRun(t *testing.T) {
 	}
 	if l := leftovers(t, root); len(l) > 0 {
 		t.Errorf("the failed build left %v", l)
+	}
+}
+
+// A build interrupted while a RUN runs (Ctrl-C is the cancellation of
+// the command's context) kills the step's container at once and leaves
+// nothing behind.
+func TestBuildInterrupted(t *testing.T) {
+	root := busyboxStore(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Containerfile"), []byte("FROM busybox:1\nRUN echo started; sleep 60\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := newRootCommand()
+	var out syncBuffer
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(&out)
+	cmd.SetArgs([]string{"--root", root, "build", dir})
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	for !strings.Contains(out.String(), "started") {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("the RUN did not start:\n%s", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "interrupted") {
+			t.Errorf("an interrupted build returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the build went on after it was interrupted")
+	}
+	if l := leftovers(t, root); len(l) > 0 {
+		t.Errorf("the interrupted build left %v", l)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// ONBUILD triggers are stored in the image and run by the build of an
+// image FROM it, which does not inherit them; SHELL and STOPSIGNAL, with
+// the shell form of RUN, go through too.
+func TestBuildOnbuildTriggers(t *testing.T) {
+	root := busyboxStore(t)
+	parent, child := t.TempDir(), t.TempDir()
+	files := map[string]string{
+		parent + "/Containerfile": "FROM busybox:1\nSHELL [\"/bin/sh\", \"-ec\"]\nONBUILD COPY note.txt /note.txt\nONBUILD RUN echo \"trigger ran in $0 $-\" > /trigger\nSTOPSIGNAL SIGQUIT\n",
+		child + "/Containerfile":  "FROM base:onbuild\nRUN cat /note.txt /trigger > /both\n",
+		child + "/note.txt":       "from the child's context\n",
+	}
+	for p, data := range files {
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, out, err := dockahBuild(t, root, "-t", "base:onbuild", parent); err != nil {
+		t.Fatalf("parent: %v\n%s", err, out)
+	}
+	if _, out, err := dockahBuild(t, root, "-t", "child:1", child); err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	} else if !strings.Contains(out, "ONBUILD: RUN echo") {
+		t.Errorf("the triggers are not shown:\n%s", out)
+	}
+	got := imageFile(t, root, "child:1", "/both")
+	flags, _ := strings.CutPrefix(got, "from the child's context\ntrigger ran in /bin/sh ")
+	if flags == got || !strings.Contains(flags, "e") {
+		t.Errorf("/both = %q: want the note, then the trigger run by SHELL (-e in $-)", got)
+	}
+	st, _ := rootfs.Open(root)
+	img, _ := st.Resolve("child:1")
+	raw := string(img.RawConfig)
+	if strings.Contains(raw, `"OnBuild"`) || !strings.Contains(raw, `"StopSignal":"SIGQUIT"`) || !strings.Contains(raw, `"Shell":["/bin/sh","-ec"]`) {
+		t.Errorf("child config %s: want no OnBuild, the parent's StopSignal and Shell", raw)
 	}
 }
