@@ -292,3 +292,28 @@ func TestBuildOnbuildTriggers(t *testing.T) {
 		t.Errorf("child config %s: want no OnBuild, the parent's StopSignal and Shell", raw)
 	}
 }
+
+// -f - reads the file from the input; the context is still the
+// directory given.
+func TestBuildFileFromInput(t *testing.T) {
+	root := busyboxStore(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "data.txt"), []byte("in the context\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := newRootCommand()
+	var out, errOut bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	cmd.SetIn(strings.NewReader("FROM busybox:1\nCOPY data.txt /\n"))
+	cmd.SetArgs([]string{"--root", root, "build", "-q", "-f", "-", "-t", "stdin:1", dir})
+	if err := cmd.Execute(); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	if !strings.HasPrefix(out.String(), "sha256:") || errOut.Len() != 0 {
+		t.Errorf("-q printed %q and %q; want the ID only", out.String(), errOut.String())
+	}
+	if got := imageFile(t, root, "stdin:1", "/data.txt"); got != "in the context\n" {
+		t.Errorf("/data.txt = %q", got)
+	}
+}
