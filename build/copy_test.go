@@ -91,6 +91,9 @@ func copyInto(t *testing.T, v *merged.View, ctx map[string]string, op copyOp) ([
 	return entries(t, buf.Bytes()), res, nil
 }
 
+// me is the owner of the test's image directories, as the layer has them.
+func me() string { return fmt.Sprintf("%d:%d", os.Geteuid(), os.Getegid()) }
+
 func TestCopyResolvesTheDestinationInTheImage(t *testing.T) {
 	v := imageView(t)
 	ctx := map[string]string{"app.sh": "run", "conf/a": "A", "conf/sub/b": "B", "conf/skip.log": "no", ".dockerignore": "conf/*.log\n"}
@@ -100,13 +103,13 @@ func TestCopyResolvesTheDestinationInTheImage(t *testing.T) {
 		want []string
 	}{
 		{"into a symlinked directory", copyOp{instr: "COPY", sources: []string{"app.sh"}, dest: "/bin/"},
-			[]string{"usr/ 755 0:0", "usr/bin/ 755 0:0", "usr/bin/app.sh 644 0:0 run"}},
+			[]string{"usr/ 755 " + me(), "usr/bin/ 755 " + me(), "usr/bin/app.sh 644 0:0 run"}},
 		{"to a file name", copyOp{instr: "COPY", sources: []string{"app.sh"}, dest: "/opt/tool"},
 			[]string{"opt/ 755 0:0", "opt/tool 644 0:0 run"}},
 		{"a directory's content, ignore file applied, chown by name", copyOp{instr: "COPY", sources: []string{"conf"}, dest: "/srv/conf", chown: mustChown(t, v, "app:grp")},
-			[]string{"srv/ 750 0:0", "srv/conf/ 755 1000:2000", "srv/conf/a 644 1000:2000 A", "srv/conf/sub/ 755 1000:2000", "srv/conf/sub/b 644 1000:2000 B"}},
+			[]string{"srv/ 750 " + me(), "srv/conf/ 755 1000:2000", "srv/conf/a 644 1000:2000 A", "srv/conf/sub/ 755 1000:2000", "srv/conf/sub/b 644 1000:2000 B"}},
 		{"chmod, and an existing directory as the destination", copyOp{instr: "COPY", sources: []string{"app.sh"}, dest: "/srv", chmod: mode(0o700)},
-			[]string{"srv/ 750 0:0", "srv/app.sh 700 0:0 run"}},
+			[]string{"srv/ 750 " + me(), "srv/app.sh 700 0:0 run"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, _, err := copyInto(t, v, ctx, tc.op)
@@ -187,7 +190,7 @@ func TestAddUnpacksArchivesInside(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"srv/ 750 0:0", "srv/ok.txt 600 7:0 hi", "srv/escape.txt 600 7:0 hi", "srv/abs.txt 600 7:0 hi"}
+	want := []string{"srv/ 750 " + me(), "srv/ok.txt 600 7:0 hi", "srv/escape.txt 600 7:0 hi", "srv/abs.txt 600 7:0 hi"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("layer (-want +got):\n%s", diff)
 	}
