@@ -35,9 +35,9 @@ type copyOp struct {
 type copyResult struct {
 	// kind is "file", "dir" or "multi", for the history line.
 	kind string
-	// content is the digest of what was copied (names, metadata and
-	// contents of the copied files, not of the directories above them),
-	// for the cache key and the history line.
+	// content is the digest of what was copied (names, modes, owners
+	// and contents of the copied files, not their times, nor the
+	// directories above them), for the cache key and the history line.
 	content string
 }
 
@@ -231,7 +231,7 @@ func (c *copier) file(n node, target string) error {
 	if c.op.chmod != nil && hdr.Typeflag != tar.TypeSymlink {
 		hdr.Mode = int64(*c.op.chmod)
 	}
-	fmt.Fprintf(c.content, "%s\x00%c\x00%o\x00%d:%d\x00%d\x00%d\x00%s\x00", hdr.Name, hdr.Typeflag, hdr.Mode, hdr.Uid, hdr.Gid, hdr.ModTime.Unix(), hdr.Size, hdr.Linkname)
+	c.digest(hdr)
 	if err := c.tw.WriteHeader(hdr); err != nil {
 		return err
 	}
@@ -248,6 +248,14 @@ func (c *copier) file(n node, target string) error {
 		err = fmt.Errorf("%s changed while it was copied (%d of %d bytes)", n.rel, m, hdr.Size)
 	}
 	return err
+}
+
+// digest adds an entry's name, type, mode, owner, size and link to the
+// content digest; its contents follow. Times are left out, as in
+// Docker's and BuildKit's cache: a checkout or a touch that changes no
+// byte finds the step in the cache.
+func (c *copier) digest(hdr *tar.Header) {
+	fmt.Fprintf(c.content, "%s\x00%c\x00%o\x00%d:%d\x00%d\x00%s\x00", hdr.Name, hdr.Typeflag, hdr.Mode, hdr.Uid, hdr.Gid, hdr.Size, hdr.Linkname)
 }
 
 // unpackArchive unpacks n into dest if it is a tar archive (plain, gzip
@@ -318,7 +326,7 @@ func (c *copier) archiveEntry(tr *tar.Reader, hdr *tar.Header, base string) erro
 	default:
 		return nil // devices and tar extensions of other kinds
 	}
-	fmt.Fprintf(c.content, "%s\x00%c\x00%o\x00%d:%d\x00%d\x00%d\x00%s\x00", out.Name, out.Typeflag, out.Mode, out.Uid, out.Gid, out.ModTime.Unix(), out.Size, out.Linkname)
+	c.digest(&out)
 	if err := c.tw.WriteHeader(&out); err != nil {
 		return err
 	}

@@ -201,7 +201,7 @@ func TestAddUnpacksArchivesInside(t *testing.T) {
 }
 
 // The content digest (the cache key's) changes with the content and
-// the metadata of what is copied, and not with the directories above.
+// the mode of what is copied, and not with its time.
 func TestCopyContentDigest(t *testing.T) {
 	v := imageView(t)
 	op := copyOp{instr: "COPY", sources: []string{"a"}, dest: "/new/dir/"}
@@ -211,5 +211,10 @@ func TestCopyContentDigest(t *testing.T) {
 	_, r3, _ := copyInto(t, v, map[string]string{"a": "1"}, op)
 	if r1.content == r2.content || r1.content == r3.content || r1.kind != "file" {
 		t.Errorf("digests %s %s %s (kind %s): want each different", r1.content, r2.content, r3.content, r1.kind)
+	}
+	op.chmod = nil
+	time.Sleep(1100 * time.Millisecond) // another second for the file's time
+	if _, r4, _ := copyInto(t, v, map[string]string{"a": "1"}, op); r4.content != r1.content {
+		t.Errorf("a file written again with the same bytes changed the digest: %s, then %s", r1.content, r4.content)
 	}
 }

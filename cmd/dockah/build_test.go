@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -315,5 +316,31 @@ func TestBuildFileFromInput(t *testing.T) {
 	}
 	if got := imageFile(t, root, "stdin:1", "/data.txt"); got != "in the context\n" {
 		t.Errorf("/data.txt = %q", got)
+	}
+}
+
+// RUN has the host's network by default, as podman build, and loopback
+// only with --network none. (The network is not part of the cache key,
+// as in Docker: hence --no-cache.)
+func TestBuildNetwork(t *testing.T) {
+	root := busyboxStore(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Containerfile"), []byte("FROM busybox:1\nRUN cat /proc/net/dev | wc -l > /lines\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	host, err := os.ReadFile("/proc/net/dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for network, want := range map[string]int{"host": strings.Count(string(host), "\n"), "none": 3} {
+		if _, out, err := dockahBuild(t, root, "--no-cache", "--network", network, "-t", "net:"+network, dir); err != nil {
+			t.Fatalf("--network %s: %v\n%s", network, err, out)
+		}
+		if got := strings.TrimSpace(imageFile(t, root, "net:"+network, "/lines")); got != fmt.Sprint(want) {
+			t.Errorf("--network %s: RUN saw %s lines of /proc/net/dev, want %d", network, got, want)
+		}
+	}
+	if _, _, err := dockahBuild(t, root, "--network", "bridge", dir); err == nil || !strings.Contains(err.Error(), "host or none") {
+		t.Errorf("--network bridge: %v", err)
 	}
 }

@@ -6,6 +6,7 @@
 // understands, the image config equals buildah bud's for the same file
 // and context; dockah image save's archive is read by skopeo and loaded
 // by podman; and the demo server's image is built from
-// contrib/hello/Containerfile and answers on 127.0.0.1:18951, the one
-// port the package uses.
+// contrib/hello/Containerfile and answers on 127.0.0.1:18951; a FROM
+// image the store lacks is pulled from a registry (tests/registry, on a
+// free loopback port). 18951 is the one fixed port the package uses.
 package build
