@@ -28,7 +28,7 @@ STATICTEST := -tags netgo,osusergo -ldflags '-linkmode external -extldflags "-st
 
 # Debian packages the build, the tests and the benchmarks need.
 DEB_PACKAGES := make gcc pkg-config libseccomp-dev systemd-container \
-	crun runc skopeo umoci busybox-static curl netcat-openbsd socat \
+	crun runc skopeo umoci buildah busybox-static curl netcat-openbsd socat \
 	iproute2 jq hyperfine gnuplot-nox podman \
 	mmdebstrap redis-tools postgresql-client openssh-client \
 	docker-registry apache2-utils openssl
@@ -94,11 +94,12 @@ test-integration: build ## integration tests in a systemd box, cgroup v2 and hyb
 # The suite boots a systemd box and compares dockah with crun, runc, podman
 # and systemd-nspawn on one image; it writes bench/results/REPORT.md, a
 # chart and a dated copy with the raw samples, and prints the report.
-bench: build ## benchmarks: go test -bench, the suite against crun, runc, podman, nspawn, pull against podman and skopeo (root)
+bench: build ## benchmarks: go test -bench, the suite against crun, runc, podman, nspawn, pull against podman and skopeo, build against buildah (root)
 	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v '/tests/')
 	$(GO) run ./bench/suite
 	$(GO) run ./bench/forward
 	$(GO) run ./bench/pull
+	$(GO) run ./bench/build
 
 lint: ## gofmt, go vet, and go.mod as go mod tidy leaves it
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

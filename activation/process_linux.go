@@ -3,6 +3,7 @@ package activation
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"strings"
@@ -85,7 +86,14 @@ func openDatabase(root int, name string) database {
 	return database{os.NewFile(uintptr(fd), name)}
 }
 
-func (d database) reader() *os.File { return d.f }
+// reader is the file, or nil (an untyped nil io.Reader, which
+// ResolveUser takes for "no such file") when the image has none.
+func (d database) reader() io.Reader {
+	if d.f == nil {
+		return nil
+	}
+	return d.f
+}
 
 func (d database) Close() {
 	if d.f != nil {

@@ -152,6 +152,23 @@ func TestStartResolvesUser(t *testing.T) {
 	}
 }
 
+// An image without /etc/passwd and /etc/group (FROM scratch) runs as a
+// numeric user:group.
+func TestStartNumericUserWithoutPasswd(t *testing.T) {
+	cfg := testConfig(t, "/bin/sh", "-c", "id -u; id -g")
+	image := cfg.Root.Lower[len(cfg.Root.Lower)-1]
+	for _, f := range []string{"etc/passwd", "etc/group"} {
+		if err := os.Remove(filepath.Join(image, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg.Spec.Process.User = specs.User{Username: "65534:65533"}
+	out, status := run(t, cfg)
+	if status != 0 || out != "65534\n65533\n" {
+		t.Errorf("exit status %d, output %q; want 65534 and 65533", status, out)
+	}
+}
+
 func TestInitReapsAndPassesStatus(t *testing.T) {
 	if self, _ := os.Executable(); true {
 		if dynamic, err := IsDynamic(self); err != nil || dynamic {

@@ -58,6 +58,7 @@ func TestDependencyDirection(t *testing.T) {
 		"activation/mountinfo":   nil,
 		"cmd/internal/launch":    {"activation", "policy", "rootfs", "unitgen"},
 		"cmd/internal/unitwatch": nil,
+		"build":                  {"rootfs"},
 		"cmd/dockah-generator":   {"unitgen"},
 		"cmd/dockah-activate":    {"activation", "cmd/internal", "machined", "network", "policy", "rootfs", "unitgen"},
 		"cmd/dockah-stage":       {"activation"},
@@ -67,7 +68,7 @@ func TestDependencyDirection(t *testing.T) {
 	// link: the shim's hot path has no image import, archive or
 	// registry code (TestShimHotPathIsLean checks the external ones).
 	denied := map[string][]string{
-		"cmd/dockah-activate": {"rootfs/remote", "rootfs/archive", "rootfs/layer"},
+		"cmd/dockah-activate": {"rootfs/remote", "rootfs/archive", "rootfs/layer", "build"},
 		"cmd/internal/launch": {"rootfs/remote", "rootfs/archive", "rootfs/layer"},
 	}
 	for name, allow := range allowed {
@@ -149,7 +150,8 @@ func TestStageBinaryIsLean(t *testing.T) {
 
 // TestShimHotPathIsLean: dockah-activate, which runs at every container
 // start, links no registry client, no image-name regular expressions and
-// no archive code; pulling is the dockah command's and the pull unit's.
+// no archive code, no build code (BuildKit's parser); pulling and
+// building are the dockah command's.
 func TestShimHotPathIsLean(t *testing.T) {
 	testenv.RequireCommand(t, "go")
 	out, err := exec.Command("go", "list", "-tags", "netgo,osusergo", "-deps", module+"/cmd/dockah-activate").Output()
@@ -157,7 +159,8 @@ func TestShimHotPathIsLean(t *testing.T) {
 		t.Fatalf("go list: %v", err)
 	}
 	for _, dep := range strings.Fields(string(out)) {
-		for _, heavy := range []string{module + "/rootfs/remote", module + "/rootfs/archive",
+		for _, heavy := range []string{module + "/rootfs/remote", module + "/rootfs/archive", module + "/build",
+			"github.com/moby/buildkit", "github.com/moby/patternmatcher",
 			"github.com/google/go-containerregistry", "github.com/distribution/reference", "net/http"} {
 			if dep == heavy || strings.HasPrefix(dep, heavy+"/") {
 				t.Errorf("dockah-activate links %s", dep)

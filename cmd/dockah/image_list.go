@@ -14,8 +14,8 @@ import (
 
 // imageListOptions are the flags of `image ls`.
 type imageListOptions struct {
-	digests, quiet, noTrunc bool
-	format                  listFormat
+	digests, quiet, noTrunc, all bool
+	format                       listFormat
 }
 
 func newImageListCommand(opts *globalOptions) *cobra.Command {
@@ -32,7 +32,10 @@ created in RFC 3339 or null).
 --format also takes a Go template, applied to each image as podman's does,
 with the fields ID, Names, Digests (lists: {{join .Names ","}}), Created,
 Size and SharedSize, as the table shows them. IDs are 12 hex digits unless
---no-trunc.`,
+--no-trunc.
+
+The images dockah build made for each step (its cache, without a name)
+are left out unless -a.`,
 		Example: `  dockah image ls
   dockah image ls -q --no-trunc
   dockah image ls --format '{{.ID}} {{join .Names ","}}'
@@ -47,10 +50,16 @@ Size and SharedSize, as the table shows them. IDs are 12 hex digits unless
 			if err != nil {
 				return err
 			}
+			if !lo.all {
+				if list, err = withoutIntermediates(st, list); err != nil {
+					return err
+				}
+			}
 			return printImages(c.OutOrStdout(), list, lo)
 		},
 	}
 	fl := cmd.Flags()
+	fl.BoolVarP(&lo.all, "all", "a", false, "also list the intermediate images of dockah build (its cache)")
 	fl.BoolVar(&lo.digests, "digests", false, "show the manifest digest each name was pulled or pushed by")
 	fl.BoolVarP(&lo.quiet, "quiet", "q", false, "print only the image IDs, one per image")
 	fl.BoolVar(&lo.noTrunc, "no-trunc", false, "print full image IDs (sha256:...)")
@@ -223,4 +232,16 @@ func namesByID(st *rootfs.Store) (map[string][]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// withoutIntermediates leaves out the unnamed images of the build cache,
+// as docker images and podman images leave out intermediate images.
+func withoutIntermediates(st *rootfs.Store, list []rootfs.Summary) ([]rootfs.Summary, error) {
+	cached, err := st.CachedImageIDs()
+	if err != nil || len(cached) == 0 {
+		return list, err
+	}
+	return slices.DeleteFunc(list, func(s rootfs.Summary) bool {
+		return cached[s.ID] && len(s.Names) == 0 && len(s.Digests) == 0
+	}), nil
 }

@@ -4,13 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"time"
 
 	"github.com/dockah/dockah/rootfs"
-	"github.com/dockah/dockah/rootfs/layer"
 	"github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -52,20 +50,11 @@ func Commit(st *rootfs.Store, container, ref string, opts CommitOptions) (*rootf
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: %w", container, err)
 	}
-	upper, err := writableLayer(st, container)
+	info, err := CommitLayer(st, container, opts.Progress)
 	if err != nil {
 		return nil, err
 	}
-	job := layerJob{open: func() (io.ReadCloser, error) {
-		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(layer.Diff(pw, upper)) }()
-		return pr, nil
-	}}
-	infos, err := importLayers(st, []layerJob{job}, layerOptions{progress: opts.Progress}, 1)
-	if err != nil {
-		return nil, fmt.Errorf("commit %s: %w", container, err)
-	}
-	cfg := committedConfig(base.Config, infos[0].DiffID, container, opts, time.Now().UTC())
+	cfg := committedConfig(base.Config, info.DiffID, container, opts, time.Now().UTC())
 	data, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: %w", container, err)
