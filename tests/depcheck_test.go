@@ -50,6 +50,7 @@ func TestDependencyDirection(t *testing.T) {
 	allowed := map[string][]string{
 		"unitgen":                nil,
 		"rootfs":                 nil,
+		"inventory":              {"rootfs"},
 		"policy":                 nil,
 		"machined":               nil,
 		"activation":             nil,
@@ -66,8 +67,8 @@ func TestDependencyDirection(t *testing.T) {
 	// link: the shim's hot path has no image import, archive or
 	// registry code (TestShimHotPathIsLean checks the external ones).
 	denied := map[string][]string{
-		"cmd/dockah-activate": {"rootfs/remote", "rootfs/archive", "rootfs/layer"},
-		"cmd/internal/launch": {"rootfs/remote", "rootfs/archive", "rootfs/layer"},
+		"cmd/dockah-activate": {"rootfs/remote", "rootfs/archive", "rootfs/layer", "inventory"},
+		"cmd/internal/launch": {"rootfs/remote", "rootfs/archive", "rootfs/layer", "inventory"},
 	}
 	for name, allow := range allowed {
 		allow = slices.Concat(allow, sharedLeaves)
@@ -147,8 +148,9 @@ func TestStageBinaryIsLean(t *testing.T) {
 }
 
 // TestShimHotPathIsLean: dockah-activate, which runs at every container
-// start, links no registry client, no image-name regular expressions and
-// no archive code; pulling is the dockah command's and the pull unit's.
+// start, links no registry client, no image-name regular expressions, no
+// archive code and no inventory (its rpm database reader and SQLite);
+// pulling and inventories are the dockah command's.
 func TestShimHotPathIsLean(t *testing.T) {
 	testenv.RequireCommand(t, "go")
 	out, err := exec.Command("go", "list", "-tags", "netgo,osusergo", "-deps", module+"/cmd/dockah-activate").Output()
@@ -157,7 +159,8 @@ func TestShimHotPathIsLean(t *testing.T) {
 	}
 	for _, dep := range strings.Fields(string(out)) {
 		for _, heavy := range []string{module + "/rootfs/remote", module + "/rootfs/archive",
-			"github.com/google/go-containerregistry", "github.com/distribution/reference", "net/http"} {
+			"github.com/google/go-containerregistry", "github.com/distribution/reference", "net/http",
+			module + "/inventory", "github.com/anchore/go-rpmdb", "github.com/glebarez/go-sqlite", "modernc.org/sqlite"} {
 			if dep == heavy || strings.HasPrefix(dep, heavy+"/") {
 				t.Errorf("dockah-activate links %s", dep)
 			}
