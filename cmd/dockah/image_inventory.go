@@ -20,6 +20,7 @@ func inventoryCommands(opts *globalOptions) []*cobra.Command {
 	return []*cobra.Command{
 		newImagePackagesCommand(opts),
 		newImageWhichCommand(opts),
+		newImageAuditCommand(opts),
 		newReadRPMDBCommand(),
 	}
 }

@@ -174,3 +174,70 @@ func TestImageWhich(t *testing.T) {
 		t.Errorf("which of nothing: %s", out)
 	}
 }
+
+// TestImageAudit: the Debian image is affected by OSV's record and the
+// tracker's (one line), the vendored 1.2.11 by the upstream record; an
+// image without a package database is unknown, never clean; the exit
+// status says which.
+func TestImageAudit(t *testing.T) {
+	root := inventoryStore(t)
+	importTestImage(t, root, "debian:fixed", map[string]string{
+		"etc/os-release":      "ID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n",
+		"var/lib/dpkg/status": strings.ReplaceAll(zlibStatus, "1:1.2.13.dfsg-1", "1:1.2.13.dfsg-1+deb12u9"),
+	})
+	data := "../../inventory/vulndb/testdata/"
+	audit := func(args ...string) (string, string, int) {
+		t.Helper()
+		args = append([]string{"--root", root, "image", "audit", "--sysroot", t.TempDir(), "--db", data + "osv", "--db", data + "debian-tracker.json"}, args...)
+		out, stderr, err := dockah(t, args...)
+		status := 0
+		if err != nil {
+			status = exitCode(err)
+		}
+		return out, stderr, status
+	}
+	out, stderr, status := audit()
+	if status != auditAffected {
+		t.Errorf("exit status %d, want %d\n%s", status, auditAffected, stderr)
+	}
+	var rows []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		rows = append(rows, strings.Join(strings.Fields(line), " "))
+	}
+	want := []string{
+		"CVE-2099-0001 affected libz (library) 1.2.11 - localhost/app:1 -",
+		"- unknown (no package database: only what is outside packages",
+		"- unknown (no package database) - - localhost/app:2",
+		"CVE-2099-0001 affected zlib1g (deb) 1:1.2.13.dfsg-1 1:1.2.13.dfsg-1+deb12u9 localhost/debian:zlib",
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("audit:\n%s", out)
+	}
+	for i := range want {
+		if !strings.HasPrefix(rows[i], want[i]) {
+			t.Errorf("row %d: %q, want %q...", i, rows[i], want[i])
+		}
+	}
+	if strings.Contains(out, "debian:fixed") {
+		t.Errorf("the fixed image is reported:\n%s", out)
+	}
+
+	if _, _, status := audit("debian:fixed"); status != 0 {
+		t.Errorf("audit of the fixed image: exit status %d, want 0", status)
+	}
+	if out, _, status := audit("app:2"); status != auditUnknown || !strings.Contains(out, "unknown") {
+		t.Errorf("audit of an image without a package database: exit status %d, want %d\n%s", status, auditUnknown, out)
+	}
+	out, _, status = audit("--format", "json", "debian:zlib")
+	var report auditReport
+	if err := json.Unmarshal([]byte(out), &report); err != nil || status != auditAffected {
+		t.Fatalf("json: %v, status %d\n%s", err, status, out)
+	}
+	if len(report.Images) != 1 || report.Images[0].Status != "affected" || len(report.Images[0].Findings) != 1 ||
+		strings.Join(report.Images[0].Findings[0].Advisories, ",") != "DEBIAN-CVE-2099-0001,debian-tracker" {
+		t.Errorf("json:\n%s", out)
+	}
+	if _, stderr, status := audit("--db", "/nonexistent"); status != auditFailed || !strings.Contains(stderr, "/nonexistent") {
+		t.Errorf("missing data: exit status %d, %s", status, stderr)
+	}
+}
