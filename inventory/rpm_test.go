@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,7 +77,7 @@ func TestIsolatedRPMHostile(t *testing.T) {
 // TestRPMSQLite reads a database that Debian's rpm tools write (SQLite,
 // as rpm 4.16 and later write by default): a zlib package and its file.
 func TestRPMSQLite(t *testing.T) {
-	db := makeRPMDatabase(t, "zlib", "1.2.11", "40.el9", "/usr/lib64/libz.so.1.2.11")
+	db := testenv.RPMDatabase(t, "zlib", "1.2.11", "40.el9", "/usr/lib64/libz.so.1.2.11")
 	pkgs, err := testRPM(t)(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
@@ -91,43 +90,4 @@ func TestRPMSQLite(t *testing.T) {
 		len(p.Files) != 1 || p.Files[0] != "/usr/lib64/libz.so.1.2.11" {
 		t.Errorf("package %+v", p)
 	}
-}
-
-// makeRPMDatabase builds an rpm of one file with rpmbuild and records it
-// in a new database with rpm --justdb; it returns the database's path.
-func makeRPMDatabase(t testing.TB, name, version, release, file string) string {
-	t.Helper()
-	testenv.RequireCommand(t, "rpm", "rpmbuild")
-	top := t.TempDir()
-	spec := `Name: ` + name + `
-Version: ` + version + `
-Release: ` + release + `
-Summary: test
-License: Zlib
-BuildArch: x86_64
-%description
-test
-%install
-mkdir -p %{buildroot}` + filepath.Dir(file) + `
-echo test > %{buildroot}` + file + `
-%files
-` + file + "\n"
-	specFile := filepath.Join(top, "test.spec")
-	if err := os.WriteFile(specFile, []byte(spec), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	run := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	run("rpmbuild", "--define", "_topdir "+top, "--define", "__os_install_post %{nil}", "--define", "debug_package %{nil}", "-bb", specFile)
-	rpms, _ := filepath.Glob(filepath.Join(top, "RPMS/*/*.rpm"))
-	if len(rpms) != 1 {
-		t.Fatalf("rpmbuild made %v", rpms)
-	}
-	root := filepath.Join(top, "root")
-	run("rpm", "--root", root, "--define", "_db_backend sqlite", "--dbpath", "/var/lib/rpm", "-i", "--nodeps", "--justdb", "--ignorearch", rpms[0])
-	return filepath.Join(root, "var/lib/rpm/rpmdb.sqlite")
 }
