@@ -137,7 +137,14 @@ func TestImageWhich(t *testing.T) {
 		t.Fatal(err)
 	}
 	sys := sysroot(t, map[string]string{"web.toml": "[container]\nimage = \"app:2\"\n"})
+	// The cached inventory of an image removed since goes.
+	stale := filepath.Join(root, "inventory", strings.Repeat("0", 64)+".json")
+	os.MkdirAll(filepath.Dir(stale), 0o700)
+	os.WriteFile(stale, []byte("{}"), 0o600)
 	out, stderr, err := dockah(t, "--root", root, "image", "which", "--sysroot", sys, "ZLIB")
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("the stale cache entry is still there: %v", err)
+	}
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}

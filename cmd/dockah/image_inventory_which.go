@@ -105,6 +105,7 @@ func runWhich(c *cobra.Command, opts *globalOptions, wo *whichOptions, name stri
 	if err != nil {
 		return err
 	}
+	pruneInventories(st, invs)
 	users := imageUsersByID(c.Context(), st, os.DirFS(wo.sysroot), c.ErrOrStderr())
 	var found []copyFound
 	for i, s := range list {
@@ -168,6 +169,21 @@ func inventories(st *rootfs.Store, list []rootfs.Summary, warn io.Writer) ([]*in
 		}
 	}
 	return out, nil
+}
+
+// pruneInventories removes the cached inventories of layer chains no
+// image has any more (after image rm and prune), when invs are those of
+// every image. The cache is the store's: an entry pruned by mistake (an
+// image imported meanwhile) is only computed again.
+func pruneInventories(st *rootfs.Store, invs []*inventory.Inventory) {
+	keep := map[string]bool{}
+	for _, inv := range invs {
+		if inv == nil {
+			return // a chain not known: keep everything
+		}
+		keep[inv.ChainID] = true
+	}
+	_ = inventory.PruneCache(st, keep)
 }
 
 // imageLabel names an image by its first name, or its short ID.
