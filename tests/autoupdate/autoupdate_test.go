@@ -1,11 +1,13 @@
 // Package autoupdate tests dockah auto-update in a systemd box: the local
-// and registry policies, --dry-run, and the rollback of a container whose
-// new image does not come up. The registry is Debian's docker-registry,
-// run by tests/registry on 127.0.0.1.
+// and registry policies, --dry-run, the rollback of a container whose new
+// image does not come up, the timer's units; and image which's view of
+// the containers across an update. The registry is Debian's
+// docker-registry, run by tests/registry on 127.0.0.1.
 package autoupdate
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -248,5 +250,57 @@ func TestTimerUnits(t *testing.T) {
 	}
 	if _, err := b.WaitJournal("dockah-auto-update.service", "container "+name+": restarted on image "+v2, 10*time.Second); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestWhichAcrossAnUpdate: image which names the containers that use
+// each image with their state from systemd: before a restart, the running
+// container under the old image and its definition under the new one.
+func TestWhichAcrossAnUpdate(t *testing.T) {
+	b := box.Shared(t)
+	const name, ref, module = "whichapp", "localhost/whichapp:latest", "github.com/coreos/go-systemd/v22"
+	hello := images.Build(t, "./contrib/hello", b.Path("/opt/whichapp"))
+	importHello := func(v string) string {
+		t.Helper()
+		images.Import(t, b, ref, []images.Entry{{Name: "hello", Source: hello}, {Name: "version", Data: []byte(v), Mode: 0o644}}, "--entrypoint", "/hello")
+		return imageID(t, b, ref)
+	}
+	v1 := importHello("1")
+	define(t, b, name, "[container]\nimage = \""+ref+"\"\npull = \"never\"\n")
+	start(t, b, name)
+	v2 := importHello("2")
+
+	out := b.Dockah(t, "image", "which", module, "--format", "json")
+	var found []struct {
+		Image      string
+		Containers []struct {
+			Name             string
+			Defined, Started bool
+			State            string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &found); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	users := map[string]string{}
+	for _, f := range found {
+		for _, c := range f.Containers {
+			if c.Name == name {
+				users[f.Image] = fmt.Sprintf("defined=%v started=%v state=%s", c.Defined, c.Started, c.State)
+			}
+		}
+	}
+	want := map[string]string{
+		v1: "defined=false started=true state=active",
+		v2: "defined=true started=false state=active",
+	}
+	for id, w := range want {
+		if users[id] != w {
+			t.Errorf("image %s: %s uses it as %q, want %q\n%s", id, name, users[id], w, out)
+		}
+	}
+	table := b.Dockah(t, "image", "which", module)
+	if !strings.Contains(table, name+" (running)") || !strings.Contains(table, name+" (defined)") {
+		t.Errorf("the table does not say which image runs and which is defined:\n%s", table)
 	}
 }
