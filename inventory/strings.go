@@ -5,6 +5,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // A library's copies are found by the version strings it compiles in:
@@ -39,6 +40,13 @@ var (
 	needleOpenSSL = []byte("OpenSSL ")
 )
 
+// scanBuffers are the 1 MiB buffers files are read through, reused from
+// file to file: an image has thousands of small binaries.
+var scanBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 1<<20)
+	return &b
+}}
+
 // overlap is how much of a chunk is read again with the next: longer
 // than any version string.
 const overlap = 96
@@ -47,7 +55,12 @@ const overlap = 96
 // returns the distinct version strings in it, and how many bytes it read.
 func scanVersionStrings(r io.Reader, budget int64) ([]versionString, int64, error) {
 	seen := map[versionString]bool{}
-	buf := make([]byte, 1<<20)
+	bp := scanBuffers.Get().(*[]byte)
+	defer scanBuffers.Put(bp)
+	buf := *bp
+	if budget+overlap < int64(len(buf)) {
+		buf = buf[:budget+overlap] // a small file reads into a small slice
+	}
 	keep := 0 // bytes carried over from the last chunk
 	var total int64
 	for total < budget {
