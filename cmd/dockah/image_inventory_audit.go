@@ -56,10 +56,12 @@ matches, 2 the audit failed, 3 nothing matches but something is unknown.`,
 		Example: `  dockah image audit --db debian-tracker.json --db Debian-all.zip
   dockah image audit dockah/nginx --db osv/ --format json`,
 		RunE: func(c *cobra.Command, args []string) error {
+			if len(ao.dbs) == 0 {
+				return auditFailure(c, errors.New("no vulnerability data: give --db PATH (OSV records or Debian's tracker JSON)"))
+			}
 			status, err := runAudit(c, opts, ao, args)
 			if err != nil {
-				fmt.Fprintf(c.ErrOrStderr(), "dockah: %v\n", err)
-				return exitStatusError{auditFailed}
+				return auditFailure(c, err)
 			}
 			if status != 0 {
 				return exitStatusError{status}
@@ -67,11 +69,18 @@ matches, 2 the audit failed, 3 nothing matches but something is unknown.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringArrayVar(&ao.dbs, "db", nil, "vulnerability data: an OSV file, directory or zip, or Debian's tracker JSON (repeatable)")
-	_ = cmd.MarkFlagRequired("db")
+	cmd.Flags().StringArrayVar(&ao.dbs, "db", nil, "vulnerability data: an OSV file, directory or zip, or Debian's tracker JSON (repeatable, required)")
+	// A bad flag is a failed audit (2), not a finding (1).
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return auditFailure(c, err) })
 	addFormatFlag(cmd, &ao.format)
 	addSysrootFlag(cmd, &ao.sysroot)
 	return cmd
+}
+
+// auditFailure says why the audit could not be made and exits with 2.
+func auditFailure(c *cobra.Command, err error) error {
+	fmt.Fprintf(c.ErrOrStderr(), "dockah: %v\n", err)
+	return exitStatusError{auditFailed}
 }
 
 // auditedImage is an image's part of the audit.

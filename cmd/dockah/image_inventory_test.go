@@ -247,4 +247,10 @@ func TestImageAudit(t *testing.T) {
 	if _, stderr, status := audit("--db", "/nonexistent"); status != auditFailed || !strings.Contains(stderr, "/nonexistent") {
 		t.Errorf("missing data: exit status %d, %s", status, stderr)
 	}
+	for _, args := range [][]string{{"image", "audit"}, {"image", "audit", "--db", data + "osv", "--no-such-flag"}, {"image", "audit", "--db", data + "osv", "no/such:image"}} {
+		_, stderr, err := dockah(t, append([]string{"--root", root}, args...)...)
+		if err == nil || exitCode(err) != auditFailed || !strings.Contains(stderr, "dockah: ") {
+			t.Errorf("%v: %v, stderr %q; want exit status %d and a message", args, err, stderr, auditFailed)
+		}
+	}
 }
