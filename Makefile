@@ -31,7 +31,7 @@ DEB_PACKAGES := make gcc pkg-config libseccomp-dev systemd-container \
 	crun runc skopeo umoci buildah busybox-static curl netcat-openbsd socat \
 	iproute2 jq hyperfine gnuplot-nox podman \
 	mmdebstrap redis-tools postgresql-client openssh-client \
-	docker-registry apache2-utils openssl
+	docker-registry apache2-utils openssl rpm zlib1g-dev
 
 BINARIES := bin/dockah bin/dockah-generator bin/dockah-activate bin/dockah-stage bin/hello
 

@@ -50,6 +50,7 @@ func TestDependencyDirection(t *testing.T) {
 	allowed := map[string][]string{
 		"unitgen":                nil,
 		"rootfs":                 nil,
+		"inventory":              {"rootfs"},
 		"policy":                 nil,
 		"machined":               nil,
 		"network":                nil,
@@ -68,8 +69,8 @@ func TestDependencyDirection(t *testing.T) {
 	// link: the shim's hot path has no image import, archive or
 	// registry code (TestShimHotPathIsLean checks the external ones).
 	denied := map[string][]string{
-		"cmd/dockah-activate": {"rootfs/remote", "rootfs/archive", "rootfs/layer", "build"},
-		"cmd/internal/launch": {"rootfs/remote", "rootfs/archive", "rootfs/layer"},
+		"cmd/dockah-activate": {"rootfs/remote", "rootfs/archive", "rootfs/layer", "build", "inventory"},
+		"cmd/internal/launch": {"rootfs/remote", "rootfs/archive", "rootfs/layer", "inventory"},
 	}
 	for name, allow := range allowed {
 		allow = slices.Concat(allow, sharedLeaves)
@@ -149,9 +150,10 @@ func TestStageBinaryIsLean(t *testing.T) {
 }
 
 // TestShimHotPathIsLean: dockah-activate, which runs at every container
-// start, links no registry client, no image-name regular expressions and
-// no archive code, no build code (BuildKit's parser); pulling and
-// building are the dockah command's.
+// start, links no registry client, no image-name regular expressions, no
+// archive code, no build code (BuildKit's parser) and no inventory (its
+// rpm database reader and SQLite); pulling, building and inventories are
+// the dockah command's.
 func TestShimHotPathIsLean(t *testing.T) {
 	testenv.RequireCommand(t, "go")
 	out, err := exec.Command("go", "list", "-tags", "netgo,osusergo", "-deps", module+"/cmd/dockah-activate").Output()
@@ -161,7 +163,8 @@ func TestShimHotPathIsLean(t *testing.T) {
 	for _, dep := range strings.Fields(string(out)) {
 		for _, heavy := range []string{module + "/rootfs/remote", module + "/rootfs/archive", module + "/build",
 			"github.com/moby/buildkit", "github.com/moby/patternmatcher",
-			"github.com/google/go-containerregistry", "github.com/distribution/reference", "net/http"} {
+			"github.com/google/go-containerregistry", "github.com/distribution/reference", "net/http",
+			module + "/inventory", "github.com/anchore/go-rpmdb", "github.com/glebarez/go-sqlite", "modernc.org/sqlite"} {
 			if dep == heavy || strings.HasPrefix(dep, heavy+"/") {
 				t.Errorf("dockah-activate links %s", dep)
 			}

@@ -72,6 +72,9 @@ type Container struct {
 	// Pull says when dockah-pull@NAME.service fetches Image from its
 	// registry before a start (see PullPolicy); default PullMissing.
 	Pull PullPolicy
+	// AutoUpdate says what `dockah auto-update` does for the container;
+	// default AutoUpdateDisabled (left out of the JSON then).
+	AutoUpdate AutoUpdatePolicy `json:",omitempty"`
 	// Entrypoint replaces the image's Entrypoint when Set.
 	Entrypoint Argv
 	// Command replaces the image's Cmd when Set.

@@ -97,6 +97,11 @@ var containerFields = withPrefix("container", []field[Container]{
 			out.Pull = PullPolicy(s)
 		}
 	}},
+	{"auto_update", func(c *converter, n *node, key string, out *Container) {
+		if s, ok := c.oneOf(n, key, autoUpdatePolicies...); ok {
+			out.AutoUpdate = AutoUpdatePolicy(s)
+		}
+	}},
 	{"entrypoint", func(c *converter, n *node, key string, out *Container) {
 		out.Entrypoint = c.argv(n, key)
 	}},

@@ -13,11 +13,11 @@ func TestUnknownCommands(t *testing.T) {
 		args []string
 		want []string // in the error
 	}{
-		{[]string{"image", "pull-foo"}, []string{`unknown command "pull-foo" for "dockah image"`, "(valid: import, inspect, ls, prune, pull, push, rm, save, tag)"}},
+		{[]string{"image", "pull-foo"}, []string{`unknown command "pull-foo" for "dockah image"`, "(valid: audit, import, inspect, ls, packages, prune, pull, push, rm, save, tag, which)"}},
 		{[]string{"image", "lss"}, []string{`unknown command "lss" for "dockah image"; did you mean "ls"?`}},
 		{[]string{"--root", "/nonexistent", "image", "pull-foo", "x"}, []string{`unknown command "pull-foo"`}},
 		{[]string{"nosuch"}, []string{`unknown command "nosuch" for "dockah"`, "validate, version)"}},
-		{[]string{"image"}, []string{"missing command: dockah image COMMAND (valid: import, ", "see dockah image --help"}},
+		{[]string{"image"}, []string{"missing command: dockah image COMMAND (valid: audit, import, ", "see dockah image --help"}},
 		{[]string{}, []string{"missing command: dockah COMMAND (valid: ", "image, "}},
 	}
 	for _, tt := range tests {

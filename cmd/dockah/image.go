@@ -32,6 +32,7 @@ func newImageCommand(opts *globalOptions) *cobra.Command {
 		newImagePruneCommand(opts),
 		newImageSaveCommand(opts),
 	)
+	image.AddCommand(inventoryCommands(opts)...)
 	requireSubcommand(image)
 	return image
 }

@@ -71,11 +71,12 @@ func newRootCommand() *cobra.Command {
 file in /etc/dockah/containers; a systemd generator turns it into NAME.service
 and NAME.socket; systemctl starts, stops and socket-activates it.
 
-This command manages images (pull, push, image import, save, ls, rm), shows
-what the generator and the shim do (validate, generate, spec), runs
-containers now (run, as docker run) and operates them all: ps, inspect,
-logs, exec, top, stats, start, stop, restart, kill, rm, commit, enable,
-system df and prune.`,
+This command manages images (pull, push, image import, save, ls, rm), says
+what they carry (image packages, which, audit), shows what the generator
+and the shim do (validate, generate, spec), runs containers now (run, as
+docker run) and operates them all: ps, inspect, logs, exec, top, stats,
+start, stop, restart, kill, rm, commit, enable, auto-update, system df and
+prune.`,
 		Example: `  dockah image import nginx.tar
   dockah ps -a
   dockah logs -f web
@@ -119,6 +120,7 @@ system df and prune.`,
 		newRmCommand(opts),
 		newSystemCommand(opts),
 		newNetworkCommand(opts),
+		newAutoUpdateCommand(opts),
 		newManCommand(opts),
 	)
 	requireSubcommand(root)
