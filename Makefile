@@ -26,11 +26,13 @@ GOSTATIC := $(GO) build -trimpath $(STATIC)
 # Test binaries of the packages that run the shim's code are static too.
 STATICTEST := -tags netgo,osusergo -ldflags '-linkmode external -extldflags "-static"'
 
-# Debian packages the build, the tests and the benchmarks need.
+# Debian packages the build, the tests and the benchmarks need. mmdebstrap
+# builds the service images and the Debian 13 box (tests/box), and checks
+# Debian 13's archive with debian-archive-keyring's keys.
 DEB_PACKAGES := make gcc pkg-config libseccomp-dev systemd-container \
 	crun runc skopeo umoci busybox-static curl netcat-openbsd socat \
 	iproute2 jq hyperfine gnuplot-nox podman \
-	mmdebstrap redis-tools postgresql-client openssh-client \
+	mmdebstrap debian-archive-keyring redis-tools postgresql-client openssh-client \
 	docker-registry apache2-utils openssl
 
 BINARIES := bin/dockah bin/dockah-generator bin/dockah-activate bin/dockah-stage bin/hello
@@ -108,7 +110,7 @@ test-integration: build ## integration tests in systemd boxes: Debian 12's syste
 bench: build ## benchmarks: go test -bench, the suite against crun, runc, podman, nspawn, pull against podman and skopeo (root)
 	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v '/tests/')
 	$(GO) run ./bench/suite
-	DOCKAH_BOX_OS=debian13 $(GO) run ./bench/suite -out bench/results/debian13
+	DOCKAH_BOX_OS=debian13 $(GO) run ./bench/suite
 	$(GO) run ./bench/forward
 	$(GO) run ./bench/pull
 
