@@ -56,27 +56,39 @@ func openPTY(root int, user User, size *winsize) (*pty, error) {
 }
 
 // HostTerminal allocates a terminal on the host's devpts for a program
-// that systemd starts ("dockah run -t": the unit's TTYPath=). It returns
-// the master and the slave's path, sized like the caller's terminal.
-func HostTerminal(stdin io.Reader, stdout io.Writer) (*os.File, string, error) {
-	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+// that systemd starts ("dockah run -t": the unit's TTYPath=), sized like
+// the caller's terminal. It returns the master and the slave side, open,
+// whose Name is the path for TTYPath=. The caller holds the slave open
+// until the program has ended, then closes it: systemd 257 opens and
+// closes the terminal once before it acquires it for the program, and a
+// terminal whose slave side nobody holds reads as hung up (EIO) at the
+// master, which would end the relay and, with the master, the terminal.
+func HostTerminal(stdin io.Reader, stdout io.Writer) (master, slave *os.File, err error) {
+	master, err = os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, "", fmt.Errorf("allocate a terminal: %w", err)
+		return nil, nil, fmt.Errorf("allocate a terminal: %w", err)
 	}
 	fd := int(master.Fd())
 	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
 		master.Close()
-		return nil, "", fmt.Errorf("unlock the terminal: %w", err)
+		return nil, nil, fmt.Errorf("unlock the terminal: %w", err)
 	}
 	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
 	if err != nil {
 		master.Close()
-		return nil, "", fmt.Errorf("name the terminal: %w", err)
+		return nil, nil, fmt.Errorf("name the terminal: %w", err)
+	}
+	// O_NOCTTY: the terminal must not become ours, or systemd could not
+	// make it the program's controlling terminal.
+	sfd, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TIOCGPTPEER, uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
+	if errno != 0 {
+		master.Close()
+		return nil, nil, fmt.Errorf("open the terminal's slave: %w", errno)
 	}
 	if s := terminalSize(stdin, stdout); s != nil {
 		_ = unix.IoctlSetWinsize(fd, unix.TIOCSWINSZ, &unix.Winsize{Row: s.Rows, Col: s.Cols})
 	}
-	return master, fmt.Sprintf("/dev/pts/%d", n), nil
+	return master, os.NewFile(sfd, fmt.Sprintf("/dev/pts/%d", n)), nil
 }
 
 // terminalSize returns the size of the caller's terminal (stdout, or

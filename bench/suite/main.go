@@ -44,7 +44,7 @@ func main() {
 	flag.IntVar(&o.cold, "n", 30, "cold and warm samples per variant")
 	flag.IntVar(&o.rounds, "rounds", 5, "start-to-exit: hyperfine rounds (the order of commands rotates)")
 	flag.IntVar(&o.runs, "runs", 10, "start-to-exit: runs per command and round")
-	flag.StringVar(&o.out, "out", "bench/results", "write REPORT.md, chart.png and a dated copy here")
+	flag.StringVar(&o.out, "out", "", "write REPORT.md, chart.png and a dated copy here (default "+defaultResults+", or "+defaultResults+"/OS for DOCKAH_BOX_OS=OS)")
 	flag.Parse()
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
@@ -82,6 +82,7 @@ func run(o options) error {
 			logf("teardown: %v", err)
 		}
 	}()
+	o.out = resultsDir(o.out, b.OS())
 	s := &suite{box: b, opts: o, machine: m}
 	if err := s.setup(); err != nil {
 		return fmt.Errorf("setup: %w", err)

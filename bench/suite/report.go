@@ -34,7 +34,7 @@ func (s *suite) renderHeader(sb *strings.Builder) {
 	fmt.Fprintf(sb, "), by `make bench` (bench/suite).\n\n")
 	fmt.Fprintf(sb, "- Machine: Linux %s, %d CPUs (%s), %s memory, %s.\n", m.kernel, m.cpus, m.cpu, m.memory, m.debian)
 	fmt.Fprintf(sb, "- Load average (1, 5, 15 min): **%s** at the start, **%s** at the end. The machine is shared; figures are medians of interleaved samples.\n", m.loadStart, m.loadEnd)
-	fmt.Fprintf(sb, "- Everything runs in one systemd box (tests/box: the host's systemd booted by systemd-nspawn in a copy-on-write view of /), cgroup layout %s, on one image: the hello server (bin/hello, static Go) as entrypoint, busybox for `/bin/true`.\n\n", s.box.Layout())
+	fmt.Fprintf(sb, "- Everything runs in one systemd box (tests/box: %s), cgroup layout %s, on one image: the hello server (bin/hello, static Go) as entrypoint, busybox for `/bin/true`.\n\n", boxTree(s.box.OS()), s.box.Layout())
 }
 
 func (s *suite) renderSummary(sb *strings.Builder) {

@@ -196,7 +196,7 @@ func runContainerOrFail(c *cobra.Command, g *globalOptions, o runOptions, image 
 		if err != nil {
 			return err
 		}
-		r.tty = slave
+		r.tty = slave.Name()
 		var in io.Reader
 		if o.interactive {
 			in = os.Stdin
@@ -204,7 +204,9 @@ func runContainerOrFail(c *cobra.Command, g *globalOptions, o runOptions, image 
 		relayed := make(chan struct{})
 		go func() { activation.RelayTerminal(master, in, os.Stdout); close(relayed) }()
 		err = r.run(ctx)
-		// The last output is on its way; the relay ends at EIO.
+		// The container is gone: with our slave side closed too, the
+		// relay reads the last output, then EIO.
+		slave.Close()
 		select {
 		case <-relayed:
 		case <-time.After(2 * time.Second):

@@ -40,6 +40,8 @@ const BaseDir = "/var/tmp/dockah-box"
 type Options struct {
 	// Layout is the cgroup layout; empty means LayoutFromEnv().
 	Layout CgroupLayout
+	// OS is the tree the box boots; empty means OSFromEnv().
+	OS OS
 	// ProjectDir is the checkout to install; empty means the one that
 	// contains the working directory.
 	ProjectDir string
@@ -52,7 +54,8 @@ type Options struct {
 	PrivateNetwork bool
 }
 
-// Box is a running systemd in a copy-on-write view of the host root.
+// Box is a running systemd in a copy-on-write view of the host root or of
+// an OS tree the harness built.
 type Box struct {
 	dir    string // BaseDir/box-XXXX: state files, the tmpfs and the root
 	root   string // the box's root as seen from the host
@@ -64,6 +67,10 @@ type Box struct {
 	log    func(string, ...any)
 	// privateNetwork: the box has a network namespace of its own.
 	privateNetwork bool
+	// os is the tree the box booted; systemd the major version of its
+	// systemd, once read.
+	os      OS
+	systemd int
 }
 
 // LayoutFromEnv returns the layout DOCKAH_BOX_CGROUP asks for.
@@ -114,6 +121,14 @@ func Boot(opts Options) (b *Box, err error) {
 			return nil, err
 		}
 	}
+	if opts.OS == "" {
+		if opts.OS, err = OSFromEnv(); err != nil {
+			return nil, err
+		}
+	}
+	if err := opts.OS.supports(opts.Layout); err != nil {
+		return nil, err
+	}
 	if opts.ProjectDir == "" {
 		if opts.ProjectDir, err = FindProjectDir(); err != nil {
 			return nil, err
@@ -136,7 +151,7 @@ func Boot(opts Options) (b *Box, err error) {
 	if err != nil {
 		return nil, err
 	}
-	b = &Box{dir: dir, root: filepath.Join(dir, "root"), layout: opts.Layout, log: logf, privateNetwork: opts.PrivateNetwork}
+	b = &Box{dir: dir, root: filepath.Join(dir, "root"), layout: opts.Layout, os: opts.OS, log: logf, privateNetwork: opts.PrivateNetwork}
 	defer func() {
 		if err != nil {
 			_ = b.Close()
@@ -146,14 +161,14 @@ func Boot(opts Options) (b *Box, err error) {
 	if err := writeOwner(dir); err != nil {
 		return nil, err
 	}
-	if err := b.mount(); err != nil {
+	if err := b.mountTree(logf); err != nil {
 		return nil, err
 	}
 	logf("box: installing %s into %s", opts.ProjectDir, b.root)
 	if err := b.install(opts.ProjectDir); err != nil {
 		return nil, err
 	}
-	logf("box: booting systemd (cgroup layout %s)", b.layout)
+	logf("box: booting systemd (%s, cgroup layout %s)", b.os, b.layout)
 	if err := b.start(); err != nil {
 		return nil, err
 	}
@@ -196,9 +211,26 @@ func (b *Box) storeDir() string { return filepath.Join(b.dir, "store") }
 // StoreDir returns the host path of the box's /var/lib/dockah.
 func (b *Box) StoreDir() string { return b.storeDir() }
 
+// mountTree mounts the copy-on-write root over the host's / or, for
+// another OS, over its tree, which it builds first unless the cache has
+// it (the cache stays locked until the overlay holds the tree).
+func (b *Box) mountTree(logf func(string, ...any)) error {
+	tr, ok := treeFor(b.os)
+	if !ok {
+		return b.mount("/")
+	}
+	lower, unlock, err := lockTree(tr, logf)
+	if err != nil {
+		return fmt.Errorf("the %s tree: %w", b.os, err)
+	}
+	defer unlock()
+	return b.mount(lower)
+}
+
 // mount builds the copy-on-write root: a tmpfs holding the overlay's upper
-// and work dirs, and the overlay of the host's / at b.root.
-func (b *Box) mount() error {
+// and work dirs, and the overlay of lower (the host's / or an OS tree) at
+// b.root.
+func (b *Box) mount(lower string) error {
 	rw := filepath.Join(b.dir, "rw")
 	for _, d := range []string{rw, b.root, b.storeDir()} {
 		if err := os.Mkdir(d, 0o755); err != nil {
@@ -214,9 +246,9 @@ func (b *Box) mount() error {
 			return err
 		}
 	}
-	opts := fmt.Sprintf("lowerdir=/,upperdir=%s,workdir=%s", upper, work)
+	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work)
 	if err := unix.Mount("overlay", b.root, "overlay", 0, opts); err != nil {
-		return fmt.Errorf("mount overlay of / at %s: %w", b.root, err)
+		return fmt.Errorf("mount overlay of %s at %s: %w", lower, b.root, err)
 	}
 	dev, err := rootDevice(b.root)
 	if err != nil {

@@ -7,6 +7,14 @@
 // box shares the host's network, so what it listens on at 127.0.0.1 is
 // reachable from the test process.
 //
+// DOCKAH_BOX_OS=debian13 boots Debian 13 (systemd 257) instead of the
+// host's root: the lower layer is then a tree that the harness builds with
+// mmdebstrap from the Debian mirror (DOCKAH_DEBIAN_MIRROR) and caches in
+// /var/cache/dockah-boxes, keyed by its recipe (suite, packages, mirrors),
+// so it is built again only when the recipe changes. dockah's binaries are
+// static and install into either tree. DOCKAH_BOX_CGROUP picks the cgroup
+// layout (unified or hybrid); Debian 13 boots only under unified.
+//
 // A box is always torn down: when the test binary ends, fails or is
 // interrupted (Main handles SIGINT and SIGTERM), and, for a run that was
 // killed outright, by the next Boot, which reaps boxes whose owner is gone.

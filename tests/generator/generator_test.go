@@ -184,8 +184,10 @@ requires = ["gen-bad"]
 	if _, err := b.Systemctl("start", "gen-needs-bad.service"); err == nil {
 		t.Error("gen-needs-bad.service started without the container it requires")
 	}
-	out, _ := b.Run("journalctl", "-b", "--no-pager", "-o", "cat", "-u", "gen-needs-bad.service")
-	contains(t, "the journal of gen-needs-bad", out, "Dependency failed")
+	// journald takes a moment to have it.
+	if _, err := b.WaitJournal("gen-needs-bad.service", "Dependency failed", 10*time.Second); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestDropInTakesEffect(t *testing.T) {
