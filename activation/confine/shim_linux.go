@@ -217,6 +217,12 @@ func mask(files []string) error {
 		}
 		err = unix.MoveMount(null, "", unix.AT_FDCWD, f, unix.MOVE_MOUNT_F_EMPTY_PATH)
 		unix.Close(null)
+		if errors.Is(err, unix.ENOENT) {
+			// What is there cannot take a mount: a file deleted
+			// since it was bound there (systemd-nspawn's fifo over
+			// /proc/kmsg), which is not the kernel's anyway.
+			continue
+		}
 		if err != nil {
 			return mountAPIError("mask "+f, err)
 		}
