@@ -53,8 +53,9 @@ static void early_fail(const char *step, int err) {
 	dockah_early.err = err;
 }
 
-// is_shim_start reports whether argv starts a container:
-// "dockah-activate NAME" or "dockah-activate --definition FILE NAME".
+// is_shim_start reports whether argv starts a container, or records its
+// stop (which may read the image): "dockah-activate NAME",
+// "dockah-activate --definition FILE NAME", "dockah-activate --stopped NAME".
 static int is_shim_start(int argc, char **argv) {
 	if (argc < 2 || argv == NULL || argv[0] == NULL)
 		return 0;
@@ -64,6 +65,8 @@ static int is_shim_start(int argc, char **argv) {
 		return 0;
 	if (argc == 2)
 		return argv[1][0] != '-' && argv[1][0] != 0;
+	if (argc == 3)
+		return strcmp(argv[1], "--stopped") == 0;
 	return argc == 4 && strcmp(argv[1], "--definition") == 0;
 }
 
