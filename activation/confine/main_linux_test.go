@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/dockah/dockah/tests/testenv"
 )
 
 // The tests re-execute the test binary for what must happen in a process
@@ -108,10 +110,11 @@ func procStatus(t *testing.T, path string) map[string]string {
 	return fields
 }
 
-// requireRoot skips a test that needs root, saying so.
-func requireRoot(t *testing.T) {
+// requireRoot skips a test that needs root, saying so (a failure under
+// DOCKAH_TEST_STRICT=1).
+func requireRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root: mount namespaces and mounts")
+		testenv.Skip(t, "needs root: mount namespaces and mounts")
 	}
 }

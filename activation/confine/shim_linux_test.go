@@ -222,9 +222,7 @@ func shimChild() {
 // BenchmarkShim measures the shim's confinement: a new mount namespace
 // (the constructor's part) and Shim's, with a store and a volume.
 func BenchmarkShim(b *testing.B) {
-	if os.Geteuid() != 0 {
-		b.Skip("needs root: mount namespaces and mounts")
-	}
+	requireRoot(b)
 	o := testOptions(testDir(b))
 	if err := os.Mkdir(o.Writable[0], 0o755); err != nil {
 		b.Fatal(err)
@@ -239,9 +237,7 @@ func BenchmarkShim(b *testing.B) {
 // BenchmarkMountNamespace is the part of BenchmarkShim that is only the
 // new mount namespace, for comparison.
 func BenchmarkMountNamespace(b *testing.B) {
-	if os.Geteuid() != 0 {
-		b.Skip("needs root: mount namespaces")
-	}
+	requireRoot(b)
 	for b.Loop() {
 		if err := onOwnMountNS(b, func() error { return nil }); err != nil {
 			b.Fatal(err)
