@@ -53,6 +53,7 @@ func TestDependencyDirection(t *testing.T) {
 		"policy":                 nil,
 		"machined":               nil,
 		"activation":             nil,
+		"activation/confine":     nil,
 		"activation/forward":     nil,
 		"activation/mountinfo":   nil,
 		"cmd/internal/launch":    {"activation", "policy", "rootfs", "unitgen"},
