@@ -6,8 +6,10 @@ import (
 )
 
 // StoreDir is the image store the shim writes to (layers, writable
-// layers, named volumes, caches). The generated unit makes it writable
-// under ProtectSystem=strict; a store moved with DOCKAH_ROOT needs a
+// layers, named volumes, caches). The shim's own sandbox keeps the store
+// it uses writable (DOCKAH_ROOT too); under systemd's (unit_sandbox =
+// "systemd") the generated unit makes it writable under
+// ProtectSystem=strict, and a store moved with DOCKAH_ROOT needs a
 // matching ReadWritePaths= in [systemd.service].
 const StoreDir = "/var/lib/dockah"
 
