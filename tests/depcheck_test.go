@@ -55,6 +55,7 @@ func TestDependencyDirection(t *testing.T) {
 		"machined":               nil,
 		"network":                nil,
 		"activation":             nil,
+		"activation/confine":     nil,
 		"activation/forward":     nil,
 		"activation/mountinfo":   nil,
 		"cmd/internal/launch":    {"activation", "policy", "rootfs", "unitgen"},

@@ -201,6 +201,19 @@ const (
 	SeccompUnconfined = "unconfined"
 )
 
+// Who builds the mount-namespace part of the sandbox around the shim
+// ([security] unit_sandbox).
+const (
+	// UnitSandboxShim: the shim confines itself in a mount namespace of
+	// its own (ShimSandbox); the unit keeps only the directives that cost
+	// systemd no mount namespace. The default: it starts much faster.
+	UnitSandboxShim = "shim"
+	// UnitSandboxSystemd: the unit has systemd's mount-namespace
+	// directives (ProtectSystem=strict, ProtectHome=, PrivateTmp=...),
+	// which systemd-analyze security can see and rate.
+	UnitSandboxSystemd = "systemd"
+)
+
 // Security is the [security] table.
 type Security struct {
 	// CapabilitiesAdd and CapabilitiesDrop are upper-case names with the
@@ -220,6 +233,8 @@ type Security struct {
 	// MaskedPaths are hidden in the container, in addition to the
 	// default set.
 	MaskedPaths []string
+	// UnitSandbox is UnitSandboxShim or UnitSandboxSystemd.
+	UnitSandbox string
 }
 
 // Restart policies (Restart= of systemd).

@@ -6,8 +6,10 @@ import (
 )
 
 // StoreDir is the image store the shim writes to (layers, writable
-// layers, named volumes, caches). The generated unit makes it writable
-// under ProtectSystem=strict; a store moved with DOCKAH_ROOT needs a
+// layers, named volumes, caches). The shim's own sandbox keeps the store
+// it uses writable (DOCKAH_ROOT too); under systemd's (unit_sandbox =
+// "systemd") the generated unit makes it writable under
+// ProtectSystem=strict, and a store moved with DOCKAH_ROOT needs a
 // matching ReadWritePaths= in [systemd.service].
 const StoreDir = "/var/lib/dockah"
 
@@ -118,6 +120,16 @@ func (s *sandbox) add(key string, deny bool, values []string) {
 // container, widened where the definition explicitly asks for more. Not
 // SELinuxContext= (it would label the shim, not the container) and not
 // ProtectHostname= (the shim sets the container's host name).
+//
+// With unit_sandbox = "shim" (the default) it leaves out every directive
+// that makes systemd build a mount namespace for the shim (ProtectSystem=,
+// ProtectHome=, PrivateTmp=, PrivateMounts=, ReadWritePaths=,
+// ProtectKernelTunables/Modules/Logs=, ProtectControlGroups=): the shim
+// builds their equivalent itself (ShimSandbox), in a few system calls
+// where systemd spends tens of milliseconds. The seccomp part of
+// ProtectKernelModules= and ProtectKernelLogs= stays, in
+// SystemCallFilter=. With unit_sandbox = "systemd" the unit has them all,
+// as before.
 func (s *sandbox) hardening(d *Definition) {
 	sec := d.Security
 	all := slices.Contains(sec.CapabilitiesAdd, "ALL")
@@ -127,6 +139,7 @@ func (s *sandbox) hardening(d *Definition) {
 	// Directives systemd enforces with a seccomp filter of its own go
 	// when the definition asks for no filter at all.
 	filtered := sec.Seccomp != SeccompUnconfined
+	bySystemd := sec.UnitSandbox == UnitSandboxSystemd
 
 	if !all {
 		caps := slices.Clone(UnitCapabilities)
@@ -141,14 +154,18 @@ func (s *sandbox) hardening(d *Definition) {
 	if sec.NoNewPrivileges {
 		s.set("NoNewPrivileges", "yes")
 	}
-	s.filesystems(d)
-	s.set("ProtectKernelTunables", "yes")
-	s.set("ProtectControlGroups", "yes")
-	if !wants("CAP_SYS_MODULE") {
-		s.set("ProtectKernelModules", "yes")
-	}
-	if !wants("CAP_SYSLOG") {
-		s.set("ProtectKernelLogs", "yes")
+	if bySystemd {
+		s.filesystems(d)
+		s.set("ProtectKernelTunables", "yes")
+		s.set("ProtectControlGroups", "yes")
+		if !wants("CAP_SYS_MODULE") {
+			s.set("ProtectKernelModules", "yes")
+		}
+		if !wants("CAP_SYSLOG") {
+			s.set("ProtectKernelLogs", "yes")
+		}
+	} else {
+		s.set("UMask", "0077")
 	}
 	if filtered && !wants("CAP_SYS_TIME") {
 		s.set("ProtectClock", "yes")
@@ -173,16 +190,43 @@ func (s *sandbox) hardening(d *Definition) {
 		s.set("RestrictAddressFamilies", "AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK")
 	}
 	s.set("SystemCallArchitectures", "native")
-	groups := []string{"@clock", "@cpu-emulation", "@module", "@obsolete", "@raw-io", "@reboot", "@swap"}
-	if !wants("CAP_SYS_PTRACE") {
-		groups = append(groups, "@debug")
-	}
-	s.add("SystemCallFilter", true, groups)
+	s.add("SystemCallFilter", true, syscallGroups(bySystemd, wants))
 	s.set("SystemCallErrorNumber", "EPERM")
 }
 
+// syscallGroups returns what SystemCallFilter= denies. Under the shim's
+// own sandbox it also holds the filters of the directives left out:
+// @module (ProtectKernelModules=) and syslog (ProtectKernelLogs=), each
+// only when the definition does not grant the capability they guard, as
+// @clock (ProtectClock=). Under systemd's it is as it always was.
+func syscallGroups(bySystemd bool, wants func(...string) bool) []string {
+	if bySystemd {
+		groups := []string{"@clock", "@cpu-emulation", "@module", "@obsolete", "@raw-io", "@reboot", "@swap"}
+		if !wants("CAP_SYS_PTRACE") {
+			groups = append(groups, "@debug")
+		}
+		return groups
+	}
+	var groups []string
+	add := func(group, capability string) {
+		if capability == "" || !wants(capability) {
+			groups = append(groups, group)
+		}
+	}
+	add("@clock", "CAP_SYS_TIME")
+	add("@cpu-emulation", "")
+	add("@module", "CAP_SYS_MODULE")
+	add("@obsolete", "")
+	add("@raw-io", "")
+	add("@reboot", "")
+	add("@swap", "")
+	add("@debug", "CAP_SYS_PTRACE")
+	add("syslog", "CAP_SYSLOG")
+	return groups
+}
+
 // filesystems adds what the shim and the container may write and see of
-// the host's file systems.
+// the host's file systems (unit_sandbox = "systemd").
 func (s *sandbox) filesystems(d *Definition) {
 	s.set("ProtectSystem", "strict")
 	s.set("PrivateMounts", "yes")
@@ -194,10 +238,10 @@ func (s *sandbox) filesystems(d *Definition) {
 			s.set("ReadWritePaths", v.Source)
 		}
 	}
-	if !volumeUnder(d.Volumes, "/home", "/root", "/run/user") {
+	if !volumeUnder(d.Volumes, homeDirs...) {
 		s.set("ProtectHome", "yes")
 	}
-	if !volumeUnder(d.Volumes, "/tmp", "/var/tmp") {
+	if !volumeUnder(d.Volumes, tmpDirs...) {
 		s.set("PrivateTmp", "yes")
 	}
 	// Not RestrictSUIDSGID=: systemd enforces it by failing openat2()
@@ -225,6 +269,11 @@ func (s *sandbox) network(d *Definition, filtered bool) {
 	case d.Container.Network != NetworkHost:
 		namespaces = append(namespaces, "net")
 		s.set("PrivateNetwork", "yes")
+		if d.Security.UnitSandbox != UnitSandboxSystemd {
+			// systemd 254 and later build a mount namespace for a
+			// private network (to show its /sys) unless told not to.
+			s.set("PrivateMounts", "no")
+		}
 		// Only loopback exists for the shim and the container; passed
 		// sockets belong to the socket unit and are not filtered here.
 		s.set("IPAddressDeny", "any")

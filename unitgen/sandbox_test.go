@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/dockah/dockah/internal/deftest"
 )
 
@@ -25,7 +27,7 @@ func TestSandboxIsPartOfTheService(t *testing.T) {
 			text.WriteString(s.String() + "\n")
 		}
 		sandbox := text.String()
-		if !strings.HasPrefix(sandbox, "CapabilityBoundingSet=") && !strings.HasPrefix(sandbox, "NoNewPrivileges=") && !strings.HasPrefix(sandbox, "ProtectSystem=") {
+		if !strings.HasPrefix(sandbox, "CapabilityBoundingSet=") && !strings.HasPrefix(sandbox, "NoNewPrivileges=") && !strings.HasPrefix(sandbox, "ProtectSystem=") && !strings.HasPrefix(sandbox, "UMask=") {
 			t.Errorf("%s: sandbox starts %.40q", def, sandbox)
 		}
 		if !strings.Contains(out.Units[0].Text, "\n"+sandbox) {
@@ -54,7 +56,8 @@ func TestSandboxDirectiveValues(t *testing.T) {
 		}
 	}
 	d, err := Parse("web", File{Path: "/etc/dockah/containers/web.toml",
-		Data: deftest.New("a").Table("[[volume]]", `source = "/srv/100%"`, `target = "/a"`).Bytes()})
+		Data: deftest.New("a").Table("[[volume]]", `source = "/srv/100%"`, `target = "/a"`).
+			Table("[security]", `unit_sandbox = "systemd"`).Bytes()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,5 +76,87 @@ func TestSandboxDirectiveValues(t *testing.T) {
 	}
 	if !strings.Contains(out.Units[0].Text, "\nReadWritePaths=/srv/100%%\n") {
 		t.Errorf("the service does not escape the volume's %%:\n%s", out.Units[0].Text)
+	}
+}
+
+// The unit of the shim's own sandbox has no directive that makes systemd
+// build a mount namespace (exec_needs_mount_namespace() of systemd's
+// src/core/execute.c), for every kind of definition; systemd's sandbox has
+// them, as before.
+func TestShimSandboxLeavesMountNamespaceOut(t *testing.T) {
+	mountNamespace := []string{"ProtectSystem", "ProtectHome", "PrivateTmp", "ReadWritePaths",
+		"ReadOnlyPaths", "InaccessiblePaths", "BindPaths", "BindReadOnlyPaths", "TemporaryFileSystem",
+		"PrivateDevices", "ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs",
+		"ProtectControlGroups", "ProtectProc", "ProcSubset", "PrivateIPC", "RootDirectory", "RootImage"}
+	for _, def := range deftest.Sandboxes() {
+		d, err := Parse("web", File{Path: "/etc/dockah/containers/web.toml", Data: def.Bytes()})
+		if err != nil {
+			t.Fatalf("%s: %v", def, err)
+		}
+		keys := map[string]string{}
+		for _, s := range Sandbox(d) {
+			keys[s.Key] = strings.Join(s.Values, " ")
+		}
+		_, shim := d.ShimSandbox()
+		if !shim {
+			if keys["ProtectSystem"] != "strict" {
+				t.Errorf("%s: unit_sandbox = \"systemd\" without ProtectSystem=strict", def)
+			}
+			continue
+		}
+		for _, k := range mountNamespace {
+			if v, ok := keys[k]; ok {
+				t.Errorf("%s: %s=%s makes systemd build a mount namespace", def, k, v)
+			}
+		}
+		// PrivateNetwork= implies PrivateMounts= unless it says no.
+		if _, private := keys["PrivateNetwork"]; private != (keys["PrivateMounts"] == "no") {
+			t.Errorf("%s: PrivateNetwork=%q with PrivateMounts=%q", def, keys["PrivateNetwork"], keys["PrivateMounts"])
+		}
+	}
+}
+
+// The shim's own sandbox is the equivalent of the directives it replaces,
+// widened as they are by what the definition asks.
+func TestShimSandbox(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		def  *deftest.Definition
+		want ShimSandbox
+		shim bool
+	}{
+		{"default", deftest.New("a"), ShimSandbox{
+			Hidden:  []string{"/home", "/root", "/run/user", "/usr/lib/modules", "/lib/modules"},
+			Private: []string{"/tmp", "/var/tmp"},
+			Masked:  []string{"/proc/kmsg", "/dev/kmsg"},
+		}, true},
+		{"systemd's", deftest.New("a").Table("[security]", `unit_sandbox = "systemd"`), ShimSandbox{}, false},
+		{"volumes", deftest.New("a").
+			Table("[[volume]]", `source = "/home/a"`, `target = "/a"`).
+			Table("[[volume]]", `source = "/var/tmp/b"`, `target = "/b"`, "read_only = true").
+			Table("[[volume]]", `source = "/srv/c"`, `target = "/c"`).
+			Table("[[volume]]", `source = "/srv/c"`, `target = "/c2"`).
+			Table("[[volume]]", `source = "named"`, `target = "/d"`), ShimSandbox{
+			Writable: []string{"/home/a", "/srv/c"},
+			Hidden:   []string{"/root", "/run/user", "/usr/lib/modules", "/lib/modules"},
+			Masked:   []string{"/proc/kmsg", "/dev/kmsg"},
+		}, true},
+		{"capabilities", deftest.New("a").Table("[security]", `capabilities_add = ["SYS_MODULE", "SYSLOG"]`), ShimSandbox{
+			Hidden:  []string{"/home", "/root", "/run/user"},
+			Private: []string{"/tmp", "/var/tmp"},
+		}, true},
+		{"all", deftest.New("a").Table("[security]", `capabilities_add = ["ALL"]`), ShimSandbox{
+			Hidden:  []string{"/home", "/root", "/run/user"},
+			Private: []string{"/tmp", "/var/tmp"},
+		}, true},
+	} {
+		d, err := Parse("web", File{Path: "/etc/dockah/containers/web.toml", Data: tc.def.Bytes()})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got, shim := d.ShimSandbox()
+		if diff := cmp.Diff(tc.want, got); diff != "" || shim != tc.shim {
+			t.Errorf("%s: shim %v (want %v), sandbox (-want +got):\n%s", tc.name, shim, tc.shim, diff)
+		}
 	}
 }

@@ -79,6 +79,9 @@ var securityFields = withPrefix("security", []field[Security]{
 		}
 		out.MaskedPaths = paths
 	}},
+	{"unit_sandbox", func(c *converter, n *node, key string, out *Security) {
+		out.UnitSandbox, _ = c.oneOf(n, key, UnitSandboxShim, UnitSandboxSystemd)
+	}},
 })
 
 // capability returns the element check of a capability list: it

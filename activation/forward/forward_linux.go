@@ -34,6 +34,10 @@ type Options struct {
 	// NetNS is the container's network namespace, where connections
 	// go (Container.NetNS); nil means /proc/Init/ns/net.
 	NetNS *os.File
+	// Joined says the whole process is in the container's network
+	// namespace already (the confined forwarder process joined it before
+	// its first thread): no thread joins it, and NetNS is not used.
+	Joined bool
 	// Sockets are the sockets to serve.
 	Sockets []Socket
 	// ReadyTimeout bounds the wait for the application to listen on its
@@ -108,7 +112,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	dialer, err := newNSDialer(opts.Init, opts.NetNS, 2)
+	dialer, err := newNSDialer(opts.Init, opts.NetNS, opts.Joined, 2)
 	if err != nil {
 		return err
 	}
@@ -354,7 +358,8 @@ func pidExited(pid int) (<-chan struct{}, error) {
 type nsDialer struct {
 	requests chan dialRequest
 	stop     chan struct{}
-	// netns is the namespace, kept for the relay loops to join.
+	// netns is the namespace, kept for the relay loops to join; -1 when
+	// the process is in it already.
 	netns int
 }
 
@@ -370,12 +375,14 @@ type dialResult struct {
 	err  error
 }
 
-func newNSDialer(pid int, given *os.File, workers int) (*nsDialer, error) {
-	var netns int
+func newNSDialer(pid int, given *os.File, joined bool, workers int) (*nsDialer, error) {
+	netns := -1
 	var err error
-	if given != nil {
+	switch {
+	case joined:
+	case given != nil:
 		netns, err = unix.FcntlInt(given.Fd(), unix.F_DUPFD_CLOEXEC, 3)
-	} else {
+	default:
 		netns, err = unix.Open(fmt.Sprintf("/proc/%d/ns/net", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	}
 	if err != nil {
@@ -399,9 +406,11 @@ func (d *nsDialer) worker(ns int, started chan<- error) {
 	// The thread never leaves the namespace; when this goroutine
 	// returns while locked, Go ends the thread instead of reusing it.
 	runtime.LockOSThread()
-	if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
-		started <- fmt.Errorf("join the container's network namespace: %w", err)
-		return
+	if ns >= 0 {
+		if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
+			started <- fmt.Errorf("join the container's network namespace: %w", err)
+			return
+		}
 	}
 	started <- nil
 	var dialer net.Dialer
@@ -432,5 +441,7 @@ func (d *nsDialer) dial(ctx context.Context, network string, port int) (net.Conn
 
 func (d *nsDialer) close() {
 	close(d.stop)
-	unix.Close(d.netns)
+	if d.netns >= 0 {
+		unix.Close(d.netns)
+	}
 }

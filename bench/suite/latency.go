@@ -53,7 +53,7 @@ func (s *suite) newVariants() []*variant {
 		{name: "dockah", addr: addrOf("dockah"), exitCmd: shim + " bench-true",
 			note: "dockah-activate, default policy (seccomp, capabilities, masked paths, all namespaces); the socket is passed in; /bin/true: the shim run by hand, waiting for the container"},
 		{name: "dockah-nosandbox", addr: addrOf("dockah-nosandbox"),
-			note: "dockah with a drop-in that turns the generated unit's sandbox off (every directive of unitgen.Sandbox reset): what dockah's own start costs, like for like with crun and runc, which run unsandboxed; the container's policy is unchanged"},
+			note: "dockah with a drop-in that turns the generated unit's sandbox off (every directive of unitgen.Sandbox reset): what dockah's own start costs, like for like with crun and runc, which run unsandboxed; the container's policy, and the shim's own sandbox, are unchanged"},
 		{name: "dockah-fwd", addr: addrOf("dockah-fwd"),
 			note: "dockah with a forwarded socket (`port = 8080`, the server binds its own port inside): the shim stays as the forwarder"},
 		{name: "dockah-run", exitCmd: "/usr/bin/dockah run --rm true:bench",

@@ -240,15 +240,20 @@ func stopped(name string) {
 	if r.Result == "" {
 		r.Result = "unknown"
 	}
-	if def, err := loadDefinition(name); err == nil {
+	def, err := loadDefinition(name)
+	if err == nil {
 		r.Image, r.Unit = def.Container.Image, def.ServiceUnit()
 		if hint := stopHint(r.Result, def.Container.Init); hint != "" {
 			fmt.Fprintf(os.Stderr, "dockah-activate: container %s: %s\n", name, hint)
 		}
 	}
-	if policy.HostSELinux().Enabled() {
-		// The label the container had: its level is recorded by name.
-		if prep, err := prepare(name, "", nil, launch.ModePrint); err == nil {
+	// The label the container had: its level is recorded by name. The
+	// image is read for it, so the shim confines itself first, as at a
+	// start.
+	if err == nil && policy.HostSELinux().Enabled() {
+		if err := confineShim(def); err != nil {
+			fmt.Fprintf(os.Stderr, "dockah-activate: container %s: %v\n", name, err)
+		} else if prep, err := prepare(name, "", nil, launch.ModePrint); err == nil {
 			r.Label = prep.Config.Spec.Process.SelinuxLabel
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/dockah/dockah/activation"
+	"github.com/dockah/dockah/activation/confine"
 	"github.com/dockah/dockah/cmd/internal/launch"
 	"github.com/dockah/dockah/unitgen"
 )
@@ -38,6 +39,11 @@ The image store is /var/lib/dockah unless DOCKAH_ROOT says otherwise.
 `
 
 func main() {
+	// The forwarder of a container that binds its own port is this
+	// binary too, started by the shim (serveForwards).
+	if confine.IsForwarder() {
+		runForwarder()
+	}
 	// The same binary runs the stages (and the init) when dockah-stage
 	// is not installed beside it.
 	if activation.IsStage() {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dockah/dockah/activation"
+	"github.com/dockah/dockah/activation/confine"
 	"github.com/dockah/dockah/activation/forward"
 	"github.com/dockah/dockah/cmd/internal/launch"
 	"github.com/dockah/dockah/cmd/internal/unitwatch"
@@ -31,12 +32,40 @@ const exitConfig = 78
 // restarting will not fix is a launch.ConfigError. definitionFile is set
 // for a container of "dockah run".
 func prepare(name, definitionFile string, sockets []string, mode launch.Mode) (*launch.Prepared, error) {
-	return launch.Prepare(name, launch.Options{
+	o := launch.Options{
 		Mode: mode, Definitions: definitionFS, DefinitionFile: definitionFile,
 		StoreRoot: launch.StoreRoot(), Sockets: sockets,
 		NotifySocket: os.Getenv(activation.NotifySocketEnv),
 		Log:          func(msg string) { logLine(name, msg) },
+	}
+	if mode == launch.ModeStart {
+		o.Confine = confineShim
+	}
+	return launch.Prepare(name, o)
+}
+
+// confineShim builds the shim's own sandbox (unit_sandbox = "shim", the
+// default), the equivalent of the mount-namespace directives the unit
+// leaves out, before anything of the image is read. Under systemd's
+// directives (unit_sandbox = "systemd") there is nothing to add.
+func confineShim(def *unitgen.Definition) error {
+	s, own := def.ShimSandbox()
+	if !own {
+		return nil
+	}
+	err := confine.Shim(confine.ShimOptions{
+		Store: launch.StoreRoot(), Writable: s.Writable,
+		Hidden: s.Hidden, Private: s.Private, Masked: s.Masked,
 	})
+	if errors.Is(err, confine.ErrNotSupported) {
+		// Restarting will not fix the kernel.
+		return launch.ConfigError{Err: fmt.Errorf("confine the shim: %w; [security] unit_sandbox = \"systemd\" has systemd confine it instead", err)}
+	}
+	if err != nil {
+		return fmt.Errorf("confine the shim: %w", err)
+	}
+	activation.Trace("shim: confined")
+	return nil
 }
 
 // logLine writes one line to the journal (the shim's stderr). A leading
@@ -146,57 +175,6 @@ func start(name, definitionFile string) (status int, err error) {
 		return c.Wait()
 	}
 	return 0, nil
-}
-
-// serveForwards relays the forwarded sockets into the container. systemd learns
-// the container's pid and readiness only once the application listens on
-// its ports, so "systemctl start" means "serving"; an application that
-// never listens fails the start instead of hanging it.
-func serveForwards(name string, prep *launch.Prepared, c *activation.Container, forwards []forward.Socket, state string) error {
-	def := prep.Definition
-	wait := readyTimeout(def.Service.StartTimeout)
-	notified := false
-	opts := forward.Options{
-		Init:         c.Pid,
-		NetNS:        c.NetNS,
-		Sockets:      forwards,
-		ReadyTimeout: wait,
-		IdleTimeout:  def.Service.IdleTimeout,
-		OnIdle:       func() { stopUnit(name, def.ServiceUnit()) },
-		Log:          func(msg string) { logLine(name, msg) },
-		// Environment=DOCKAH_LOG_CONNECTIONS=1 in a drop-in of the unit.
-		LogConnections: os.Getenv("DOCKAH_LOG_CONNECTIONS") == "1",
-		Ready: func() error {
-			err := activation.Notify(state, 10*time.Second)
-			if errors.Is(err, activation.ErrNoNotifySocket) {
-				return nil // by hand: nobody to tell
-			}
-			if err != nil {
-				return err
-			}
-			if def.Container.Notify {
-				// Listening is not ready yet for such an application
-				// (postgres refuses sessions while it starts): accept
-				// only once it has told systemd READY=1.
-				if err := waitActive(def.ServiceUnit(), wait); err != nil {
-					return err
-				}
-			}
-			notified = true
-			auditStarted(name, prep, c.Pid)
-			return nil
-		},
-	}
-	err := forward.Run(context.Background(), opts)
-	if err != nil {
-		// The start fails: the container goes, the socket stays.
-		c.Kill()
-		return err
-	}
-	if !notified {
-		return errors.New("the container ended before its application listened")
-	}
-	return nil
 }
 
 // waitActive waits until systemd reports the unit active: for a notify

@@ -22,11 +22,13 @@ import (
 
 // sandboxProperties returns the sandbox of def's service as properties of
 // a transient unit. store, the image store in use, stays writable under
-// ProtectSystem=strict. A directive without a conversion here is an
-// error, so that a new one in unitgen cannot silently go missing.
+// ProtectSystem=strict (unit_sandbox = "systemd"; the shim's own sandbox
+// keeps the store it uses writable). A directive without a conversion
+// here is an error, so that a new one in unitgen cannot silently go
+// missing.
 func sandboxProperties(def *unitgen.Definition, store string) ([]sd.Property, error) {
 	dirs := unitgen.Sandbox(def)
-	if store != "" && !underDir(store, unitgen.StoreDir) {
+	if _, own := def.ShimSandbox(); !own && store != "" && !underDir(store, unitgen.StoreDir) {
 		dirs = append(dirs, unitgen.SandboxDirective{Key: "ReadWritePaths", Values: []string{store}})
 	}
 	var props []sd.Property

@@ -12,7 +12,8 @@ import (
 )
 
 // Every directive of the generated units' sandbox reaches a "dockah run"
-// unit as the property, and the D-Bus type, systemd reads it from.
+// unit as the property, and the D-Bus type, systemd reads it from: with
+// the shim's own sandbox (the default) and with systemd's.
 func TestSandboxProperties(t *testing.T) {
 	data, err := buildRunDefinition(runOptions{}, "busybox:latest", []string{"true"}, runEnv{})
 	if err != nil {
@@ -22,7 +23,77 @@ func TestSandboxProperties(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	props, err := sandboxProperties(def, "/srv/store")
+	got := runProperties(t, def, "/srv/store")
+	for name, signature := range map[string]string{
+		"CapabilityBoundingSet": "t", "NoNewPrivileges": "b", "PrivateMounts": "b",
+		"UMask": "u", "IPAddressDeny": "a(iayu)", "IPAddressAllow": "a(iayu)", "RestrictNamespaces": "t",
+		"DeviceAllow": "a(ss)", "RestrictAddressFamilies": "(bas)",
+		"SystemCallArchitectures": "as", "SystemCallFilter": "(bas)", "SystemCallErrorNumber": "i",
+	} {
+		if v, ok := got[name]; !ok || v.Signature().String() != signature {
+			t.Errorf("%s: %v, want the D-Bus type %s", name, v, signature)
+		}
+	}
+	// No mount namespace from systemd: the shim keeps the store it uses
+	// writable itself.
+	for _, name := range []string{"ProtectSystem", "ReadWritePaths", "ProtectHome", "PrivateTmp", "ProtectKernelTunables"} {
+		if v, ok := got[name]; ok {
+			t.Errorf("%s=%v under the shim's own sandbox", name, v)
+		}
+	}
+	if got["PrivateMounts"].Value() != false {
+		t.Errorf("PrivateMounts=%v, want false (no mount namespace for PrivateNetwork=)", got["PrivateMounts"])
+	}
+	if got["UMask"].Value() != uint32(0o077) || got["SystemCallErrorNumber"].Value() != int32(unix.EPERM) {
+		t.Errorf("UMask %v, SystemCallErrorNumber %v", got["UMask"], got["SystemCallErrorNumber"])
+	}
+	if ns := got["RestrictNamespaces"].Value().(uint64); ns&unix.CLONE_NEWNS == 0 || ns&unix.CLONE_NEWUSER != 0 {
+		t.Errorf("RestrictNamespaces %#x: want mnt allowed and user not", ns)
+	}
+	if caps := got["CapabilityBoundingSet"].Value().(uint64); caps&(1<<unix.CAP_SYS_ADMIN) == 0 || caps&(1<<unix.CAP_SYS_PTRACE) != 0 {
+		t.Errorf("CapabilityBoundingSet %#x: want SYS_ADMIN (the shim mounts) and not SYS_PTRACE", caps)
+	}
+	if filter := got["SystemCallFilter"].Value().(listProperty); filter.Allow || !slices.Contains(filter.Names, "@module") || !slices.Contains(filter.Names, "syslog") {
+		t.Errorf("SystemCallFilter %+v: want a deny list with @module and syslog", filter)
+	}
+	if families := got["RestrictAddressFamilies"].Value().(listProperty); !families.Allow || !slices.Contains(families.Names, "AF_UNIX") {
+		t.Errorf("RestrictAddressFamilies %+v: want an allow list with AF_UNIX", families)
+	}
+	deny := got["IPAddressDeny"].Value().([]addressPrefix)
+	if len(deny) != 2 || deny[0].Family != unix.AF_INET || len(deny[0].Addr) != 4 || deny[0].Prefix != 0 || deny[1].Family != unix.AF_INET6 || len(deny[1].Addr) != 16 {
+		t.Errorf("IPAddressDeny %+v: want 0.0.0.0/0 and ::/0", deny)
+	}
+	allow := got["IPAddressAllow"].Value().([]addressPrefix)
+	if len(allow) != 2 || allow[0].Prefix != 8 || allow[0].Addr[0] != 127 || allow[1].Prefix != 128 {
+		t.Errorf("IPAddressAllow %+v: want 127.0.0.0/8 and ::1/128", allow)
+	}
+
+	// Under systemd's sandbox, the store in use is one more writable path.
+	def, err = unitgen.Parse("run-x", unitgen.File{Path: "/run/dockah/run/run-x.toml",
+		Data: deftest.New("busybox:latest").Table("[security]", `unit_sandbox = "systemd"`).Bytes()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = runProperties(t, def, "/srv/store")
+	for name, signature := range map[string]string{"ProtectSystem": "s", "ReadWritePaths": "as", "ProtectKernelTunables": "b", "PrivateTmp": "b"} {
+		if v, ok := got[name]; !ok || v.Signature().String() != signature {
+			t.Errorf("systemd's sandbox: %s: %v, want the D-Bus type %s", name, v, signature)
+		}
+	}
+	if paths := got["ReadWritePaths"].Value().([]string); !slices.Equal(paths, []string{unitgen.StoreDir, "/srv/store"}) {
+		t.Errorf("ReadWritePaths %v: want the default store and the one in use", paths)
+	}
+	// The store under the default one needs no second entry.
+	if paths := runProperties(t, def, unitgen.StoreDir)["ReadWritePaths"].Value().([]string); len(paths) != 1 {
+		t.Errorf("ReadWritePaths %v", paths)
+	}
+}
+
+// runProperties returns the sandbox properties of a "dockah run" unit of
+// def, by name, each once.
+func runProperties(t *testing.T, def *unitgen.Definition, store string) map[string]dbus.Variant {
+	t.Helper()
+	props, err := sandboxProperties(def, store)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,54 +109,7 @@ func TestSandboxProperties(t *testing.T) {
 			t.Errorf("the sandbox's %s is not a property", dir.Key)
 		}
 	}
-	for name, signature := range map[string]string{
-		"CapabilityBoundingSet": "t", "NoNewPrivileges": "b", "ProtectSystem": "s",
-		"ReadWritePaths": "as", "UMask": "u", "ProtectKernelTunables": "b",
-		"IPAddressDeny": "a(iayu)", "IPAddressAllow": "a(iayu)", "RestrictNamespaces": "t",
-		"DeviceAllow": "a(ss)", "RestrictAddressFamilies": "(bas)",
-		"SystemCallArchitectures": "as", "SystemCallFilter": "(bas)", "SystemCallErrorNumber": "i",
-	} {
-		if v, ok := got[name]; !ok || v.Signature().String() != signature {
-			t.Errorf("%s: %v, want the D-Bus type %s", name, v, signature)
-		}
-	}
-	if paths := got["ReadWritePaths"].Value().([]string); !slices.Equal(paths, []string{unitgen.StoreDir, "/srv/store"}) {
-		t.Errorf("ReadWritePaths %v: want the default store and the one in use", paths)
-	}
-	if got["UMask"].Value() != uint32(0o077) || got["SystemCallErrorNumber"].Value() != int32(unix.EPERM) {
-		t.Errorf("UMask %v, SystemCallErrorNumber %v", got["UMask"], got["SystemCallErrorNumber"])
-	}
-	if ns := got["RestrictNamespaces"].Value().(uint64); ns&unix.CLONE_NEWNS == 0 || ns&unix.CLONE_NEWUSER != 0 {
-		t.Errorf("RestrictNamespaces %#x: want mnt allowed and user not", ns)
-	}
-	if caps := got["CapabilityBoundingSet"].Value().(uint64); caps&(1<<unix.CAP_SYS_ADMIN) == 0 || caps&(1<<unix.CAP_SYS_PTRACE) != 0 {
-		t.Errorf("CapabilityBoundingSet %#x: want SYS_ADMIN (the shim mounts) and not SYS_PTRACE", caps)
-	}
-	if filter := got["SystemCallFilter"].Value().(listProperty); filter.Allow || !slices.Contains(filter.Names, "@module") {
-		t.Errorf("SystemCallFilter %+v: want a deny list with @module", filter)
-	}
-	if families := got["RestrictAddressFamilies"].Value().(listProperty); !families.Allow || !slices.Contains(families.Names, "AF_UNIX") {
-		t.Errorf("RestrictAddressFamilies %+v: want an allow list with AF_UNIX", families)
-	}
-	deny := got["IPAddressDeny"].Value().([]addressPrefix)
-	if len(deny) != 2 || deny[0].Family != unix.AF_INET || len(deny[0].Addr) != 4 || deny[0].Prefix != 0 || deny[1].Family != unix.AF_INET6 || len(deny[1].Addr) != 16 {
-		t.Errorf("IPAddressDeny %+v: want 0.0.0.0/0 and ::/0", deny)
-	}
-	allow := got["IPAddressAllow"].Value().([]addressPrefix)
-	if len(allow) != 2 || allow[0].Prefix != 8 || allow[0].Addr[0] != 127 || allow[1].Prefix != 128 {
-		t.Errorf("IPAddressAllow %+v: want 127.0.0.0/8 and ::1/128", allow)
-	}
-
-	// The store under the default one needs no second entry.
-	props, err = sandboxProperties(def, unitgen.StoreDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range props {
-		if p.Name == "ReadWritePaths" && len(p.Value.Value().([]string)) != 1 {
-			t.Errorf("ReadWritePaths %v", p.Value)
-		}
-	}
+	return got
 }
 
 // Every directive the sandbox has for any kind of definition converts to
@@ -93,7 +117,8 @@ func TestSandboxProperties(t *testing.T) {
 // definition wrote it: D-Bus values are not unit-file text.
 func TestSandboxPropertiesOfEveryDefinition(t *testing.T) {
 	defs := append(deftest.Sandboxes(),
-		deftest.New("a").Table("[[volume]]", `source = "/srv/100% done"`, `target = "/a"`))
+		deftest.New("a").Table("[[volume]]", `source = "/srv/100% done"`, `target = "/a"`).
+			Table("[security]", `unit_sandbox = "systemd"`))
 	for _, d := range defs {
 		def, err := unitgen.Parse("run-x", unitgen.File{Path: "/run/dockah/run/run-x.toml", Data: d.Bytes()})
 		if err != nil {
@@ -115,6 +140,12 @@ func TestSandboxPropertiesOfEveryDefinition(t *testing.T) {
 			if _, ok := got[dir.Key]; !ok {
 				t.Errorf("%s: the sandbox's %s is not a property", d, dir.Key)
 			}
+		}
+		if _, own := def.ShimSandbox(); own {
+			if v, ok := got["ReadWritePaths"]; ok {
+				t.Errorf("%s: ReadWritePaths=%v under the shim's own sandbox", d, v)
+			}
+			continue
 		}
 		for _, v := range def.Volumes {
 			paths := got["ReadWritePaths"].Value().([]string)

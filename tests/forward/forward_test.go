@@ -273,8 +273,10 @@ func TestRunIsSandboxed(t *testing.T) {
 	if err := b.WaitUnitState("sandboxed.service", 20*time.Second, "active"); err != nil {
 		t.Fatal(err)
 	}
+	// The cheap directives of the generated units; the shim builds the
+	// read-only view of the host itself (tests/confine).
 	for property, want := range map[string]string{
-		"ProtectSystem": "strict", "ProtectKernelTunables": "yes", "PrivateNetwork": "yes",
+		"ProtectSystem": "no", "PrivateMounts": "no", "PrivateNetwork": "yes", "ProtectClock": "yes",
 		"NoNewPrivileges": "yes", "SystemCallErrorNumber": "1", "UMask": "0077",
 	} {
 		if got, err := b.Property("sandboxed.service", property); err != nil || got != want {
@@ -288,8 +290,11 @@ func TestRunIsSandboxed(t *testing.T) {
 	}
 	score, _ := strconv.ParseFloat(m[1], 64)
 	t.Logf("systemd-analyze security sandboxed.service: %.1f", score)
-	if score > 4.0 {
-		t.Errorf("exposure %.1f, want at most 4.0 as for a generated unit:\n%s", score, report)
+	// As for a generated unit of the default definition (tests'
+	// TestDefaultUnitExposure): systemd-analyze cannot see the shim's
+	// own mount namespace.
+	if score > 5.5 {
+		t.Errorf("exposure %.1f, want at most 5.5 as for a generated unit:\n%s", score, report)
 	}
 }
 

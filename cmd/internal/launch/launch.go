@@ -51,6 +51,10 @@ type Options struct {
 	NotifySocket string
 	// Log receives notes worth a line in the journal.
 	Log func(string)
+	// Confine, if set, is called with the definition as soon as it is
+	// loaded, before anything of the image or the store is read: the shim
+	// confines itself there (ModeStart).
+	Confine func(*unitgen.Definition) error
 }
 
 // Prepared is a container's definition, image and configuration.
@@ -78,6 +82,11 @@ func Prepare(name string, o Options) (*Prepared, error) {
 		return nil, ConfigError{err}
 	}
 	activation.Trace("shim: definition loaded")
+	if o.Confine != nil {
+		if err := o.Confine(def); err != nil {
+			return nil, err
+		}
+	}
 	passed, err := MatchSockets(def, o.Sockets)
 	if err != nil {
 		return nil, ConfigError{err}
