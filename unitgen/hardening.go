@@ -265,7 +265,9 @@ func (s *sandbox) network(d *Definition, filtered bool) {
 		// routes say where the container may go. The first container
 		// of a network turns on the host's forwarding.
 		namespaces = append(namespaces, "net")
-		s.set("ReadWritePaths", "-/proc/sys/net/ipv4/ip_forward", "-/proc/sys/net/ipv6/conf/all/forwarding")
+		if d.Security.UnitSandbox == UnitSandboxSystemd {
+			s.set("ReadWritePaths", "-"+forwardingSwitches[0], "-"+forwardingSwitches[1])
+		}
 	case d.Container.Network != NetworkHost:
 		namespaces = append(namespaces, "net")
 		s.set("PrivateNetwork", "yes")

@@ -5,6 +5,10 @@ import "slices"
 // homeDirs are the directories ProtectHome=yes hides.
 var homeDirs = []string{"/home", "/root", "/run/user"}
 
+// forwardingSwitches are the host's forwarding sysctls a network's setup
+// may turn on.
+var forwardingSwitches = []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"}
+
 // tmpDirs are the directories PrivateTmp=yes replaces.
 var tmpDirs = []string{"/tmp", "/var/tmp"}
 
@@ -48,6 +52,11 @@ func (d *Definition) ShimSandbox() (ShimSandbox, bool) {
 		if !v.IsNamed() && !v.ReadOnly && !slices.Contains(s.Writable, v.Source) {
 			s.Writable = append(s.Writable, v.Source)
 		}
+	}
+	if d.Container.JoinsNetworks() {
+		// The first container of a network turns on the host's
+		// forwarding (ReadWritePaths= of the systemd sandbox).
+		s.Writable = append(s.Writable, forwardingSwitches...)
 	}
 	// One directory at a time, finer than ProtectHome=, which is one
 	// switch for all three.
