@@ -143,6 +143,7 @@ func runContainerOrFail(c *cobra.Command, g *globalOptions, o runOptions, image 
 	if err != nil {
 		return err
 	}
+	activation.Trace("run: definition built")
 	store, err := openStore(g)
 	if err != nil {
 		return err
@@ -152,18 +153,22 @@ func runContainerOrFail(c *cobra.Command, g *globalOptions, o runOptions, image 
 		return fmt.Errorf("connect to systemd: %w", err)
 	}
 	defer conn.Close()
+	activation.Trace("run: connected to systemd")
 	if err := checkNameFree(ctx, conn, os.DirFS("/"), store, o.name); err != nil {
 		return err
 	}
+	activation.Trace("run: name free")
 	if err := pullForRun(c, g, o, image); err != nil {
 		return err
 	}
+	activation.Trace("run: image present")
 	if err := os.MkdirAll(runDir, 0o700); err != nil {
 		return err
 	}
 	if err := writeFileAtomic(path, func(f *os.File) error { _, err := f.Write(data); return err }); err != nil {
 		return err
 	}
+	activation.Trace("run: definition written")
 	cli, err := os.Executable()
 	if err != nil {
 		return err
@@ -326,6 +331,7 @@ func (r *transientRun) run(ctx context.Context) error {
 	if err := r.start(ctx); err != nil {
 		return r.startFailure(ctx, err)
 	}
+	activation.Trace("run: started")
 	// Ctrl-C stops the unit the way systemctl stop does; its end is then
 	// a change like any other.
 	interrupts := make(chan os.Signal, 1)
@@ -343,6 +349,7 @@ func (r *transientRun) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	activation.Trace("run: unit ended")
 	return r.result(ctx)
 }
 
@@ -399,7 +406,7 @@ func (r *transientRun) serviceProperties() []sd.Property {
 		sd.PropType("notify"),
 		{Name: "NotifyAccess", Value: dbus.MakeVariant("main")},
 		{Name: "KillMode", Value: dbus.MakeVariant("mixed")},
-		{Name: "Environment", Value: dbus.MakeVariant([]string{"DOCKAH_ROOT=" + r.store})},
+		{Name: "Environment", Value: dbus.MakeVariant(r.environment())},
 		{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")},
 		// run-ended writes there; the store is in the sandbox's list.
 		{Name: "ReadWritePaths", Value: dbus.MakeVariant([]string{runDir})},
@@ -412,6 +419,16 @@ func (r *transientRun) serviceProperties() []sd.Property {
 	props = append(props, serviceSettings(r.def)...)
 	props = append(props, r.sandbox...)
 	return append(props, r.stdio()...)
+}
+
+// environment is the units' environment: the store, and DOCKAH_TRACE
+// when this command traces its steps, so that the shim's follow.
+func (r *transientRun) environment() []string {
+	env := []string{"DOCKAH_ROOT=" + r.store}
+	if activation.Tracing() {
+		env = append(env, "DOCKAH_TRACE=1")
+	}
+	return env
 }
 
 // execCommand is an Exec*= command as systemd's D-Bus API takes it.

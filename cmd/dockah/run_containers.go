@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/dockah/dockah/activation"
 	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/unitgen"
 )
@@ -146,6 +147,7 @@ func newRunEndedCommand(g *globalOptions) *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			name := args[0]
 			err := recordRunEnd(g, name, remove)
+			activation.Trace("run-ended: recorded")
 			return errors.Join(err, closeRunSockets(c.Context(), name))
 		},
 	}
