@@ -204,3 +204,33 @@ func TestRemoveContainer(t *testing.T) {
 		t.Error("a name that is not one path element must be refused")
 	}
 }
+
+// BenchmarkResolve is a start's lookup of a short name: the short-name
+// record, the candidate references, the image record and its config.
+func BenchmarkResolve(b *testing.B) {
+	s, _ := Open(filepath.Join(b.TempDir(), "store"))
+	addTestImage(b, s, "localhost/app:1", 10)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Resolve("app:1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkWritable is what a start from a start plan pays for its root:
+// the lock, the image's record still there, the writable layer found.
+func BenchmarkWritable(b *testing.B) {
+	s, _ := Open(filepath.Join(b.TempDir(), "store"))
+	img := addTestImage(b, s, "app:1", 10)
+	plan, err := s.MountPlan("app:1", "web", MountOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Writable(img.ID, plan.Lower, "web", MountOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

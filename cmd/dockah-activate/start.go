@@ -36,6 +36,9 @@ func prepare(name, definitionFile string, sockets []string, mode launch.Mode) (*
 		StoreRoot: launch.StoreRoot(), Sockets: sockets,
 		NotifySocket: os.Getenv(activation.NotifySocketEnv),
 		Log:          func(msg string) { logLine(name, msg) },
+		// DOCKAH_PLAN=0 in the unit's environment computes every start
+		// afresh, to compare or to rule the plan out.
+		Plans: mode == launch.ModeStart && os.Getenv("DOCKAH_PLAN") != "0",
 	})
 }
 
@@ -92,7 +95,7 @@ func start(name, definitionFile string) (status int, err error) {
 	var pid int // the init's, from Started
 	state := func() string {
 		s := fmt.Sprintf("MAINPID=%d", pid)
-		if !prep.Definition.Container.Notify {
+		if !prep.Container.Notify {
 			s += "\nREADY=1"
 		}
 		return s
@@ -133,6 +136,11 @@ func start(name, definitionFile string) (status int, err error) {
 		return 0, err
 	}
 	activation.Trace("shim: started")
+	// The plan of this start, if it was computed, for the next one: the
+	// container already runs.
+	if err := prep.SavePlan(); err != nil {
+		logLine(name, "<7>start plan not stored: "+err.Error())
+	}
 	if len(forwards) > 0 {
 		return 0, serveForwards(name, prep, c, forwards, state())
 	}
@@ -148,16 +156,16 @@ func start(name, definitionFile string) (status int, err error) {
 // its ports, so "systemctl start" means "serving"; an application that
 // never listens fails the start instead of hanging it.
 func serveForwards(name string, prep *launch.Prepared, c *activation.Container, forwards []forward.Socket, state string) error {
-	def := prep.Definition
-	wait := readyTimeout(def.Service.StartTimeout)
+	ct := prep.Container
+	wait := readyTimeout(ct.StartTimeout)
 	notified := false
 	opts := forward.Options{
 		Init:         c.Pid,
 		NetNS:        c.NetNS,
 		Sockets:      forwards,
 		ReadyTimeout: wait,
-		IdleTimeout:  def.Service.IdleTimeout,
-		OnIdle:       func() { stopUnit(name, def.ServiceUnit()) },
+		IdleTimeout:  ct.IdleTimeout,
+		OnIdle:       func() { stopUnit(name, ct.Unit) },
 		Log:          func(msg string) { logLine(name, msg) },
 		// Environment=DOCKAH_LOG_CONNECTIONS=1 in a drop-in of the unit.
 		LogConnections: os.Getenv("DOCKAH_LOG_CONNECTIONS") == "1",
@@ -169,11 +177,11 @@ func serveForwards(name string, prep *launch.Prepared, c *activation.Container, 
 			if err != nil {
 				return err
 			}
-			if def.Container.Notify {
+			if ct.Notify {
 				// Listening is not ready yet for such an application
 				// (postgres refuses sessions while it starts): accept
 				// only once it has told systemd READY=1.
-				if err := waitActive(def.ServiceUnit(), wait); err != nil {
+				if err := waitActive(ct.Unit, wait); err != nil {
 					return err
 				}
 			}
