@@ -234,3 +234,20 @@ func BenchmarkWritable(b *testing.B) {
 		}
 	}
 }
+
+// TestWritableTransient: a transient container's record is written (not
+// synced) and read back alike.
+func TestWritableTransient(t *testing.T) {
+	s, _ := Open(filepath.Join(t.TempDir(), "store"))
+	img := addTestImage(t, s, "app:1", 1)
+	plan, err := s.Writable(img.ID, nil, "run-1", MountOptions{Transient: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := s.ContainerImage("run-1"); err != nil || id != img.ID || plan.Upper == "" {
+		t.Errorf("record %q, %v; upper %q", id, err, plan.Upper)
+	}
+	if _, err := s.Writable("sha256:"+strings.Repeat("0", 64), nil, "run-2", MountOptions{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("an image not stored: %v", err)
+	}
+}

@@ -98,23 +98,11 @@ func (s *Store) WritePlan(container string, data []byte) error {
 	if err := checkContainerName(container); err != nil {
 		return err
 	}
-	dir := s.path(dirPlans)
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := os.Mkdir(s.path(dirPlans), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("write plan: %w", err)
 	}
-	f, err := createLocked(dir, ".tmp-"+container+"-*")
-	if err != nil {
-		return fmt.Errorf("write plan: %w", err)
-	}
-	tmp := f.Name()
-	defer f.Close()
-	// createLocked's file is 0600 whatever the umask: the owner's alone.
-	if _, err := f.Write(data); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write plan: %w", err)
-	}
-	if err := os.Rename(tmp, s.path(dirPlans, container)); err != nil {
-		os.Remove(tmp)
+	// 0600 whatever the umask: the owner's alone.
+	if err := writeFileRenamed(s.path(dirPlans, container), data, 0o600); err != nil {
 		return fmt.Errorf("write plan: %w", err)
 	}
 	return nil

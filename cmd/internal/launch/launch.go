@@ -401,7 +401,10 @@ func writableLayer(store *rootfs.Store, p *plan, o Options) (*rootfs.Plan, error
 	if err := makeNamedVolumes(store, p.Volumes, p.Lower, o.Log); err != nil {
 		return nil, err
 	}
-	return store.Writable(p.ImageID, p.Lower, p.Name, rootfs.MountOptions{Ephemeral: p.Ephemeral, ReadOnly: p.ReadOnly})
+	// A container of dockah run, whose definition is in /run, does not
+	// outlive the boot: its record need not be durable.
+	transient := o.DefinitionFile != ""
+	return store.Writable(p.ImageID, p.Lower, p.Name, rootfs.MountOptions{Ephemeral: p.Ephemeral, ReadOnly: p.ReadOnly, Transient: transient})
 }
 
 // lowerDirs are the image's layer directories, topmost first.
