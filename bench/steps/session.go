@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,7 +18,16 @@ import (
 // session is the box and what was set up in it.
 type session struct {
 	box *box.Box
+	// base is the bin/ of another build (-base), installed beside this
+	// one: its shim runs steps-base, its CLI dockah-base.
+	base string
 }
+
+// The other build's binaries, in the box.
+const (
+	baseShim = "/usr/libexec/dockah/dockah-activate-base"
+	baseCLI  = "/usr/bin/dockah-base"
+)
 
 // Inside the box; under the store, a bind of the host's file system
 // (overlayfs cannot live on the box's own overlay root).
@@ -27,6 +37,23 @@ const imageTar = "/var/lib/dockah/steps/image.tar"
 var listen = map[string]string{"steps-served": "127.0.0.1:18591", "steps-nosandbox": "127.0.0.1:18592", "steps-noplan": "127.0.0.1:18593"}
 
 func (s *session) setup() error {
+	if s.base != "" {
+		listen["steps-base"] = "127.0.0.1:18594"
+		for from, to := range map[string]string{"dockah-activate": baseShim, "dockah": baseCLI} {
+			data, err := os.ReadFile(filepath.Join(s.base, from))
+			if err != nil {
+				return fmt.Errorf("-base: %w", err)
+			}
+			if err := s.box.WriteFile(to, data, 0o755); err != nil {
+				return err
+			}
+		}
+		// Its units run the other shim.
+		exec := "[Service]\nExecStart=\nExecStart=" + baseShim + " steps-base\n"
+		if err := s.box.WriteFile("/etc/systemd/system/steps-base.service.d/base.conf", []byte(exec), 0o644); err != nil {
+			return err
+		}
+	}
 	entries, err := benchimage.Entries()
 	if err != nil {
 		return err
@@ -66,7 +93,11 @@ func (s *session) setup() error {
 	if _, err := s.box.Systemctl("daemon-reload"); err != nil {
 		return err
 	}
-	_, err = s.box.Systemctl("start", "steps-served.socket", "steps-nosandbox.socket", "steps-noplan.socket")
+	var sockets []string
+	for name := range listen {
+		sockets = append(sockets, name+".socket")
+	}
+	_, err = s.box.Systemctl(append([]string{"start"}, sockets...)...)
 	return err
 }
 
@@ -101,70 +132,88 @@ func (s *session) writeUnsandboxed(def string) error {
 	return s.box.WriteFile("/etc/systemd/system/steps-nosandbox.service.d/nosandbox.conf", []byte(sb.String()), 0o644)
 }
 
-// served takes n cold starts of unit apart: each stops the service, rests,
-// connects and reads the first byte; then the journal's trace lines of
-// each start are placed on the time since its connection began.
-func (s *session) served(unit string, n int) ([]sample, error) {
-	service := unit + ".service"
-	var starts []int64
-	var firstBytes []time.Duration
-	for i := 0; i <= n; i++ { // one warm-up start
-		if _, err := s.box.Systemctl("stop", service); err != nil {
-			return nil, err
-		}
-		if err := s.box.WaitUnitState(service, 10*time.Second, "inactive", "failed"); err != nil {
-			return nil, err
-		}
-		time.Sleep(300 * time.Millisecond)
-		t0 := time.Now()
-		d, err := measure.FirstByte(listen[unit])
-		if err != nil {
-			out, _ := s.box.Journal(service)
-			return nil, fmt.Errorf("first byte: %w\n%s", err, out)
-		}
-		if i > 0 {
-			starts = append(starts, t0.UnixMicro())
-			firstBytes = append(firstBytes, d)
+// served takes n cold starts of each unit apart, in rounds: every unit
+// stopped, 300 ms of rest, one connection, in an order that rotates from
+// round to round so that the machine's drift hits all alike. The
+// journal's trace lines of each start are placed on the time since its
+// connection began.
+func (s *session) served(units []string, n int) (map[string][]sample, error) {
+	starts := map[string][]int64{}
+	firstBytes := map[string][]time.Duration{}
+	// The definitions must be older than the shim's racy margin for the
+	// first start to store its plan.
+	time.Sleep(2500 * time.Millisecond)
+	for r := 0; r <= n; r++ { // round 0 warms up
+		for k := range units {
+			unit := units[(r+k)%len(units)]
+			service := unit + ".service"
+			if _, err := s.box.Systemctl("stop", service); err != nil {
+				return nil, err
+			}
+			if err := s.box.WaitUnitState(service, 10*time.Second, "inactive", "failed"); err != nil {
+				return nil, err
+			}
+			time.Sleep(300 * time.Millisecond)
+			t0 := time.Now()
+			d, err := measure.FirstByte(listen[unit])
+			if err != nil {
+				out, _ := s.box.Journal(service)
+				return nil, fmt.Errorf("%s: first byte: %w\n%s", unit, err, out)
+			}
+			if r > 0 {
+				starts[unit] = append(starts[unit], t0.UnixMicro())
+				firstBytes[unit] = append(firstBytes[unit], d)
+			}
 		}
 	}
-	// A start's lines are those before the next start's connection.
-	ends := append(starts[1:len(starts):len(starts)], starts[len(starts)-1]+time.Second.Microseconds())
 	time.Sleep(time.Second) // the journal takes the last lines in
-	out, err := s.box.Run("journalctl", "--no-pager", "-o", "cat", "-u", service)
-	if err != nil {
-		return nil, err
+	out := map[string][]sample{}
+	for _, unit := range units {
+		journal, err := s.box.Run("journalctl", "--no-pager", "-o", "cat", "-u", unit+".service")
+		if err != nil {
+			return nil, err
+		}
+		// A start's lines are those before the next start's connection.
+		st := starts[unit]
+		ends := append(st[1:len(st):len(st)], st[len(st)-1]+time.Second.Microseconds())
+		for i := range st {
+			sm := parseTrace(journal, st[i], ends[i])
+			sm.add("first byte (client)", firstBytes[unit][i])
+			out[unit] = append(out[unit], sm)
+		}
 	}
-	var samples []sample
-	for i := range starts {
-		sm := parseTrace(out, starts[i], ends[i])
-		sm.steps["first byte (client)"] = firstBytes[i]
-		samples = append(samples, sm)
-	}
-	return samples, nil
+	return out, nil
 }
 
-// dockahRun runs dockah run --rm n times (after a warm-up) with tracing;
-// date(1) before and after marks the command's start and end.
-func (s *session) dockahRun(n int) ([]sample, error) {
-	const script = `date +%s%6N; DOCKAH_TRACE=1 dockah run --rm true:steps 2>&1; echo "status $?"; date +%s%6N`
-	var samples []sample
-	for i := 0; i <= n; i++ {
-		out, err := s.box.Run("sh", "-c", script)
-		if err != nil {
-			return nil, err
-		}
-		lines := strings.Split(strings.TrimSpace(out), "\n")
-		from, err1 := strconv.ParseInt(lines[0], 10, 64)
-		to, err2 := strconv.ParseInt(lines[len(lines)-1], 10, 64)
-		if err1 != nil || err2 != nil || !strings.Contains(out, "status 0") {
-			return nil, fmt.Errorf("unexpected output:\n%s", out)
-		}
-		if i == 0 {
-			continue
-		}
-		sm := parseTrace(out, from, to+1)
-		sm.steps["exit (date after)"] = time.Duration(to-from) * time.Microsecond
-		samples = append(samples, sm)
+// dockahRun runs dockah run --rm n times (after a warm-up) with tracing,
+// and with -base as many times the other build's, alternating; date(1)
+// before and after marks the command's start and end.
+func (s *session) dockahRun(n int) (map[string][]sample, error) {
+	clis := map[string]string{"run": "dockah"}
+	if s.base != "" {
+		clis["run-base"] = baseCLI
 	}
-	return samples, nil
+	out := map[string][]sample{}
+	for i := 0; i <= n; i++ {
+		for name, cli := range clis {
+			script := `date +%s%6N; DOCKAH_TRACE=1 ` + cli + ` run --rm true:steps 2>&1; echo "status $?"; date +%s%6N`
+			text, err := s.box.Run("sh", "-c", script)
+			if err != nil {
+				return nil, err
+			}
+			lines := strings.Split(strings.TrimSpace(text), "\n")
+			from, err1 := strconv.ParseInt(lines[0], 10, 64)
+			to, err2 := strconv.ParseInt(lines[len(lines)-1], 10, 64)
+			if err1 != nil || err2 != nil || !strings.Contains(text, "status 0") {
+				return nil, fmt.Errorf("unexpected output:\n%s", text)
+			}
+			if i == 0 {
+				continue
+			}
+			sm := parseTrace(text, from, to+1)
+			sm.add("exit (date after)", time.Duration(to-from)*time.Microsecond)
+			out[name] = append(out[name], sm)
+		}
+	}
+	return out, nil
 }
