@@ -12,9 +12,10 @@ import (
 // The plan's body is a compact binary encoding, read without reflection:
 // encoding/json, in a process that has just started, spends more time
 // building its decoders for the runtime spec's types than computing the
-// whole configuration anew (bench/results/STEPS.md). Integers are
-// varints, strings and lists carry their length, a list or pointer
-// remembers whether it was nil.
+// whole configuration anew (a plan as JSON decoded in 0.67 ms there, the
+// configuration computed in 0.3 ms; this encoding decodes in 0.06 ms:
+// BenchmarkPrepareFirst). Integers are varints, strings and lists carry
+// their length, a list or pointer remembers whether it was nil.
 //
 // It encodes the fields of the runtime spec that dockah sets. A plan
 // whose configuration uses another one does not survive the round trip,
