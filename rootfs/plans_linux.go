@@ -119,12 +119,13 @@ func (s *Store) RemovePlan(container string) error {
 	return nil
 }
 
-// NameDirs are the directories whose entries decide what a name resolves
-// to: every change of a reference or of a short name's target renames a
-// file into one of them or removes one (records are replaced by rename),
-// which changes the directory's modification and change times.
+// NameDirs are the directories whose entries decide what a reference
+// resolves to: every change of a name or of a short name's target renames
+// a file into one of them or removes one (records are replaced by
+// rename), which changes the directory's modification and change times;
+// and images/, whose listing decides what a prefix of an image ID means.
 func (s *Store) NameDirs() []string {
-	return []string{s.path(dirRefs), s.path(dirShortNames)}
+	return []string{s.path(dirRefs), s.path(dirShortNames), s.path(dirImages)}
 }
 
 // ImageRecord is the path of the record of the image id (images/HEX.json):

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dockah/dockah/activation"
+	"github.com/dockah/dockah/policy"
 	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/unitgen"
 )
@@ -267,6 +268,8 @@ func compute(name string, store *rootfs.Store, o Options, rec *recorder) (*plan,
 		ImageID: image.ID, Lower: lowerDirs(image),
 		Ephemeral: def.Container.Ephemeral, ReadOnly: def.Container.ReadOnly,
 		Config: cfg, labels: labels, relabel: req.Security.Volumes,
+		// Read once by configure already (go-selinux keeps it).
+		selinux: policy.HostSELinux().Enabled(),
 	}
 	return p, def, image, nil
 }

@@ -62,6 +62,9 @@ type plan struct {
 	// SELinux labels and the volumes to relabel (never in a stored plan).
 	labels  policy.Labels
 	relabel []volumeLabel
+	// selinux: the host runs SELinux, whose mode may change at any time
+	// (setenforce) and decides whether a container may start unlabelled.
+	selinux bool
 }
 
 // Container is what a start needs of the definition besides its Config.
@@ -93,8 +96,8 @@ type namedVolume struct {
 
 // storable reports why the plan must not be written, or nil.
 func (p *plan) storable() error {
-	if p.labels.Process != "" || p.labels.File != "" {
-		return errors.New("SELinux labels are allocated at each start")
+	if p.selinux || p.labels.Process != "" || p.labels.File != "" {
+		return errors.New("the host runs SELinux: labels and its mode are decided at each start")
 	}
 	return nil
 }
@@ -141,7 +144,7 @@ func roundTrips(data []byte, p *plan) error {
 		return err
 	}
 	want := *p
-	want.labels, want.relabel = policy.Labels{}, nil
+	want.labels, want.relabel, want.selinux = policy.Labels{}, nil, false
 	if !reflect.DeepEqual(back, &want) {
 		return errors.New("its configuration uses a field the plan does not encode")
 	}

@@ -498,3 +498,17 @@ func withSum(body []byte) []byte {
 }
 
 func mkfifo(path string) error { return unix.Mkfifo(path, 0o600) }
+
+// TestPlanNotOnSELinux: on a host with SELinux, whose mode may change at
+// any time and decides whether a container may start unlabelled, no plan
+// is stored, labels or not.
+func TestPlanNotOnSELinux(t *testing.T) {
+	for _, p := range []*plan{{selinux: true}, {labels: policy.Labels{Process: "system_u:system_r:container_t:s0:c1,c2"}}} {
+		if p.storable() == nil {
+			t.Errorf("a plan of a host with SELinux (%+v) would be stored", p.labels)
+		}
+	}
+	if (&plan{}).storable() != nil {
+		t.Error("a plan of a host without SELinux would not be stored")
+	}
+}
