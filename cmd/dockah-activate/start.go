@@ -75,6 +75,17 @@ func start(name, definitionFile string) (status int, err error) {
 		return 0, err
 	}
 	activation.Trace("shim: prepared")
+	// The plan computed for this start, if any, is stored for the next
+	// while the container is built: not after, when systemd may already
+	// be killing what is left in the unit of a container that ended.
+	planSaved := make(chan struct{})
+	go func() {
+		defer close(planSaved)
+		if err := prep.SavePlan(); err != nil {
+			logLine(name, "<7>start plan not stored: "+err.Error())
+		}
+	}()
+	defer func() { <-planSaved }()
 	var inside []*os.File
 	var forwards []forward.Socket
 	for _, p := range prep.Sockets {
@@ -136,11 +147,6 @@ func start(name, definitionFile string) (status int, err error) {
 		return 0, err
 	}
 	activation.Trace("shim: started")
-	// The plan of this start, if it was computed, for the next one: the
-	// container already runs.
-	if err := prep.SavePlan(); err != nil {
-		logLine(name, "<7>start plan not stored: "+err.Error())
-	}
 	if len(forwards) > 0 {
 		return 0, serveForwards(name, prep, c, forwards, state())
 	}

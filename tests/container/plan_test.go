@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +26,17 @@ func traced(t *testing.T, b *box.Box, unit string) {
 	t.Helper()
 	if err := b.WriteFile("/etc/systemd/system/"+unit+".d/trace.conf", []byte("[Service]\nEnvironment=DOCKAH_TRACE=1\n"), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// fresh forgets what an earlier run of a test left of container name:
+// its drop-ins and its start plan.
+func fresh(t *testing.T, b *box.Box, name string) {
+	t.Helper()
+	for _, p := range []string{b.Path("/etc/dockah/containers/" + name + ".toml.d"), filepath.Join(b.StoreDir(), "plans", name)} {
+		if err := os.RemoveAll(p); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -57,6 +70,7 @@ func TestPlanFollowsTheDefinition(t *testing.T) {
 	b := box.Shared(t)
 	hello := []images.Entry{{Name: "hello", Source: images.Build(t, "./contrib/hello", t.TempDir())}}
 	images.Import(t, b, "hello-plan:test", hello, "--entrypoint", "/hello")
+	fresh(t, b, "planned")
 	// Started more often than systemd's start rate limit allows.
 	def := "[container]\nimage = \"hello-plan:test\"\nenvironment = { PLAN = \"1\" }\n\n[[socket]]\nlisten = \"" + planAddr + "\"\n\n[systemd.unit]\nStartLimitIntervalSec = \"0\"\n"
 	if err := b.WriteFile("/etc/dockah/containers/planned.toml", []byte(def), 0o644); err != nil {
@@ -85,7 +99,8 @@ func TestPlanFollowsTheDefinition(t *testing.T) {
 			t.Fatalf("%v\n%s", err, journal)
 		}
 		if note := planNote(t, b, "planned.service", since); !strings.Contains(note, wantNote) {
-			t.Errorf("the shim said %q of its plan, want %q", note, wantNote)
+			journal, _ := b.Journal("planned.service")
+			t.Errorf("the shim said %q of its plan, want %q\n%s", note, wantNote, journal)
 		}
 		if !strings.Contains(" "+strings.Join(got.Env, " ")+" ", " "+wantEnv+" ") {
 			t.Errorf("environment %v lacks %s", got.Env, wantEnv)
@@ -125,6 +140,7 @@ func TestPlanFollowsTheDefinition(t *testing.T) {
 func TestPlanFollowsTheImagesUsers(t *testing.T) {
 	b := box.Shared(t)
 	images.Import(t, b, "planbase:1", images.Busybox(t, "sh", "id", "sed", "sleep"))
+	fresh(t, b, "planuser")
 	defs := map[string]string{
 		"planuser": "[container]\nimage = \"planbase:1\"\nuser = \"app\"\ncommand = [\"id\", \"-u\"]\n",
 		"planedit": "[container]\nimage = \"planbase:1\"\ncommand = [\"sleep\", \"600\"]\n",
@@ -154,7 +170,8 @@ func TestPlanFollowsTheImagesUsers(t *testing.T) {
 			t.Errorf("the container ran as uid %q:\n%s", wantUID, out)
 		}
 		if note := planNote(t, b, "planuser.service", since); !strings.Contains(note, wantNote) {
-			t.Errorf("the shim said %q of its plan, want %q", note, wantNote)
+			journal, _ := b.Journal("planuser.service")
+			t.Errorf("the shim said %q of its plan, want %q\n%s", note, wantNote, journal)
 		}
 	}
 	time.Sleep(planMargin)

@@ -135,6 +135,7 @@ func Prepare(name string, o Options) (*Prepared, error) {
 		pending, err = pendingPlan(p, rec, facts, computed)
 		if err != nil {
 			note += "; the plan computed is not stored: " + err.Error()
+			activation.Trace("shim: plan not stored: " + err.Error())
 		}
 	}
 	prep, err := finish(store, p, o)
