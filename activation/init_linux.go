@@ -1,7 +1,6 @@
 package activation
 
 import (
-	"debug/elf"
 	"fmt"
 	"os"
 	"os/signal"
@@ -42,22 +41,6 @@ func (s *initSetup) pinSelf() error {
 	}
 	s.self, err = unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
 	return err
-}
-
-// IsDynamic reports whether the executable at path needs a dynamic loader
-// (has a PT_INTERP program header).
-func IsDynamic(path string) (bool, error) {
-	f, err := elf.Open(path)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 // becomeInit hands the app stage its configuration, gives up every

@@ -12,6 +12,10 @@ import (
 // start can be taken apart across the shim and its stages.
 var tracing = os.Getenv("DOCKAH_TRACE") == "1"
 
+// Tracing reports whether DOCKAH_TRACE=1: a program that starts another
+// one of ours (dockah run starts the shim) passes it on.
+func Tracing() bool { return tracing }
+
 // Trace records that step is done, when tracing.
 func Trace(step string) {
 	if tracing {

@@ -237,3 +237,27 @@ func BenchmarkSeccompProfile(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStartPolicy is the rest of a start's policy without a start
+// plan: both capability sets and the masked paths.
+func BenchmarkStartPolicy(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, uid := range []uint32{0, 1} {
+			if _, err := Capabilities(CapConfig{UID: uid, Available: AllCaps()}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := MaskedPaths(PathConfig{CPUs: []int{0, 1}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHostSELinux is the check a start without a plan makes of the
+// host's SELinux.
+func BenchmarkHostSELinux(b *testing.B) {
+	for b.Loop() {
+		_ = CheckSELinux(HostSELinux(), SELinuxConfig{})
+	}
+}

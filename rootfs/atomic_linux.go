@@ -12,6 +12,17 @@ import (
 // file or the new one, never a mix; a full disk fails before the rename
 // and leaves the old file in place.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return writeFile(path, data, perm, true)
+}
+
+// writeFileRenamed is writeFileAtomic without the syncs: readers see the
+// old file or the new one, but a crash may leave neither, or an empty
+// file. For what does not outlive a boot, or is checked when read.
+func writeFileRenamed(path string, data []byte, perm os.FileMode) error {
+	return writeFile(path, data, perm, false)
+}
+
+func writeFile(path string, data []byte, perm os.FileMode, durable bool) error {
 	dir := filepath.Dir(path)
 	f, err := createLocked(dir, ".tmp-"+filepath.Base(path)+"-*")
 	if err != nil {
@@ -31,8 +42,10 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if err := f.Chmod(perm); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	if durable {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
 	}
 	// Renamed before the close drops the lock, so that CleanTemp never
 	// takes a finished file for a leftover.
@@ -42,6 +55,9 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	ok = true
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if !durable {
+		return nil
 	}
 	return syncDir(dir)
 }

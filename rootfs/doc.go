@@ -8,7 +8,9 @@
 //
 // The API the shim uses: Open(root), Store.Resolve(ref) for an image's ID,
 // OCI config and layer dirs, and Store.MountPlan(ref, container, opts) for
-// the lower, upper and work dirs of its overlayfs root.
+// the lower, upper and work dirs of its overlayfs root; from a start plan,
+// Store.Writable(id, lower, container, opts) instead, and ReadPlan and
+// WritePlan for the plan's bytes (their content is the shim's).
 //
 // This package is the part the activation shim links: Open, Resolve and
 // MountPlan read one or two small records and never scan directories or

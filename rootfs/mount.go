@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // MountOptions choose the writable layer of a container.
@@ -16,6 +19,10 @@ type MountOptions struct {
 	Ephemeral bool
 	// ReadOnly gives the container no writable layer at all.
 	ReadOnly bool
+	// Transient marks a container that does not outlive the host's boot
+	// (dockah run's, whose definition is in /run): its record is written
+	// atomically but not fsynced, which spares its start two syncs.
+	Transient bool
 }
 
 // Plan is what the activation shim mounts as a container's root: an
@@ -70,10 +77,44 @@ func (s *Store) MountPlan(ref, container string, opts MountOptions) (*Plan, erro
 	if err != nil {
 		return nil, err
 	}
-	plan := &Plan{ImageID: img.ID}
+	lower := make([]string, 0, len(img.Layers))
 	for i := len(img.Layers) - 1; i >= 0; i-- {
-		plan.Lower = append(plan.Lower, img.Layers[i].Dir)
+		lower = append(lower, img.Layers[i].Dir)
 	}
+	return s.planWritable(img.ID, lower, container, opts)
+}
+
+// Writable is MountPlan for an image already resolved, as a start plan
+// of the shim remembers it: its ID and its layer dirs, topmost first. It
+// checks that the image is still stored and records it as the
+// container's under the store lock, as MountPlan does, so that an image
+// removal either sees the container using it or has removed it first
+// (then the image's record is gone, and Writable fails with ErrNotFound).
+func (s *Store) Writable(imageID string, lower []string, container string, opts MountOptions) (*Plan, error) {
+	if err := checkContainerName(container); err != nil {
+		return nil, err
+	}
+	record, err := s.ImageRecord(imageID)
+	if err != nil {
+		return nil, err
+	}
+	lk, err := s.LockShared()
+	if err != nil {
+		return nil, err
+	}
+	defer lk.Release()
+	var st unix.Stat_t
+	if err := unix.Stat(record, &st); err != nil {
+		return nil, fmt.Errorf("image %s: %w", imageID, ErrNotFound)
+	}
+	return s.planWritable(imageID, slices.Clone(lower), container, opts)
+}
+
+// planWritable completes a plan of the image id with lower dirs: the
+// empty lower dirs overlayfs needs, the writable layer and the record.
+// The caller holds the store lock shared.
+func (s *Store) planWritable(id string, lower []string, container string, opts MountOptions) (*Plan, error) {
+	plan := &Plan{ImageID: id, Lower: lower}
 	// overlayfs needs a lower dir, and two when it has no upper: empty
 	// directories make up the count.
 	want := 1
@@ -91,7 +132,7 @@ func (s *Store) MountPlan(ref, container string, opts MountOptions) (*Plan, erro
 	if err := os.MkdirAll(cdir, 0o700); err != nil {
 		return nil, fmt.Errorf("mount plan %s: %w", container, err)
 	}
-	if err := s.recordContainerImage(container, img.ID); err != nil {
+	if err := s.recordContainerImage(container, id, !opts.Transient); err != nil {
 		return nil, err
 	}
 	if !opts.ReadOnly {
@@ -130,13 +171,18 @@ func prepareWritable(upper, work string, ephemeral bool) error {
 	return nil
 }
 
-// recordContainerImage writes ROOT/containers/NAME/image when it changes.
-func (s *Store) recordContainerImage(container, id string) error {
+// recordContainerImage writes ROOT/containers/NAME/image when it changes,
+// made durable unless the container is transient.
+func (s *Store) recordContainerImage(container, id string, durable bool) error {
 	p := s.path(dirContainers, container, "image")
 	if old, err := readRecord(p); err == nil && strings.TrimSpace(string(old)) == id {
 		return nil
 	}
-	if err := writeFileAtomic(p, []byte(id+"\n"), 0o600); err != nil {
+	write := writeFileAtomic
+	if !durable {
+		write = writeFileRenamed
+	}
+	if err := write(p, []byte(id+"\n"), 0o600); err != nil {
 		return fmt.Errorf("mount plan %s: %w", container, err)
 	}
 	return nil

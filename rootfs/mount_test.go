@@ -204,3 +204,50 @@ func TestRemoveContainer(t *testing.T) {
 		t.Error("a name that is not one path element must be refused")
 	}
 }
+
+// BenchmarkResolve is a start's lookup of a short name: the short-name
+// record, the candidate references, the image record and its config.
+func BenchmarkResolve(b *testing.B) {
+	s, _ := Open(filepath.Join(b.TempDir(), "store"))
+	addTestImage(b, s, "localhost/app:1", 10)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Resolve("app:1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkWritable is what a start from a start plan pays for its root:
+// the lock, the image's record still there, the writable layer found.
+func BenchmarkWritable(b *testing.B) {
+	s, _ := Open(filepath.Join(b.TempDir(), "store"))
+	img := addTestImage(b, s, "app:1", 10)
+	plan, err := s.MountPlan("app:1", "web", MountOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Writable(img.ID, plan.Lower, "web", MountOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestWritableTransient: a transient container's record is written (not
+// synced) and read back alike.
+func TestWritableTransient(t *testing.T) {
+	s, _ := Open(filepath.Join(t.TempDir(), "store"))
+	img := addTestImage(t, s, "app:1", 1)
+	plan, err := s.Writable(img.ID, nil, "run-1", MountOptions{Transient: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := s.ContainerImage("run-1"); err != nil || id != img.ID || plan.Upper == "" {
+		t.Errorf("record %q, %v; upper %q", id, err, plan.Upper)
+	}
+	if _, err := s.Writable("sha256:"+strings.Repeat("0", 64), nil, "run-2", MountOptions{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("an image not stored: %v", err)
+	}
+}

@@ -105,7 +105,7 @@ func (t *TempDir) Remove() error {
 // run, since their work is locked.
 func (s *Store) CleanTemp() error {
 	var errs []error
-	for _, dir := range []string{dirTemp, dirImages, dirRefs, dirVolumes} {
+	for _, dir := range []string{dirTemp, dirImages, dirRefs, dirVolumes, dirPlans} {
 		errs = append(errs, s.cleanDir(dir))
 	}
 	return errors.Join(errs...)

@@ -152,22 +152,30 @@ func TestStageBinaryIsLean(t *testing.T) {
 
 // TestShimHotPathIsLean: dockah-activate, which runs at every container
 // start, links no registry client, no image-name regular expressions, no
-// archive code, no build code (BuildKit's parser) and no inventory (its
-// rpm database reader and SQLite); pulling, building and inventories are
-// the dockah command's.
+// archive or compression code, no CLI framework, no build code (BuildKit's
+// parser) and no inventory (its rpm database reader and SQLite); pulling,
+// building and inventories are the dockah command's. Every package linked
+// is initialised at every start, used or not (GODEBUG=inittrace=1 shows
+// what each costs): so neither the shim nor dockah-stage links debug/elf,
+// which brings DWARF, zlib and zstd with it.
 func TestShimHotPathIsLean(t *testing.T) {
 	testenv.RequireCommand(t, "go")
-	out, err := exec.Command("go", "list", "-tags", "netgo,osusergo", "-deps", module+"/cmd/dockah-activate").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	for _, dep := range strings.Fields(string(out)) {
-		for _, heavy := range []string{module + "/rootfs/remote", module + "/rootfs/archive", module + "/build",
-			"github.com/moby/buildkit", "github.com/moby/patternmatcher",
-			"github.com/google/go-containerregistry", "github.com/distribution/reference", "net/http",
-			module + "/inventory", "github.com/anchore/go-rpmdb", "github.com/glebarez/go-sqlite", "modernc.org/sqlite"} {
-			if dep == heavy || strings.HasPrefix(dep, heavy+"/") {
-				t.Errorf("dockah-activate links %s", dep)
+	heavy := []string{module + "/rootfs/remote", module + "/rootfs/archive", module + "/rootfs/layer",
+		"github.com/google/go-containerregistry", "github.com/distribution/reference", "net/http",
+		"github.com/spf13/cobra", "github.com/spf13/pflag", "archive", "compress", "internal/zstd",
+		"github.com/klauspost/compress", "debug/elf", "debug/dwarf", "text/template", "encoding/gob",
+		module + "/build", "github.com/moby/buildkit", "github.com/moby/patternmatcher",
+		module + "/inventory", "github.com/anchore/go-rpmdb", "github.com/glebarez/go-sqlite", "modernc.org/sqlite"}
+	for _, bin := range []struct{ pkg, tags string }{{"dockah-activate", "netgo,osusergo"}, {"dockah-stage", "stage,netgo,osusergo"}} {
+		out, err := exec.Command("go", "list", "-tags", bin.tags, "-deps", module+"/cmd/"+bin.pkg).Output()
+		if err != nil {
+			t.Fatalf("go list: %v", err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, h := range heavy {
+				if dep == h || strings.HasPrefix(dep, h+"/") {
+					t.Errorf("%s links %s", bin.pkg, dep)
+				}
 			}
 		}
 	}

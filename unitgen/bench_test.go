@@ -11,6 +11,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/dockah/dockah/internal/deftest"
 )
 
@@ -107,6 +109,50 @@ func BenchmarkLoadUnit(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := LoadUnit(fsys, "app0500"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLoadUnitDisk is the shim's load of one definition and its
+// drop-in from a directory on disk, as it reads them at a start without
+// a start plan.
+func BenchmarkLoadUnitDisk(b *testing.B) {
+	root := b.TempDir()
+	files := map[string]string{
+		"etc/dockah/containers/web.toml":            "[container]\nimage = \"nginx:1.25\"\nread_only = true\n\n[[socket]]\nlisten = \"127.0.0.1:8080\"\nport = 80\n\n[[volume]]\nsource = \"/srv/www\"\ntarget = \"/usr/share/nginx/html\"\nread_only = true\n",
+		"etc/dockah/containers/web.toml.d/env.toml": "[container]\nenvironment = { A = \"1\" }\n",
+	}
+	for name, text := range files {
+		p := root + "/" + name
+		if err := os.MkdirAll(path.Dir(p), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	fsys := os.DirFS(root)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := LoadUnit(fsys, "web"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSpec is the runtime spec of a definition and its image's
+// config, at every start without a start plan.
+func BenchmarkSpec(b *testing.B) {
+	def, err := Parse("web", File{Path: "/etc/dockah/containers/web.toml", Data: []byte("[container]\nimage = \"nginx:1.25\"\nread_only = true\nenvironment = { A = \"1\" }\n\n[[volume]]\nsource = \"data\"\ntarget = \"/data\"\n")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	image := v1.ImageConfig{Entrypoint: []string{"/docker-entrypoint.sh"}, Cmd: []string{"nginx", "-g", "daemon off;"},
+		Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "NGINX_VERSION=1.25.3"}, StopSignal: "SIGQUIT"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Spec(def, SpecInput{Image: image, VolumeDir: "/var/lib/dockah/volumes"}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -12,6 +12,7 @@ func (s *suite) render() string {
 	var sb strings.Builder
 	s.renderHeader(&sb)
 	s.renderSummary(&sb)
+	s.renderGoals(&sb)
 	s.renderSandbox(&sb)
 	s.renderWhat(&sb)
 	s.renderMethod(&sb)

@@ -3,11 +3,11 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/dockah/dockah/bench/benchimage"
 	"github.com/dockah/dockah/internal/deftest"
 	"github.com/dockah/dockah/tests/box"
 	"github.com/dockah/dockah/tests/images"
@@ -94,37 +94,8 @@ mount --bind ` + benchDir + `/containers /var/lib/containers`)
 	return err
 }
 
-// imageEntries is the one image every variant runs: the hello server as
-// its entrypoint, busybox for /bin/true, and the directories systemd-nspawn
-// wants to find in a read-only tree.
-func imageEntries() ([]images.Entry, error) {
-	project, err := box.FindProjectDir()
-	if err != nil {
-		return nil, err
-	}
-	hello := filepath.Join(project, "bin/hello")
-	if _, err := os.Stat(hello); err != nil {
-		return nil, fmt.Errorf("%w (run make build)", err)
-	}
-	busybox, err := exec.LookPath("busybox")
-	if err != nil {
-		return nil, fmt.Errorf("/bin/true of the image is busybox (Debian package busybox-static): %w", err)
-	}
-	entries := []images.Entry{
-		{Name: "hello", Source: hello},
-		{Name: "bin", Dir: true},
-		{Name: "bin/busybox", Source: busybox},
-		{Name: "bin/true", Link: "busybox"},
-		{Name: "tmp", Dir: true, Mode: 0o1777},
-	}
-	for _, d := range []string{"dev", "etc", "proc", "run", "sys", "usr", "var"} {
-		entries = append(entries, images.Entry{Name: d, Dir: true})
-	}
-	return entries, nil
-}
-
 func (s *suite) writeImage() error {
-	entries, err := imageEntries()
+	entries, err := benchimage.Entries()
 	if err != nil {
 		return err
 	}

@@ -214,7 +214,7 @@ func unavailable(err error) error {
 // auditStarted records a successful start.
 func auditStarted(name string, prep *launch.Prepared, pid int) {
 	auditEvent(auditRecord{
-		Event: "start", Container: name, Image: prep.Definition.Container.Image, Unit: prep.Definition.ServiceUnit(),
+		Event: "start", Container: name, Image: prep.Container.Image, Unit: prep.Container.Unit,
 		Label: prep.Config.Spec.Process.SelinuxLabel, Result: "success", Pid: pid,
 	})
 }

@@ -37,6 +37,9 @@ func prepare(name, definitionFile string, sockets []string, mode launch.Mode) (*
 		StoreRoot: launch.StoreRoot(), Sockets: sockets,
 		NotifySocket: os.Getenv(activation.NotifySocketEnv),
 		Log:          func(msg string) { logLine(name, msg) },
+		// DOCKAH_PLAN=0 in the unit's environment computes every start
+		// afresh, to compare or to rule the plan out.
+		Plans: mode == launch.ModeStart && os.Getenv("DOCKAH_PLAN") != "0",
 	}
 	if mode == launch.ModeStart {
 		o.Confine = confineShim
@@ -101,6 +104,17 @@ func start(name, definitionFile string) (status int, err error) {
 		return 0, err
 	}
 	activation.Trace("shim: prepared")
+	// The plan computed for this start, if any, is stored for the next
+	// while the container is built: not after, when systemd may already
+	// be killing what is left in the unit of a container that ended.
+	planSaved := make(chan struct{})
+	go func() {
+		defer close(planSaved)
+		if err := prep.SavePlan(); err != nil {
+			logLine(name, "<7>start plan not stored: "+err.Error())
+		}
+	}()
+	defer func() { <-planSaved }()
 	attach, err := joinNetworks(name, prep)
 	if err != nil {
 		return 0, err
@@ -125,7 +139,7 @@ func start(name, definitionFile string) (status int, err error) {
 	var pid int // the init's, from Started
 	state := func() string {
 		s := fmt.Sprintf("MAINPID=%d", pid)
-		if !prep.Definition.Container.Notify {
+		if !prep.Container.Notify {
 			s += "\nREADY=1"
 		}
 		return s

@@ -236,8 +236,8 @@ func TestFDPath(t *testing.T) {
 		"/tmp/fd/1":              false,
 		"out.tar":                false,
 	} {
-		if got := fdPath.MatchString(path); got != want {
-			t.Errorf("fdPath.MatchString(%q) = %v, want %v", path, got, want)
+		if got := fdPath().MatchString(path); got != want {
+			t.Errorf("fdPath().MatchString(%q) = %v, want %v", path, got, want)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"text/template"
 )
@@ -66,7 +67,7 @@ func (f *rowFormat[R]) String() string { return f.name }
 func (f *rowFormat[R]) Type() string   { return "FORMAT" }
 
 // columnGap is the text between two actions of a "table" template.
-var columnGap = regexp.MustCompile(`\}\}(?:[ \t]|\\t)+\{\{`)
+var columnGap = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\}\}(?:[ \t]|\\t)+\{\{`) })
 
 // Set accepts table, json, or a template that runs on the sample row.
 func (f *rowFormat[R]) Set(s string) error {
@@ -77,7 +78,7 @@ func (f *rowFormat[R]) Set(s string) error {
 	}
 	text, table := strings.CutPrefix(s, "table ")
 	if table {
-		text = columnGap.ReplaceAllString(text, "}}\t{{")
+		text = columnGap().ReplaceAllString(text, "}}\t{{")
 	}
 	// As podman's: \t and \n typed in a shell's quotes are a tab and a
 	// newline.

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -137,7 +138,7 @@ func bootUnits(def *unitgen.Definition, start bool) []string {
 }
 
 // unitNamePattern is what a wanted_by target may look like.
-var unitNamePattern = regexp.MustCompile(`^[A-Za-z0-9:_.@\\-]+\.[a-z]+$`)
+var unitNamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9:_.@\\-]+\.[a-z]+$`) })
 
 // setStartAtBoot writes or removes dockah's drop-in of the container name
 // below root so that its wanted_by includes target (enable) or is empty
@@ -147,7 +148,7 @@ var unitNamePattern = regexp.MustCompile(`^[A-Za-z0-9:_.@\\-]+\.[a-z]+$`)
 // back the definition's own when a disable emptied it, and otherwise
 // takes bootTarget.
 func setStartAtBoot(root, name, target string, enable bool) (*unitgen.Definition, error) {
-	if enable && target != "" && !unitNamePattern.MatchString(target) {
+	if enable && target != "" && !unitNamePattern().MatchString(target) {
 		return nil, fmt.Errorf("--target %q: not a unit name (accepted: e.g. multi-user.target)", target)
 	}
 	dropIn := path.Join(unitgen.SearchPath()[0], name+".toml.d", enableDropIn)

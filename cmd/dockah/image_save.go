@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 
 	"github.com/dockah/dockah/rootfs/archive"
 	"github.com/spf13/cobra"
@@ -55,7 +56,9 @@ var stdoutPaths = map[string]bool{"/dev/stdout": true, "/dev/fd/1": true, "/proc
 
 // fdPath matches the names of open file descriptors: what they lead to is
 // written in place, never replaced by a rename.
-var fdPath = regexp.MustCompile(`^/(dev/(stdout|stderr|fd/[0-9]+)|proc/(self|thread-self|[0-9]+)/fd/[0-9]+)$`)
+var fdPath = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^/(dev/(stdout|stderr|fd/[0-9]+)|proc/(self|thread-self|[0-9]+)/fd/[0-9]+)$`)
+})
 
 // writeArchive writes what fill produces to the place -o output names:
 // stdout, a file written in place, or a regular file replaced atomically.
@@ -73,7 +76,7 @@ func writeArchive(stdout io.Writer, output string, fill func(io.Writer) error) e
 	switch {
 	case err == nil && !info.Mode().IsRegular():
 		return writeInPlace(output, os.O_WRONLY, fill)
-	case err == nil && fdPath.MatchString(filepath.Clean(output)):
+	case err == nil && fdPath().MatchString(filepath.Clean(output)):
 		// A shell's "2>>log" must not lose the log: append, as the
 		// descriptor itself would.
 		return writeInPlace(output, os.O_WRONLY|os.O_APPEND, fill)

@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/dockah/dockah/activation"
 )
 
 // defaultStoreRoot is where images, layers and writable layers live unless
@@ -21,8 +23,11 @@ type globalOptions struct {
 }
 
 func main() {
+	activation.Trace("cli: running")
 	root := newRootCommand()
-	if cmd, err := root.ExecuteC(); err != nil {
+	cmd, err := root.ExecuteC()
+	activation.Trace("cli: done")
+	if err != nil {
 		if cmd.Name() == "run" {
 			// As podman run: 125 is dockah's own failure, bad flags
 			// included; the container's status passes as it is.

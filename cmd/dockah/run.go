@@ -107,6 +107,36 @@ func checkNameFree(ctx context.Context, conn *sd.Conn, fsys fs.FS, store *rootfs
 	return nil
 }
 
+// pendingConn is a connection to systemd being made.
+type pendingConn struct {
+	done chan struct{}
+	conn *sd.Conn
+	err  error
+}
+
+// dialSystemd starts connecting to systemd (openSystemd).
+func dialSystemd(ctx context.Context) *pendingConn {
+	p := &pendingConn{done: make(chan struct{})}
+	go func() {
+		p.conn, p.err = openSystemd(ctx)
+		close(p.done)
+	}()
+	return p
+}
+
+// get waits for the connection.
+func (p *pendingConn) get() (*sd.Conn, error) {
+	<-p.done
+	return p.conn, p.err
+}
+
+// Close closes the connection once it is made.
+func (p *pendingConn) Close() {
+	if conn, _ := p.get(); conn != nil {
+		conn.Close()
+	}
+}
+
 // runFailure marks an error of dockah's own, which exits 125 as podman's.
 type runFailure struct{ err error }
 
@@ -127,6 +157,9 @@ func runContainerOrFail(c *cobra.Command, g *globalOptions, o runOptions, image 
 	if o.detach && (o.interactive || o.tty) {
 		return errors.New("-d runs the container without a terminal or input: leave out -i and -t (dockah exec -it NAME sh opens a shell in it)")
 	}
+	// The connection to systemd is made while the definition is built.
+	systemd := dialSystemd(ctx)
+	defer systemd.Close()
 	if o.name == "" {
 		o.name = randomName()
 	}
@@ -143,27 +176,31 @@ func runContainerOrFail(c *cobra.Command, g *globalOptions, o runOptions, image 
 	if err != nil {
 		return err
 	}
+	activation.Trace("run: definition built")
 	store, err := openStore(g)
 	if err != nil {
 		return err
 	}
-	conn, err := sd.NewSystemConnectionContext(ctx)
+	conn, err := systemd.get()
 	if err != nil {
-		return fmt.Errorf("connect to systemd: %w", err)
+		return err
 	}
-	defer conn.Close()
+	activation.Trace("run: connected to systemd")
 	if err := checkNameFree(ctx, conn, os.DirFS("/"), store, o.name); err != nil {
 		return err
 	}
+	activation.Trace("run: name free")
 	if err := pullForRun(c, g, o, image); err != nil {
 		return err
 	}
+	activation.Trace("run: image present")
 	if err := os.MkdirAll(runDir, 0o700); err != nil {
 		return err
 	}
 	if err := writeFileAtomic(path, func(f *os.File) error { _, err := f.Write(data); return err }); err != nil {
 		return err
 	}
+	activation.Trace("run: definition written")
 	cli, err := os.Executable()
 	if err != nil {
 		return err
@@ -328,6 +365,7 @@ func (r *transientRun) run(ctx context.Context) error {
 	if err := r.start(ctx); err != nil {
 		return r.startFailure(ctx, err)
 	}
+	activation.Trace("run: started")
 	// Ctrl-C stops the unit the way systemctl stop does; its end is then
 	// a change like any other.
 	interrupts := make(chan os.Signal, 1)
@@ -345,6 +383,7 @@ func (r *transientRun) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	activation.Trace("run: unit ended")
 	return r.result(ctx)
 }
 
@@ -401,7 +440,7 @@ func (r *transientRun) serviceProperties() []sd.Property {
 		sd.PropType("notify"),
 		{Name: "NotifyAccess", Value: dbus.MakeVariant("main")},
 		{Name: "KillMode", Value: dbus.MakeVariant("mixed")},
-		{Name: "Environment", Value: dbus.MakeVariant([]string{"DOCKAH_ROOT=" + r.store})},
+		{Name: "Environment", Value: dbus.MakeVariant(r.environment())},
 		{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")},
 		// run-ended writes there; the store is in the sandbox's list.
 		{Name: "ReadWritePaths", Value: dbus.MakeVariant([]string{runDir})},
@@ -422,6 +461,16 @@ func (r *transientRun) serviceProperties() []sd.Property {
 	return append(props, r.stdio()...)
 }
 
+// environment is the units' environment: the store, and DOCKAH_TRACE
+// when this command traces its steps, so that the shim's follow.
+func (r *transientRun) environment() []string {
+	env := []string{"DOCKAH_ROOT=" + r.store}
+	if activation.Tracing() {
+		env = append(env, "DOCKAH_TRACE=1")
+	}
+	return env
+}
+
 // execCommand is an Exec*= command as systemd's D-Bus API takes it,
 // (sasb): the last is the "-" prefix of a unit file.
 type execCommand struct {
@@ -435,6 +484,10 @@ func (r *transientRun) endedCommand() []string {
 	args := []string{r.cli, "--root", r.store, "run-ended"}
 	if r.remove {
 		args = append(args, "--rm")
+	}
+	if len(r.def.Sockets) == 0 {
+		// Nothing to close: no connection to systemd.
+		args = append(args, "--no-sockets")
 	}
 	return append(args, r.name)
 }
@@ -479,16 +532,31 @@ func (r *transientRun) property(ctx context.Context, name string) (string, error
 // result turns the finished unit's main process status into the
 // command's: the exit status, or 128+N for death by signal N.
 func (r *transientRun) result(ctx context.Context) error {
+	// Both asked at once: one round trip.
+	type answer struct {
+		value int32
+		err   error
+	}
+	code := make(chan answer, 1)
+	go func() {
+		p, err := r.conn.GetServicePropertyContext(ctx, r.service(), "ExecMainCode")
+		if err != nil {
+			code <- answer{err: err}
+			return
+		}
+		c, _ := p.Value.Value().(int32)
+		code <- answer{value: c}
+	}()
 	p, err := r.conn.GetServicePropertyContext(ctx, r.service(), "ExecMainStatus")
+	main := <-code
 	if err != nil {
 		return err
+	}
+	if main.err != nil {
+		return main.err
 	}
 	status, _ := p.Value.Value().(int32)
-	code, err := r.conn.GetServicePropertyContext(ctx, r.service(), "ExecMainCode")
-	if err != nil {
-		return err
-	}
-	c, _ := code.Value.Value().(int32)
+	c := main.value
 	_ = r.conn.ResetFailedUnitContext(ctx, r.service())
 	const cldExited = 1
 	switch {

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/dockah/dockah/activation"
 	"github.com/dockah/dockah/network"
 	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/unitgen"
@@ -137,9 +138,9 @@ func removeRunContainer(store *rootfs.Store, name string) error {
 // with --rm removes the container. It runs in the unit's sandbox, with
 // runDir and the store writable.
 func newRunEndedCommand(g *globalOptions) *cobra.Command {
-	var remove bool
+	var remove, noSockets bool
 	cmd := &cobra.Command{
-		Use:     "run-ended [--rm] NAME",
+		Use:     "run-ended [--rm] [--no-sockets] NAME",
 		Short:   "Record how a container of dockah run ended (its unit's ExecStopPost=)",
 		Hidden:  true,
 		Example: "  dockah run-ended run-1a2b3c4d",
@@ -147,10 +148,15 @@ func newRunEndedCommand(g *globalOptions) *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			name := args[0]
 			err := recordRunEnd(g, name, remove)
+			activation.Trace("run-ended: recorded")
+			if noSockets {
+				return err
+			}
 			return errors.Join(err, closeRunSockets(c.Context(), name))
 		},
 	}
 	cmd.Flags().BoolVar(&remove, "rm", false, "remove the container instead")
+	cmd.Flags().BoolVar(&noSockets, "no-sockets", false, "the container has no socket units to close")
 	return cmd
 }
 
@@ -179,9 +185,9 @@ func recordRunEnd(g *globalOptions, name string, remove bool) error {
 // container is restarting. (A defined container's sockets stay: they
 // start it again.)
 func closeRunSockets(ctx context.Context, name string) error {
-	conn, err := sdbus.NewSystemConnectionContext(ctx)
+	conn, err := openSystemd(ctx)
 	if err != nil {
-		return fmt.Errorf("connect to systemd: %w", err)
+		return err
 	}
 	defer conn.Close()
 	jobs, err := conn.ListJobsContext(ctx)

@@ -46,6 +46,9 @@ func TestREADMEExample(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		_, _ = b.Systemctl("stop", "readme-web.socket", "readme-web.service")
+		// The volume this test made by hand is nginx's too: TestNginx
+		// checks that its first start fills it with the image's content.
+		_ = os.RemoveAll(filepath.Dir(volume(b, def.Volumes[0].Source, "")))
 		_ = os.RemoveAll(b.Path("/etc/dockah/containers/readme-web.toml.d"))
 		_ = os.Remove(b.Path("/etc/dockah/containers/readme-web.toml"))
 		_, _ = b.Systemctl("daemon-reload")

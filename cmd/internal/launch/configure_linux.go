@@ -1,10 +1,8 @@
 package launch
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/dockah/dockah/activation"
 	"github.com/dockah/dockah/policy"
-	"github.com/dockah/dockah/rootfs"
 )
 
 // security is what a definition asks of the security policy; Prepare
@@ -35,19 +32,13 @@ type security struct {
 type request struct {
 	Name     string
 	Spec     *specs.Spec // from the definition and the image (unitgen.Spec)
-	Plan     *rootfs.Plan
 	Security security
-	// StoreRoot is the image store; the init layer, the seccomp cache
-	// and the mount point live under it.
+	// StoreRoot is the image store; the seccomp cache and the MCS
+	// registry live under it.
 	StoreRoot string
-	// Sockets are the names of the passed sockets (LISTEN_FDNAMES).
-	Sockets []string
 	// Init and StopSignal: see activation.Config.
 	Init       bool
 	StopSignal int
-	// NotifySocket, when set, is the host path of systemd's notification
-	// socket, bound into the container so the app reports readiness.
-	NotifySocket string
 	// Printable asks for the resolved seccomp rules in the spec, for
 	// "dockah spec"; the start path only needs the compiled program.
 	Printable bool
@@ -57,47 +48,51 @@ type request struct {
 }
 
 // configure completes the spec with the security policy and returns the
-// configuration activation.Start runs. On the start path it costs a few
-// small file reads: the seccomp program comes compiled from the cache.
-func configure(req request) (*activation.Config, error) {
+// part of the configuration activation.Start runs that does not change
+// from one start to the next (finish adds the rest), and the SELinux
+// labels. It costs a few small file reads: the seccomp program comes
+// compiled from the cache. For a printed spec (req.Printable) it returns
+// the spec alone, with the resolved seccomp rules in it.
+func configure(req request) (*activation.Config, policy.Labels, error) {
 	spec := req.Spec
 	if spec.Linux == nil {
 		spec.Linux = &specs.Linux{}
 	}
-	available := ownBoundingSet()
+	available := factSources.bounding()
 	rootCaps, err := policy.Capabilities(policy.CapConfig{Add: req.Security.CapabilitiesAdd, Drop: req.Security.CapabilitiesDrop, UID: 0, Available: available})
 	if err != nil {
-		return nil, err
+		return nil, policy.Labels{}, err
 	}
 	userCaps, err := policy.Capabilities(policy.CapConfig{Add: req.Security.CapabilitiesAdd, Drop: req.Security.CapabilitiesDrop, UID: 1, Available: available})
 	if err != nil {
-		return nil, err
+		return nil, policy.Labels{}, err
 	}
 	spec.Process.Capabilities = rootCaps.OCI()
 	paths, err := policy.MaskedPaths(policy.PathConfig{Masked: req.Security.MaskedPaths, CPUs: possibleCPUs()})
 	if err != nil {
-		return nil, err
+		return nil, policy.Labels{}, err
 	}
 	spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths = paths.Masked, paths.ReadOnly
 
 	profile, err := policy.Seccomp(policy.SeccompConfig{Profile: req.Security.Seccomp, Kernel: kernelVersion()})
 	if err != nil {
-		return nil, err
+		return nil, policy.Labels{}, err
 	}
 	prog, _, err := policy.CachedBPF(filepath.Join(req.StoreRoot, "cache", "seccomp"), profile, rootCaps.Bounding)
 	if err != nil && prog == nil {
-		return nil, err
+		return nil, policy.Labels{}, err
 	}
 	if err != nil {
 		// Compiled but not cached: this start works, the next is slow.
 		logf(req, err.Error())
 	}
+	activation.Trace("shim: seccomp program")
 	if req.Printable && !profile.Unconfined() {
 		spec.Linux.Seccomp = profile.Resolve(rootCaps.Bounding)
 	}
 	labels, note, err := selinuxLabels(req)
 	if err != nil {
-		return nil, err
+		return nil, policy.Labels{}, err
 	}
 	if note != "" && asksForLabels(req.Security) {
 		// Said only when the definition asked for labels: on a host
@@ -105,41 +100,20 @@ func configure(req request) (*activation.Config, error) {
 		logf(req, "<7>"+note)
 	}
 	spec.Process.SelinuxLabel, spec.Linux.MountLabel = labels.Process, labels.File
+	activation.Trace("shim: selinux")
 	if req.Printable {
-		// Nothing on disk for a spec that is only printed.
-		return &activation.Config{Name: req.Name, Spec: spec}, nil
+		return &activation.Config{Name: req.Name, Spec: spec}, labels, nil
 	}
-	if err := relabelOnce(labels, req.Plan.Upper, req.Security.Volumes); err != nil {
-		return nil, err
-	}
-	initLayer, err := activation.InitLayer(filepath.Join(req.StoreRoot, "init"))
-	if err != nil {
-		return nil, err
-	}
-	mountPoint := filepath.Join(req.StoreRoot, "mnt")
-	if err := os.MkdirAll(mountPoint, 0o700); err != nil {
-		return nil, fmt.Errorf("create mount point: %w", err)
-	}
-	cfg := &activation.Config{
+	return &activation.Config{
 		Name:             req.Name,
 		Spec:             spec,
-		Root:             activation.RootLayers{Lower: append([]string{initLayer}, req.Plan.Lower...), Upper: req.Plan.Upper, Work: req.Plan.Work},
-		MountPoint:       mountPoint,
-		Files:            hostFiles(spec),
-		Sockets:          req.Sockets,
 		Seccomp:          prog,
 		Capabilities:     capabilitySets(rootCaps),
 		UserCapabilities: capabilitySets(userCaps),
 		Init:             req.Init,
 		StopSignal:       req.StopSignal,
 		LoopbackUp:       hasNamespace(spec, specs.NetworkNamespace),
-	}
-	if req.NotifySocket != "" {
-		const inside = "/run/host/notify"
-		spec.Mounts = append(spec.Mounts, specs.Mount{Destination: inside, Type: "bind", Source: req.NotifySocket, Options: []string{"bind"}})
-		spec.Process.Env = append(spec.Process.Env, "NOTIFY_SOCKET="+inside)
-	}
-	return cfg, nil
+	}, labels, nil
 }
 
 func logf(req request, msg string) {
@@ -181,23 +155,6 @@ func hostFiles(spec *specs.Spec) map[string]string {
 	files["/etc/hosts"] = "127.0.0.1\tlocalhost " + spec.Hostname + "\n::1\tlocalhost ip6-localhost ip6-loopback " + spec.Hostname + "\n"
 	files["/etc/resolv.conf"] = "# no network: this container has only loopback\n"
 	return files
-}
-
-// ownBoundingSet is what the shim can grant: its own bounding set (a host
-// or a sandbox may withhold capabilities from everything it runs).
-func ownBoundingSet() policy.CapSet {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return policy.AllCaps()
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "CapBnd:"); ok {
-			if n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64); err == nil {
-				return policy.CapSet(n) & policy.AllCaps()
-			}
-		}
-	}
-	return policy.AllCaps()
 }
 
 // possibleCPUs lists the host's CPUs, whose thermal_throttle directories

@@ -25,6 +25,9 @@ func TestMain(m *testing.M) {
 	if activation.IsInit() {
 		activation.RunInit()
 	}
+	if os.Getenv(firstPrepareEnv) != "" {
+		os.Exit(firstPrepare())
+	}
 	os.Exit(m.Run())
 }
 
@@ -49,8 +52,11 @@ func busyboxStart(t *testing.T, script string) *activation.Config {
 			t.Fatal(err)
 		}
 	}
-	cfg, err := configure(request{Name: "policy", Spec: spec, StoreRoot: store, Plan: plan})
+	cfg, _, err := configure(request{Name: "policy", Spec: spec, StoreRoot: store})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := completeConfig(store, cfg, plan, nil); err != nil {
 		t.Fatal(err)
 	}
 	return cfg

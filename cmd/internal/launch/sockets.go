@@ -25,10 +25,21 @@ type PassedSocket struct {
 // k-th socket of that name's unit. An fd that matches nothing (a socket
 // unit added by hand with Sockets=) is passed in as it is.
 func MatchSockets(def *unitgen.Definition, names []string) ([]PassedSocket, error) {
-	groups := map[string][]unitgen.Socket{}
+	return matchSockets(socketGroups(def), names)
+}
+
+// socketGroups are the definition's sockets by their unit's fd name.
+func socketGroups(def *unitgen.Definition) map[string][]socketSpec {
+	groups := map[string][]socketSpec{}
 	for _, u := range def.SocketUnits() {
-		groups[u.FDName] = u.Sockets
+		for _, s := range u.Sockets {
+			groups[u.FDName] = append(groups[u.FDName], socketSpec{Port: s.Port, Datagram: s.Type == unitgen.SocketDatagram})
+		}
 	}
+	return groups
+}
+
+func matchSockets(groups map[string][]socketSpec, names []string) ([]PassedSocket, error) {
 	seen := map[string]int{}
 	out := make([]PassedSocket, len(names))
 	for i, name := range names {
@@ -43,7 +54,7 @@ func MatchSockets(def *unitgen.Definition, names []string) ([]PassedSocket, erro
 			return nil, fmt.Errorf("systemd passed %d sockets named %q, the definition declares %d", k+1, name, len(group))
 		}
 		out[i].Port = group[k].Port
-		out[i].Datagram = group[k].Type == unitgen.SocketDatagram
+		out[i].Datagram = group[k].Datagram
 	}
 	return out, nil
 }

@@ -8,22 +8,30 @@ import (
 	"github.com/dockah/dockah/unitgen"
 )
 
-// makeNamedVolumes creates the named volumes of a definition that do not
-// exist yet, each filled with what the image has at its target unless
-// copy = false, as Docker and Podman do on a volume's first use. A volume
-// that exists, even empty, is never touched again: for it this costs one
-// lstat.
-func makeNamedVolumes(store *rootfs.Store, def *unitgen.Definition, image *rootfs.Image, log func(string)) error {
+// namedVolumes are the definition's named volumes.
+func namedVolumes(def *unitgen.Definition) []namedVolume {
+	var out []namedVolume
 	for _, v := range def.Volumes {
-		if !v.IsNamed() {
-			continue
+		if v.IsNamed() {
+			out = append(out, namedVolume{Source: v.Source, Target: v.Target, Copy: v.Copy})
 		}
+	}
+	return out
+}
+
+// makeNamedVolumes creates the named volumes that do not exist yet, each
+// filled with what the image (its layer dirs lower, topmost first) has at
+// its target unless copy = false, as Docker and Podman do on a volume's
+// first use. A volume that exists, even empty, is never touched again:
+// for it this costs one lstat.
+func makeNamedVolumes(store *rootfs.Store, volumes []namedVolume, lower []string, log func(string)) error {
+	for _, v := range volumes {
 		var fill func(string) error
 		var stats merged.Stats
 		if v.Copy {
 			fill = func(dir string) error {
 				var err error
-				stats, err = seedVolume(image, v.Target, dir)
+				stats, err = seedVolume(lower, v.Target, dir)
 				return err
 			}
 		}
@@ -39,11 +47,7 @@ func makeNamedVolumes(store *rootfs.Store, def *unitgen.Definition, image *rootf
 }
 
 // seedVolume copies the image's content at target into dir.
-func seedVolume(image *rootfs.Image, target, dir string) (merged.Stats, error) {
-	lower := make([]string, 0, len(image.Layers))
-	for i := len(image.Layers) - 1; i >= 0; i-- {
-		lower = append(lower, image.Layers[i].Dir)
-	}
+func seedVolume(lower []string, target, dir string) (merged.Stats, error) {
 	view, err := merged.Open(lower)
 	if err != nil {
 		return merged.Stats{}, err
@@ -53,7 +57,7 @@ func seedVolume(image *rootfs.Image, target, dir string) (merged.Stats, error) {
 }
 
 // volumeNote is the journal's line about a new volume.
-func volumeNote(v unitgen.Volume, st merged.Stats) string {
+func volumeNote(v namedVolume, st merged.Stats) string {
 	switch {
 	case !v.Copy:
 		return fmt.Sprintf("volume %s created empty (copy = false)", v.Source)

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dockah/dockah/bench/benchimage"
+	"github.com/dockah/dockah/bench/measure"
+	"github.com/dockah/dockah/tests/box"
+	"github.com/dockah/dockah/tests/images"
+	"github.com/dockah/dockah/unitgen"
+)
+
+// session is the box and what was set up in it.
+type session struct {
+	box *box.Box
+	// base is the bin/ of another build (-base), installed beside this
+	// one: its shim runs steps-base, its CLI dockah-base.
+	base string
+}
+
+// The other build's binaries, in the box.
+const (
+	baseShim = "/usr/libexec/dockah/dockah-activate-base"
+	baseCLI  = "/usr/bin/dockah-base"
+)
+
+// Inside the box; under the store, a bind of the host's file system
+// (overlayfs cannot live on the box's own overlay root).
+const imageTar = "/var/lib/dockah/steps/image.tar"
+
+// Ports on the host's loopback (the box shares the host's network).
+var listen = map[string]string{"steps-served": "127.0.0.1:18591", "steps-nosandbox": "127.0.0.1:18592", "steps-noplan": "127.0.0.1:18593"}
+
+func (s *session) setup() error {
+	if s.base != "" {
+		listen["steps-base"] = "127.0.0.1:18594"
+		for from, to := range map[string]string{"dockah-activate": baseShim, "dockah": baseCLI} {
+			data, err := os.ReadFile(filepath.Join(s.base, from))
+			if err != nil {
+				return fmt.Errorf("-base: %w", err)
+			}
+			if err := s.box.WriteFile(to, data, 0o755); err != nil {
+				return err
+			}
+		}
+		// Its units run the other shim.
+		exec := "[Service]\nExecStart=\nExecStart=" + baseShim + " steps-base\n"
+		if err := s.box.WriteFile("/etc/systemd/system/steps-base.service.d/base.conf", []byte(exec), 0o644); err != nil {
+			return err
+		}
+	}
+	entries, err := benchimage.Entries()
+	if err != nil {
+		return err
+	}
+	if err := images.WriteTar(filepath.Join(s.box.StoreDir(), "steps", "image.tar"), entries); err != nil {
+		return err
+	}
+	for _, ref := range []struct{ name, entrypoint string }{{"hello:steps", "/hello"}, {"true:steps", "/bin/true"}} {
+		if _, err := s.box.Run("dockah", "image", "import", "-q", imageTar, "--name", ref.name, "--entrypoint", ref.entrypoint); err != nil {
+			return err
+		}
+	}
+	def := func(image string, extra string) string {
+		return "[container]\nimage = \"" + image + "\"\nread_only = true\n" + extra + "\n[systemd.unit]\nStartLimitIntervalSec = \"0\"\n"
+	}
+	defs := map[string]string{
+		"steps-true": def("true:steps", ""),
+	}
+	for name, addr := range listen {
+		defs[name] = def("hello:steps", "\n[[socket]]\nlisten = \""+addr+"\"\n")
+	}
+	for name, d := range defs {
+		if err := s.box.WriteFile("/etc/dockah/containers/"+name+".toml", []byte(d), 0o644); err != nil {
+			return err
+		}
+		trace := "[Service]\nEnvironment=DOCKAH_TRACE=1\n"
+		if name == "steps-noplan" {
+			trace += "Environment=DOCKAH_PLAN=0\n"
+		}
+		if err := s.box.WriteFile("/etc/systemd/system/"+name+".service.d/trace.conf", []byte(trace), 0o644); err != nil {
+			return err
+		}
+	}
+	if err := s.writeUnsandboxed(defs["steps-nosandbox"]); err != nil {
+		return err
+	}
+	if _, err := s.box.Systemctl("daemon-reload"); err != nil {
+		return err
+	}
+	var sockets []string
+	for name := range listen {
+		sockets = append(sockets, name+".socket")
+	}
+	_, err = s.box.Systemctl(append([]string{"start"}, sockets...)...)
+	return err
+}
+
+// writeUnsandboxed resets, in a drop-in, every directive of the unit's
+// sandbox, to its empty value (a list) or its default.
+func (s *session) writeUnsandboxed(def string) error {
+	d, err := unitgen.Parse("steps-nosandbox", unitgen.File{Path: "/etc/dockah/containers/steps-nosandbox.toml", Data: []byte(def)})
+	if err != nil {
+		return err
+	}
+	resets := map[string]string{"CapabilityBoundingSet": "~", "UMask": "0022", "DevicePolicy": "auto"}
+	lists := map[string]bool{"ReadWritePaths": true, "IPAddressDeny": true, "IPAddressAllow": true, "DeviceAllow": true,
+		"RestrictAddressFamilies": true, "SystemCallArchitectures": true, "SystemCallFilter": true, "SystemCallErrorNumber": true}
+	var sb strings.Builder
+	sb.WriteString("[Service]\n")
+	seen := map[string]bool{}
+	for _, dir := range unitgen.Sandbox(d) {
+		if seen[dir.Key] {
+			continue
+		}
+		seen[dir.Key] = true
+		v, ok := resets[dir.Key]
+		switch {
+		case ok:
+		case lists[dir.Key]:
+			v = ""
+		default:
+			v = "no"
+		}
+		sb.WriteString(dir.Key + "=" + v + "\n")
+	}
+	return s.box.WriteFile("/etc/systemd/system/steps-nosandbox.service.d/nosandbox.conf", []byte(sb.String()), 0o644)
+}
+
+// served takes n cold starts of each unit apart, in rounds: every unit
+// stopped, 300 ms of rest, one connection, in an order that rotates from
+// round to round so that the machine's drift hits all alike. The
+// journal's trace lines of each start are placed on the time since its
+// connection began.
+func (s *session) served(units []string, n int) (map[string][]sample, error) {
+	starts := map[string][]int64{}
+	firstBytes := map[string][]time.Duration{}
+	// The definitions must be older than the shim's racy margin for the
+	// first start to store its plan.
+	time.Sleep(2500 * time.Millisecond)
+	for r := 0; r <= n; r++ { // round 0 warms up
+		for k := range units {
+			unit := units[(r+k)%len(units)]
+			service := unit + ".service"
+			if _, err := s.box.Systemctl("stop", service); err != nil {
+				return nil, err
+			}
+			if err := s.box.WaitUnitState(service, 10*time.Second, "inactive", "failed"); err != nil {
+				return nil, err
+			}
+			time.Sleep(300 * time.Millisecond)
+			t0 := time.Now()
+			d, err := measure.FirstByte(listen[unit])
+			if err != nil {
+				out, _ := s.box.Journal(service)
+				return nil, fmt.Errorf("%s: first byte: %w\n%s", unit, err, out)
+			}
+			if r > 0 {
+				starts[unit] = append(starts[unit], t0.UnixMicro())
+				firstBytes[unit] = append(firstBytes[unit], d)
+			}
+		}
+	}
+	time.Sleep(time.Second) // the journal takes the last lines in
+	out := map[string][]sample{}
+	for _, unit := range units {
+		journal, err := s.box.Run("journalctl", "--no-pager", "-o", "cat", "-u", unit+".service")
+		if err != nil {
+			return nil, err
+		}
+		// A start's lines are those before the next start's connection.
+		st := starts[unit]
+		ends := append(st[1:len(st):len(st)], st[len(st)-1]+time.Second.Microseconds())
+		for i := range st {
+			sm := parseTrace(journal, st[i], ends[i])
+			sm.add("first byte (client)", firstBytes[unit][i])
+			out[unit] = append(out[unit], sm)
+		}
+	}
+	return out, nil
+}
+
+// dockahRun runs dockah run --rm n times (after a warm-up) with tracing,
+// and with -base as many times the other build's, alternating; date(1)
+// before and after marks the command's start and end.
+func (s *session) dockahRun(n int) (map[string][]sample, error) {
+	clis := map[string]string{"run": "dockah"}
+	if s.base != "" {
+		clis["run-base"] = baseCLI
+	}
+	out := map[string][]sample{}
+	for i := 0; i <= n; i++ {
+		for name, cli := range clis {
+			script := `date +%s%6N; DOCKAH_TRACE=1 ` + cli + ` run --rm true:steps 2>&1; echo "status $?"; date +%s%6N`
+			text, err := s.box.Run("sh", "-c", script)
+			if err != nil {
+				return nil, err
+			}
+			lines := strings.Split(strings.TrimSpace(text), "\n")
+			from, err1 := strconv.ParseInt(lines[0], 10, 64)
+			to, err2 := strconv.ParseInt(lines[len(lines)-1], 10, 64)
+			if err1 != nil || err2 != nil || !strings.Contains(text, "status 0") {
+				return nil, fmt.Errorf("unexpected output:\n%s", text)
+			}
+			if i == 0 {
+				continue
+			}
+			sm := parseTrace(text, from, to+1)
+			sm.add("exit (date after)", time.Duration(to-from)*time.Microsecond)
+			out[name] = append(out[name], sm)
+		}
+	}
+	return out, nil
+}
