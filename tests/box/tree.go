@@ -49,6 +49,8 @@ var debian13 = tree{
 		"procps", "iproute2", "curl",
 		// The benchmark's peers and its timer.
 		"crun", "runc", "podman", "hyperfine",
+		// tests/build reads dockah build's images with them.
+		"skopeo", "buildah",
 	},
 }
 
