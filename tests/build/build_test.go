@@ -150,7 +150,10 @@ func TestConfigEqualsBuildah(t *testing.T) {
 				t.Fatalf("dockah build: %s", r.Stderr)
 			}
 			ours := dockahConfig(t, b, name+":test")
-			args := append(bh, "bud", "-q", "--isolation", "chroot", "--format", "docker", "--identity-label=false", "-t", "buildah-"+name)
+			args := append(bh, "bud", "-q", "--isolation", "chroot", "--format", "docker", "--identity-label=false", "-t", "buildah-"+name,
+				// Debian 13's buildah raises RLIMIT_NOFILE and RLIMIT_NPROC to 1048576 for
+				// a step unless told, which the box's limit refuses.
+				"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096")
 			if flags, err := os.ReadFile(filepath.Join("testdata", name, "flags")); err == nil {
 				args = append(args, strings.Fields(string(flags))...)
 			}
