@@ -2,9 +2,7 @@ package run
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,15 +49,8 @@ func runBox(t *testing.T) *box.Box {
 // status.
 func exitStatus(t *testing.T, b *box.Box, args ...string) (string, int) {
 	t.Helper()
-	out, err := b.Run(args...)
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		return out, exit.ExitCode()
-	}
-	if err != nil {
-		t.Fatalf("%s: %v", strings.Join(args, " "), err)
-	}
-	return out, 0
+	r := b.Exec(t, "", args...)
+	return r.Stdout + r.Stderr, r.Status
 }
 
 // Command lines in the shape of docker run's documented examples, with the
@@ -346,9 +337,7 @@ func TestRunRefusesAnOldLayer(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool, what string) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
+	if !box.Eventually(20*time.Second, cond) {
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
