@@ -41,6 +41,7 @@ func main() {
 	n := flag.Int("n", 20, "samples per variant")
 	base := flag.String("base", "", "also run the shim and the CLI of another build (its bin/ directory, made by make build), interleaved: steps-base and run-base")
 	out := flag.String("out", "", "also write the report to this file")
+	ablate := flag.Bool("ablate", false, "also start, for every directive of the unit's sandbox, the served unit with only that directive reset, and tell what each costs")
 	flag.Parse()
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
@@ -49,7 +50,7 @@ func main() {
 		_ = box.ReapOwn()
 		os.Exit(130)
 	}()
-	report, err := run(*n, *base)
+	report, err := run(*n, *base, *ablate)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "steps: %v\n", err)
 		os.Exit(1)
@@ -67,13 +68,13 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "steps: "+format+"\n", args...)
 }
 
-func run(n int, base string) (string, error) {
+func run(n int, base string, ablate bool) (string, error) {
 	b, err := box.Boot(box.Options{Log: logf})
 	if err != nil {
 		return "", err
 	}
 	defer b.Close()
-	s := &session{box: b, base: base}
+	s := &session{box: b, base: base, ablate: ablate}
 	if err := s.setup(); err != nil {
 		return "", fmt.Errorf("setup: %w", err)
 	}
@@ -84,9 +85,17 @@ func run(n int, base string) (string, error) {
 	if base != "" {
 		units = append(units, "steps-base")
 	}
-	served, err := s.served(units, n)
+	var ablated []string
+	for unit := range s.ablated {
+		ablated = append(ablated, unit)
+	}
+	sort.Strings(ablated)
+	served, err := s.served(append(units, ablated...), n)
 	if err != nil {
 		return "", err
+	}
+	if len(ablated) > 0 {
+		sb.WriteString(ablationTable(served, ablated, s.ablated))
 	}
 	for _, unit := range units {
 		fmt.Fprintf(&sb, "## %s: cold first byte through a passed socket\n\n%s\n\n", unit, notes[unit])
@@ -204,6 +213,36 @@ func table(samples []sample, since string) string {
 		fmt.Fprintf(&sb, "\nPrepare (shim: running to shim: prepared): median %.2f ms, p90 %.2f ms, %d samples.\n",
 			measure.Millis(measure.Quantile(prepare, 0.5)), measure.Millis(measure.Quantile(prepare, 0.9)), len(prepare))
 	}
+	sb.WriteString("\n")
+	return sb.String()
+}
+
+// ablationTable tells, for each directive of the sandbox, the cold first
+// byte and the shim's first line of the served unit with only that
+// directive reset, against the whole sandbox and none of it.
+func ablationTable(served map[string][]sample, units []string, keys map[string]string) string {
+	med := func(unit, step string) time.Duration {
+		var ds []time.Duration
+		for _, s := range served[unit] {
+			if d, ok := s.steps[step]; ok {
+				ds = append(ds, d)
+			}
+		}
+		return measure.Quantile(ds, 0.5)
+	}
+	const fb, running = "first byte (client)", "shim: running"
+	all := med("steps-served", fb)
+	var sb strings.Builder
+	sb.WriteString("## What each directive of the sandbox costs\n\nThe served unit with one directive reset by a drop-in; what it saves is the whole sandbox's median less this one's.\n\n")
+	sb.WriteString("| directive reset | cold first byte, median | saves | shim: running, median |\n|---|---|---|---|\n")
+	row := func(name, unit string) {
+		fmt.Fprintf(&sb, "| %s | %.2f ms | %+.2f ms | %.2f ms |\n", name, measure.Millis(med(unit, fb)), measure.Millis(all-med(unit, fb)), measure.Millis(med(unit, running)))
+	}
+	row("(none: the whole sandbox)", "steps-served")
+	for _, unit := range units {
+		row(keys[unit], unit)
+	}
+	row("(all: no sandbox)", "steps-nosandbox")
 	sb.WriteString("\n")
 	return sb.String()
 }

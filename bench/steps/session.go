@@ -21,6 +21,26 @@ type session struct {
 	// base is the bin/ of another build (-base), installed beside this
 	// one: its shim runs steps-base, its CLI dockah-base.
 	base string
+	// ablated maps, with -ablate, each unit that has one directive of
+	// the sandbox reset to that directive's key.
+	ablated map[string]string
+	ablate  bool
+}
+
+// planAblation names a unit for every directive of the served unit's
+// sandbox, on ports from 18560 on.
+func (s *session) planAblation() error {
+	sandbox, err := sandboxOf("steps-served", "[container]\nimage = \"hello:steps\"\nread_only = true\n[[socket]]\nlisten = \"127.0.0.1:18591\"\n")
+	if err != nil {
+		return err
+	}
+	s.ablated = map[string]string{}
+	for i, key := range measure.SandboxKeys(sandbox) {
+		unit := fmt.Sprintf("steps-ablate-%02d", i)
+		s.ablated[unit] = key
+		listen[unit] = fmt.Sprintf("127.0.0.1:%d", 18560+i)
+	}
+	return nil
 }
 
 // The other build's binaries, in the box.
@@ -37,6 +57,11 @@ const imageTar = "/var/lib/dockah/steps/image.tar"
 var listen = map[string]string{"steps-served": "127.0.0.1:18591", "steps-nosandbox": "127.0.0.1:18592", "steps-noplan": "127.0.0.1:18593"}
 
 func (s *session) setup() error {
+	if s.ablate {
+		if err := s.planAblation(); err != nil {
+			return err
+		}
+	}
 	if s.base != "" {
 		listen["steps-base"] = "127.0.0.1:18594"
 		for from, to := range map[string]string{"dockah-activate": baseShim, "dockah": baseCLI} {
@@ -90,6 +115,16 @@ func (s *session) setup() error {
 	if err := s.writeUnsandboxed(defs["steps-nosandbox"]); err != nil {
 		return err
 	}
+	for unit, key := range s.ablated {
+		key := key
+		d := def("hello:steps", "\n[[socket]]\nlisten = \""+listen[unit]+"\"\n")
+		if err := s.box.WriteFile("/etc/dockah/containers/"+unit+".toml", []byte(d), 0o644); err != nil {
+			return err
+		}
+		if err := s.writeReset(unit, d, func(k string) bool { return k == key }); err != nil {
+			return err
+		}
+	}
 	if _, err := s.box.Systemctl("daemon-reload"); err != nil {
 		return err
 	}
@@ -104,32 +139,30 @@ func (s *session) setup() error {
 // writeUnsandboxed resets, in a drop-in, every directive of the unit's
 // sandbox, to its empty value (a list) or its default.
 func (s *session) writeUnsandboxed(def string) error {
-	d, err := unitgen.Parse("steps-nosandbox", unitgen.File{Path: "/etc/dockah/containers/steps-nosandbox.toml", Data: []byte(def)})
+	return s.writeReset("steps-nosandbox", def, nil)
+}
+
+// writeReset resets, in a drop-in of unit, the directives of the unit's
+// sandbox that only accepts (all of them for nil).
+func (s *session) writeReset(unit, def string, only func(string) bool) error {
+	sandbox, err := sandboxOf(unit, def)
 	if err != nil {
 		return err
 	}
-	resets := map[string]string{"CapabilityBoundingSet": "~", "UMask": "0022", "DevicePolicy": "auto"}
-	lists := map[string]bool{"ReadWritePaths": true, "IPAddressDeny": true, "IPAddressAllow": true, "DeviceAllow": true,
-		"RestrictAddressFamilies": true, "SystemCallArchitectures": true, "SystemCallFilter": true, "SystemCallErrorNumber": true}
-	var sb strings.Builder
-	sb.WriteString("[Service]\n")
-	seen := map[string]bool{}
-	for _, dir := range unitgen.Sandbox(d) {
-		if seen[dir.Key] {
-			continue
-		}
-		seen[dir.Key] = true
-		v, ok := resets[dir.Key]
-		switch {
-		case ok:
-		case lists[dir.Key]:
-			v = ""
-		default:
-			v = "no"
-		}
-		sb.WriteString(dir.Key + "=" + v + "\n")
+	dropIn, err := measure.SandboxReset(sandbox, only)
+	if err != nil {
+		return err
 	}
-	return s.box.WriteFile("/etc/systemd/system/steps-nosandbox.service.d/nosandbox.conf", []byte(sb.String()), 0o644)
+	return s.box.WriteFile("/etc/systemd/system/"+unit+".service.d/reset.conf", []byte(dropIn), 0o644)
+}
+
+// sandboxOf is the generated unit's sandbox for the definition def.
+func sandboxOf(unit, def string) ([]unitgen.SandboxDirective, error) {
+	d, err := unitgen.Parse(unit, unitgen.File{Path: "/etc/dockah/containers/" + unit + ".toml", Data: []byte(def)})
+	if err != nil {
+		return nil, err
+	}
+	return unitgen.Sandbox(d), nil
 }
 
 // served takes n cold starts of each unit apart, in rounds: every unit

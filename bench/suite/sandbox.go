@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/dockah/dockah/bench/measure"
 	"github.com/dockah/dockah/unitgen"
 )
 
@@ -36,64 +37,13 @@ func sandboxText(sandbox []unitgen.SandboxDirective) string {
 	return sb.String()
 }
 
-// sandboxResets is, for each directive the sandbox may hold, the
-// assignment that undoes it in a drop-in: the empty one resets a list,
-// the others restore systemd's default.
-var sandboxResets = map[string]string{
-	"CapabilityBoundingSet":   "~", // all but none: every capability
-	"NoNewPrivileges":         "no",
-	"ProtectSystem":           "no",
-	"PrivateMounts":           "no",
-	"ReadWritePaths":          "",
-	"ProtectHome":             "no",
-	"PrivateTmp":              "no",
-	"UMask":                   "0022",
-	"ProtectKernelTunables":   "no",
-	"ProtectControlGroups":    "no",
-	"ProtectKernelModules":    "no",
-	"ProtectKernelLogs":       "no",
-	"ProtectClock":            "no",
-	"LockPersonality":         "no",
-	"RestrictRealtime":        "no",
-	"PrivateNetwork":          "no",
-	"IPAddressDeny":           "",
-	"IPAddressAllow":          "",
-	"RestrictNamespaces":      "no",
-	"DevicePolicy":            "auto",
-	"DeviceAllow":             "",
-	"RestrictAddressFamilies": "",
-	"SystemCallArchitectures": "",
-	"SystemCallFilter":        "",
-	"SystemCallErrorNumber":   "",
-}
-
-// unsandboxed returns the drop-in that turns sandbox off. A directive it
-// does not know (one unitgen added since) is an error, not a variant that
-// silently keeps part of the sandbox.
-func unsandboxed(sandbox []unitgen.SandboxDirective) (string, error) {
-	var sb strings.Builder
-	sb.WriteString("[Service]\n")
-	seen := map[string]bool{}
-	for _, dir := range sandbox {
-		reset, ok := sandboxResets[dir.Key]
-		if !ok {
-			return "", fmt.Errorf("the sandbox directive %s has no reset in bench/suite (sandboxResets)", dir.Key)
-		}
-		if !seen[dir.Key] {
-			seen[dir.Key] = true
-			sb.WriteString(dir.Key + "=" + reset + "\n")
-		}
-	}
-	return sb.String(), nil
-}
-
 // writeUnsandboxed turns the sandbox of bench-dockah-nosandbox off.
 func (s *suite) writeUnsandboxed() error {
 	sandbox, err := benchSandbox()
 	if err != nil {
 		return err
 	}
-	dropIn, err := unsandboxed(sandbox)
+	dropIn, err := measure.SandboxReset(sandbox, nil)
 	if err != nil {
 		return err
 	}

@@ -145,6 +145,7 @@ func start(name, definitionFile string) (status int, err error) {
 		return s
 	}
 	byHand := false
+	var barrier *activation.Barrier
 	c, err := activation.Start(prep.Config, activation.StartOptions{
 		Sockets: inside,
 		Network: attach,
@@ -166,21 +167,33 @@ func start(name, definitionFile string) (status int, err error) {
 			if len(forwards) > 0 {
 				return nil
 			}
-			err := activation.Notify(state(), 10*time.Second)
-			activation.Trace("shim: notified")
+			// The state is queued before the entrypoint can run; the
+			// wait for systemd to read it is the shim's, after the
+			// container is on its way.
+			b, err := activation.NotifyAsync(state())
 			if errors.Is(err, activation.ErrNoNotifySocket) {
 				byHand = true
 				return nil
 			}
+			barrier = b
 			return err
 		},
 		// Under systemd the container is systemd's child, not ours.
 		Sibling: os.Getenv(activation.NotifySocketEnv) != "",
 	})
 	if err != nil {
+		if barrier != nil {
+			_ = barrier.Wait(time.Second)
+		}
 		return 0, err
 	}
 	activation.Trace("shim: started")
+	if barrier != nil {
+		if err := barrier.Wait(10 * time.Second); err != nil {
+			return 0, err
+		}
+		activation.Trace("shim: notified")
+	}
 	if len(forwards) > 0 {
 		return 0, serveForwards(name, prep, c, forwards, state())
 	}

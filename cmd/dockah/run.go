@@ -442,8 +442,6 @@ func (r *transientRun) serviceProperties() []sd.Property {
 		{Name: "KillMode", Value: dbus.MakeVariant("mixed")},
 		{Name: "Environment", Value: dbus.MakeVariant(r.environment())},
 		{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")},
-		// run-ended writes there; the store is in the sandbox's list.
-		{Name: "ReadWritePaths", Value: dbus.MakeVariant([]string{runDir})},
 		// The shim's stop record and network teardown, as a generated
 		// unit's, then how the container ended (or, with --rm, its
 		// removal); neither may fail the unit.
@@ -451,6 +449,13 @@ func (r *transientRun) serviceProperties() []sd.Property {
 			{Path: shimPath, Args: []string{shimPath, "--stopped", r.name}, IgnoreFailure: true},
 			{Path: r.cli, Args: r.endedCommand(), IgnoreFailure: true},
 		})},
+	}
+	if _, own := r.def.ShimSandbox(); !own {
+		// Under systemd's ProtectSystem=strict, run-ended writes there
+		// (the store is in the sandbox's list). Without it, the path
+		// would cost a mount namespace at every exec of the unit for
+		// nothing: /run is writable.
+		props = append(props, sd.Property{Name: "ReadWritePaths", Value: dbus.MakeVariant([]string{runDir})})
 	}
 	if !r.detach {
 		// Keep the unit, and its exit status, until this client is gone.
