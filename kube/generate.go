@@ -292,9 +292,11 @@ func (p *podBuilder) containerSettings(c *Container, d *unitgen.Definition) {
 	if ct.AutoUpdate != "" && ct.AutoUpdate != unitgen.AutoUpdateDisabled {
 		p.annotate(c.Name, "auto_update", string(ct.AutoUpdate), "a cluster updates by new manifests")
 	}
-	if len(ct.Networks) > 1 || (len(ct.Networks) == 1 && !p.single) {
+	// A container of a Pod of several is on the network the Pod is
+	// named after: the Pod is that network.
+	if len(ct.Networks) > 1 {
 		p.annotate(c.Name, "networks", jsonString(ct.Networks), "a Pod's containers share its network")
-	} else if len(ct.Networks) == 1 {
+	} else if len(ct.Networks) == 1 && p.single {
 		p.annotate(c.Name, "network", ct.Networks[0], "a Pod has the cluster's network")
 	} else if ct.Network == unitgen.NetworkHost {
 		p.spec.HostNetwork = true
