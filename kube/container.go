@@ -563,7 +563,15 @@ func (b *defBuilder) annotations() error {
 				return err
 			}
 			continue
-		case strings.HasPrefix(key, "volume_") || strings.HasPrefix(key, "tmpfs_") || strings.HasPrefix(key, "relabel_") || strings.HasPrefix(key, "socket_"):
+		case strings.HasPrefix(key, "tmpfs_") && strings.HasSuffix(key, "_mode"):
+			b.tmpfsMode(key, v)
+			continue
+		case strings.HasPrefix(key, "socket_"):
+			if err := b.annotatedSocket(key, v); err != nil {
+				return err
+			}
+			continue
+		case strings.HasPrefix(key, "volume_") || strings.HasPrefix(key, "tmpfs_") || strings.HasPrefix(key, "relabel_"):
 			if !strings.HasSuffix(key, "_copy") {
 				b.warn(fmt.Sprintf("annotation %s%s = %q: not put back", AnnotationPrefix, key, v))
 			}
@@ -590,6 +598,44 @@ func (b *defBuilder) annotations() error {
 		tables[r.table][key] = val
 	}
 	return nil
+}
+
+// annotatedSocket puts back a socket Kubernetes has no port for (a unix
+// socket, SEQPACKET): {"listen": ..., "port": ..., "type": ..., "name": ...}.
+func (b *defBuilder) annotatedSocket(key, v string) error {
+	var s struct {
+		Listen string `json:"listen"`
+		Port   int64  `json:"port"`
+		Type   string `json:"type"`
+		Name   string `json:"name"`
+	}
+	dec := json.NewDecoder(strings.NewReader(v))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil || s.Listen == "" {
+		return fmt.Errorf("annotation %s%s: want {\"listen\": ..., \"port\": N}: %v", AnnotationPrefix, key, err)
+	}
+	m := map[string]any{"listen": s.Listen}
+	if s.Port != 0 {
+		m["port"] = s.Port
+	}
+	if s.Type != "" {
+		m["type"] = s.Type
+	}
+	if s.Name != "" {
+		m["name"] = s.Name
+	}
+	b.sockets = append(b.sockets, m)
+	return nil
+}
+
+// tmpfsMode puts back the mode of the Nth tmpfs (tmpfs_N_mode).
+func (b *defBuilder) tmpfsMode(key, v string) {
+	n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(key, "tmpfs_"), "_mode"))
+	if err != nil || n < 1 || n > len(b.tmpfs) {
+		b.warn(fmt.Sprintf("annotation %s%s: no such tmpfs", AnnotationPrefix, key))
+		return
+	}
+	b.tmpfs[n-1]["mode"] = v
 }
 
 // directives puts back the raw systemd directives of one section.

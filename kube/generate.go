@@ -328,7 +328,7 @@ func (p *podBuilder) sockets(c *Container, d *unitgen.Definition) error {
 	for i, s := range d.Sockets {
 		key := fmt.Sprintf("socket_%d", i+1)
 		if s.IsUnix() {
-			p.annotate(c.Name, key, s.Listen, "a unix socket of the host")
+			p.annotate(c.Name, key, socketJSON(s), "a unix socket of the host")
 			continue
 		}
 		protocol := "TCP"
@@ -336,7 +336,7 @@ func (p *podBuilder) sockets(c *Container, d *unitgen.Definition) error {
 		case unitgen.SocketDatagram:
 			protocol = "UDP"
 		case unitgen.SocketSeqPacket:
-			p.annotate(c.Name, key, s.Listen, "Kubernetes has no SEQPACKET ports")
+			p.annotate(c.Name, key, socketJSON(s), "Kubernetes has no SEQPACKET ports")
 			continue
 		}
 		host, listenPort, err := splitListen(s.Listen)
@@ -367,6 +367,21 @@ func (p *podBuilder) sockets(c *Container, d *unitgen.Definition) error {
 		}
 	}
 	return nil
+}
+
+// socketJSON is a socket as an annotation keeps it.
+func socketJSON(s unitgen.Socket) string {
+	m := map[string]any{"listen": s.Listen}
+	if s.Port != 0 {
+		m["port"] = s.Port
+	}
+	if s.Type != "" && s.Type != unitgen.SocketStream {
+		m["type"] = s.Type
+	}
+	if s.Name != "" {
+		m["name"] = s.Name
+	}
+	return jsonString(m)
 }
 
 // splitListen splits "ADDR:PORT", "[ADDR]:PORT" or "PORT".
