@@ -34,6 +34,11 @@ type Options struct {
 	// Service adds a Service per Pod whose ports are the listen ports of
 	// the definitions' sockets.
 	Service bool
+	// StoredName, when set, returns the full name under which the image
+	// store holds an image ("localhost/app:1" for an imported one), or
+	// "" when it does not hold it; the name is then normalized as a
+	// registry name (docker.io/library/app:1).
+	StoredName func(image string) string
 }
 
 // Generate turns definitions into Kubernetes objects, as one YAML stream.
@@ -218,6 +223,14 @@ func (p *podBuilder) container(d *unitgen.Definition) (Container, error) {
 	if err != nil {
 		return c, err
 	}
+	if p.opts.StoredName != nil {
+		if stored := p.opts.StoredName(d.Container.Image); stored != "" {
+			image = stored
+		}
+	}
+	if strings.HasPrefix(image, "localhost/") {
+		p.warnings = append(p.warnings, Warning{c.Name, fmt.Sprintf("image %s is this host's own (imported or built): push it to a registry the cluster pulls from", image)})
+	}
 	c.Image = image
 	if d.Container.Entrypoint.Set {
 		c.Command = slices.Clone(d.Container.Entrypoint.Args)
@@ -346,9 +359,11 @@ func (p *podBuilder) sockets(c *Container, d *unitgen.Definition) error {
 		target := s.Port
 		if target == 0 {
 			// The application gets the socket from systemd here; in a
-			// cluster it binds the port itself.
+			// cluster it binds the port itself. The Service's
+			// annotation lets play pass the socket again.
 			target = listenPort
 			p.warnings = append(p.warnings, Warning{c.Name, fmt.Sprintf("socket %s is passed (socket activation): in Kubernetes the application must bind port %d itself", s.Listen, target)})
+			p.listen[fmt.Sprintf("%spassed-%d", AnnotationPrefix, listenPort)] = "true"
 		}
 		name := ""
 		if isPortName(s.Name) {

@@ -204,6 +204,11 @@ func (pl *player) service(o Object) error {
 			listen = a
 		}
 		sock := map[string]any{"listen": listen, "port": int64(target)}
+		if s.Metadata.Annotations[fmt.Sprintf("%spassed-%d", AnnotationPrefix, sp.Port)] == "true" {
+			// Generated from a socket passed to the application
+			// (socket activation): passed again, not forwarded.
+			delete(sock, "port")
+		}
 		if sp.Protocol == "UDP" {
 			sock["type"] = unitgen.SocketDatagram
 		}

@@ -13,9 +13,7 @@ import (
 
 // normalize clears what a trip through Kubernetes changes by design:
 // the file, the labels play adds, the image's spelling (now qualified),
-// the host name (the Pod's name, which was the container's), a passed
-// socket (now forwarded to the port the application binds itself), and
-// the network of a Pod of several (named after it, as before).
+// and the host name (the Pod's name, which was the container's).
 func normalize(t *testing.T, d *unitgen.Definition) unitgen.Definition {
 	t.Helper()
 	n := *d
@@ -30,10 +28,6 @@ func normalize(t *testing.T, d *unitgen.Definition) unitgen.Definition {
 	n.Service.DefaultInstance = ""
 	n.Sockets = slices.Clone(d.Sockets)
 	for i, s := range n.Sockets {
-		if s.Port == 0 {
-			_, port, _ := splitListen(s.Listen)
-			n.Sockets[i].Port = port
-		}
 		if s.Name == "" || s.Name == d.Prefix() {
 			// The default: the container's name, which changes for
 			// an instance (postgres@main is the Pod postgres-main).

@@ -39,7 +39,7 @@ type kubeGenerateOptions struct {
 	sysroot string
 }
 
-func newKubeGenerateCommand(_ *globalOptions) *cobra.Command {
+func newKubeGenerateCommand(g *globalOptions) *cobra.Command {
 	o := &kubeGenerateOptions{}
 	cmd := &cobra.Command{
 		Use:   "generate NAME...",
@@ -71,7 +71,19 @@ definitions.`,
 				}
 				defs = append(defs, def)
 			}
-			out, warnings, err := kube.Generate(defs, kube.Options{Type: o.kind, Service: o.service})
+			opts := kube.Options{Type: o.kind, Service: o.service}
+			// The name the store holds an image by says where it came
+			// from: localhost/ for an imported one.
+			if store, err := openStore(g); err == nil {
+				opts.StoredName = func(image string) string {
+					ref, _, err := store.LookupName(image)
+					if err != nil {
+						return ""
+					}
+					return ref.String()
+				}
+			}
+			out, warnings, err := kube.Generate(defs, opts)
 			if err != nil {
 				return err
 			}

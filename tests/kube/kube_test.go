@@ -160,7 +160,8 @@ func TestPlayPodWithService(t *testing.T) {
 		}
 	}
 	for _, p := range []string{"/run/dockah/containers/shop-web.toml", "/run/dockah/containers/shop-client.toml", "/run/dockah/networks/shop.toml", "/run/dockah/kube/shop"} {
-		if _, err := os.Lstat(b.Path(p)); err == nil {
+		// /run of the box is its own tmpfs: looked at from inside.
+		if _, err := b.Run("stat", p); err == nil {
 			t.Errorf("%s left after --down", p)
 		}
 	}
@@ -171,3 +172,182 @@ func TestPlayPodWithService(t *testing.T) {
 		t.Errorf("the Service's port still answers after --down: %s", out)
 	}
 }
+
+const siteManifest = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: site
+data:
+  index.html: |
+    <h1>served from a ConfigMap</h1>
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: site
+stringData:
+  token: s3cr3t-token
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: site
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: site}
+  template:
+    metadata:
+      labels: {app: site}
+    spec:
+      containers:
+      - name: httpd
+        image: kube:test
+        imagePullPolicy: IfNotPresent
+        command: ["/bin/sh", "-c", "echo token=$TOKEN; cat /etc/site/token; echo; exec httpd -f -p 8000 -h /www"]
+        env:
+        - name: TOKEN
+          valueFrom:
+            secretKeyRef: {name: site, key: token}
+        ports:
+        - containerPort: 8000
+        volumeMounts:
+        - {name: www, mountPath: /www}
+        - {name: secret, mountPath: /etc/site}
+      volumes:
+      - name: www
+        configMap: {name: site}
+      - name: secret
+        secret: {secretName: site, defaultMode: 0400}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: site
+spec:
+  type: NodePort
+  selector: {app: site}
+  ports:
+  - port: 80
+    targetPort: 8000
+    nodePort: 19102
+`
+
+// TestPlayDeploymentWithConfigMapFile: a Deployment of two replicas runs
+// one (and says so); its ConfigMap is a file httpd serves through a
+// NodePort Service; its Secret is an environment variable (from a file
+// of mode 0600, not the definition) and a file.
+func TestPlayDeploymentWithConfigMapFile(t *testing.T) {
+	b := kubeBox(t)
+	f := writeManifest(t, b, "site", siteManifest)
+	t.Cleanup(func() { b.Run("dockah", "kube", "play", "--down", f) })
+	r := b.Exec(t, "", "dockah", "kube", "play", f)
+	if r.Status != 0 {
+		t.Fatalf("play: %d\n%s\n%s", r.Status, r.Stdout, r.Stderr)
+	}
+	if !strings.Contains(r.Stderr, "replicas: 2: one host runs one replica") {
+		t.Errorf("no warning about replicas:\n%s", r.Stderr)
+	}
+	// NodePort: every address of the host.
+	curl(t, b, "http://127.0.0.1:19102/index.html", "served from a ConfigMap")
+	j, err := b.WaitJournal("site", "token=s3cr3t-token", 20*time.Second)
+	if err != nil || strings.Count(j, "s3cr3t-token") < 2 {
+		t.Errorf("the Secret is not in the environment and the file: %v\n%s", err, j)
+	}
+	def, err := b.Run("cat", "/run/dockah/containers/site.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(def), "s3cr3t") {
+		t.Errorf("the Secret's value is in the definition:\n%s", def)
+	}
+	out, _ := b.Run("stat", "-c", "%a %n", "/run/dockah/kube", "/run/dockah/kube/site/httpd.env")
+	if !strings.Contains(out, "700 /run/dockah/kube\n") || !strings.Contains(out, "600 /run/dockah/kube/site/httpd.env") {
+		t.Errorf("modes of the Secret's files:\n%s", out)
+	}
+	if r := b.Exec(t, "", "dockah", "kube", "play", "--down", f); r.Status != 0 {
+		t.Fatalf("down: %s", r.Stderr)
+	}
+	if out, err := b.Run("ls", "/run/dockah/kube/site"); err == nil {
+		t.Errorf("the Pod's files are left after --down: %s", out)
+	}
+}
+
+const roundTripDefinition = `[container]
+image = "kube:test"
+entrypoint = ["/hello"]
+environment = { HELLO_GREETING = "hello from the round trip" }
+read_only = true
+
+[[socket]]
+listen = "127.0.0.1:19101"
+name = "http"
+
+[resources]
+memory_max = "64M"
+tasks_max = 32
+
+[security]
+capabilities_drop = ["ALL"]
+
+[service]
+restart = "on-failure"
+stop_signal = "SIGINT"
+`
+
+// TestRoundTrip: a definition serves; `kube generate --service` makes
+// its YAML; the definition goes; `kube play` of the YAML serves the same
+// answer on the same address, with what Kubernetes has no field for
+// (tasks_max, stop_signal, the passed socket) put back from annotations.
+func TestRoundTrip(t *testing.T) {
+	b := kubeBox(t)
+	if err := b.WriteFile("/etc/dockah/containers/trip.toml", []byte(roundTripDefinition), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Systemctl("daemon-reload"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Systemctl("start", "trip.socket"); err != nil {
+		t.Fatal(err)
+	}
+	before := curl(t, b, "http://127.0.0.1:19101/", "hello from the round trip")
+	r := b.Exec(t, "", "dockah", "kube", "generate", "--service", "trip")
+	if r.Status != 0 {
+		t.Fatalf("generate: %s", r.Stderr)
+	}
+	for _, w := range []string{"stop_signal", "tasks_max", "must bind port 19101 itself", "image localhost/kube:test is this host's own"} {
+		if !strings.Contains(r.Stderr, w) {
+			t.Errorf("generate's warnings lack %q:\n%s", w, r.Stderr)
+		}
+	}
+	f := writeManifest(t, b, "trip", r.Stdout)
+	if _, err := b.Systemctl("stop", "trip.service", "trip.socket"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(b.Path("/etc/dockah/containers/trip.toml")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Systemctl("daemon-reload"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Run("dockah", "kube", "play", "--down", f) })
+	if r := b.Exec(t, "", "dockah", "kube", "play", f); r.Status != 0 {
+		j, _ := b.Run("journalctl", "--no-pager", "-n", "30")
+		t.Fatalf("play: %s\n%s\n%s", r.Stderr, r.Stdout, j)
+	}
+	after := curl(t, b, "http://127.0.0.1:19101/", "hello from the round trip")
+	if first(before) != first(after) {
+		t.Errorf("answers differ: %q before, %q after", first(before), first(after))
+	}
+	for prop, want := range map[string]string{"MemoryMax": "67108864", "TasksMax": "32", "Restart": "on-failure", "KillSignal": "2"} {
+		if got, _ := b.Property("trip.service", prop); got != want {
+			t.Errorf("%s after the round trip: %q, want %q", prop, got, want)
+		}
+	}
+	// The socket is passed again (hello answers on it), not forwarded.
+	if def, _ := b.Run("cat", "/run/dockah/containers/trip.toml"); strings.Contains(def, "port =") {
+		t.Errorf("the passed socket came back forwarded:\n%s", def)
+	}
+}
+
+func first(s string) string { l, _, _ := strings.Cut(s, "\n"); return l }
