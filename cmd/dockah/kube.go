@@ -27,6 +27,8 @@ func newKubeCommand(g *globalOptions) *cobra.Command {
 PersistentVolumeClaims, Services); "dockah kube play" runs Pods,
 Deployments, Services, ConfigMaps, Secrets and PersistentVolumeClaims from
 manifests as definitions of this host. See docs/kube.md.`,
+		Example: `  dockah kube generate --service web > web.yaml
+  dockah kube play web.yaml`,
 	}
 	cmd.AddCommand(newKubeGenerateCommand(g), newKubePlayCommand(g))
 	requireSubcommand(cmd)
@@ -133,7 +135,7 @@ one host cannot honour (replicas, nodeSelector, probes other than TCP...)
 is listed as a warning. --down stops the containers of the manifests and
 removes their definitions, network and files (named volumes stay).`,
 		Example: `  dockah kube play shop.yaml
-  kubectl get pod web -o yaml | dockah kube play -
+  dockah kube play --replace - < shop.yaml
   dockah kube play --down shop.yaml`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, files []string) error { return kubePlay(c, g, o, files) },
