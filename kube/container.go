@@ -255,6 +255,8 @@ func (b *defBuilder) mounts() error {
 	for _, m := range b.c.VolumeMounts {
 		v := vols[m.Name]
 		switch {
+		case v.Projected.IsSet():
+			b.warn(fmt.Sprintf("volume %s: projected (a cluster's service account token): not mounted", v.Name))
 		case v.HostPath != nil:
 			b.volumes = append(b.volumes, map[string]any{"source": v.HostPath.Path, "target": m.MountPath, "read_only": m.ReadOnly})
 		case v.PersistentVolumeClaim != nil:

@@ -143,10 +143,19 @@ func jsonString(v any) string {
 func (g *generator) pod(name string, defs []*unitgen.Definition) ([]any, error) {
 	p := &podBuilder{generator: g, name: name, single: len(defs) == 1, annotations: map[string]string{},
 		volumes: map[string]bool{}, listen: map[string]string{}}
+	ports := map[string]string{}
 	for _, d := range defs {
 		c, err := p.container(d)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", d.Name, err)
+		}
+		// The containers of a Pod share its network namespace.
+		for _, cp := range c.Ports {
+			key := fmt.Sprintf("%s/%d", cp.Protocol, cp.ContainerPort)
+			if other, taken := ports[key]; taken {
+				return nil, fmt.Errorf("%s and %s both listen on port %s: in one Pod they share one network namespace (change a port, or put one on another network)", other, d.Name, key)
+			}
+			ports[key] = d.Name
 		}
 		p.spec.Containers = append(p.spec.Containers, c)
 	}

@@ -252,3 +252,14 @@ func mustParse(t *testing.T, name, text string) *unitgen.Definition {
 	}
 	return d
 }
+
+// TestGeneratePortClash: two containers of one network on one port
+// cannot be one Pod, and the error says why.
+func TestGeneratePortClash(t *testing.T) {
+	a := mustParse(t, "a", "[container]\nimage = \"x\"\nnetwork = \"n\"\n[[socket]]\nlisten = \"8080\"\nport = 80\n")
+	b := mustParse(t, "b", "[container]\nimage = \"y\"\nnetwork = \"n\"\n[[socket]]\nlisten = \"8081\"\nport = 80\n")
+	_, _, err := Generate([]*unitgen.Definition{a, b}, Options{})
+	if err == nil || !strings.Contains(err.Error(), "share one network namespace") {
+		t.Fatalf("got %v", err)
+	}
+}

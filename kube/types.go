@@ -31,6 +31,9 @@ type ObjectMeta struct {
 	ResourceVersion   *json.RawMessage `json:"resourceVersion,omitempty"`
 	Generation        *json.RawMessage `json:"generation,omitempty"`
 	ManagedFields     *json.RawMessage `json:"managedFields,omitempty"`
+	OwnerReferences   *json.RawMessage `json:"ownerReferences,omitempty"`
+	GenerateName      *json.RawMessage `json:"generateName,omitempty"`
+	SelfLink          *json.RawMessage `json:"selfLink,omitempty"`
 }
 
 // Pod is a v1 Pod.
@@ -67,6 +70,9 @@ type PodSpec struct {
 	ImagePullSecrets          Ignored `json:"imagePullSecrets,omitzero"`
 	DNSPolicy                 Ignored `json:"dnsPolicy,omitzero"`
 	EnableServiceLinks        Ignored `json:"enableServiceLinks,omitzero"`
+	Priority                  Ignored `json:"priority,omitzero"`
+	PreemptionPolicy          Ignored `json:"preemptionPolicy,omitzero"`
+	RuntimeClassName          Ignored `json:"runtimeClassName,omitzero"`
 }
 
 // HostAlias is an /etc/hosts entry of every container of a Pod.
@@ -193,6 +199,9 @@ type Volume struct {
 	PersistentVolumeClaim *ClaimSource           `json:"persistentVolumeClaim,omitempty"`
 	ConfigMap             *ConfigMapVolumeSource `json:"configMap,omitempty"`
 	Secret                *SecretVolumeSource    `json:"secret,omitempty"`
+	// Projected is what a cluster adds to a Pod it runs (the service
+	// account's token, kube-api-access-*): there is no API server here.
+	Projected Ignored `json:"projected,omitzero"`
 }
 
 // HostPathSource is a directory of the host.
@@ -255,8 +264,10 @@ type ExecAction struct {
 
 // HTTPGetAction asks a URL of the container.
 type HTTPGetAction struct {
-	Path string      `json:"path,omitempty"`
-	Port IntOrString `json:"port"`
+	Path   string      `json:"path,omitempty"`
+	Port   IntOrString `json:"port"`
+	Host   string      `json:"host,omitempty"`
+	Scheme string      `json:"scheme,omitempty"`
 }
 
 // TCPSocketAction connects to a port of the container.
@@ -314,6 +325,8 @@ type DeploymentSpec struct {
 	Strategy             Ignored         `json:"strategy,omitzero"`
 	RevisionHistoryLimit Ignored         `json:"revisionHistoryLimit,omitzero"`
 	MinReadySeconds      Ignored         `json:"minReadySeconds,omitzero"`
+	ProgressDeadline     Ignored         `json:"progressDeadlineSeconds,omitzero"`
+	Paused               Ignored         `json:"paused,omitzero"`
 }
 
 // LabelSelector selects by labels.
@@ -345,6 +358,9 @@ type ServiceSpec struct {
 	SessionAffinity Ignored           `json:"sessionAffinity,omitzero"`
 	IPFamilies      Ignored           `json:"ipFamilies,omitzero"`
 	IPFamilyPolicy  Ignored           `json:"ipFamilyPolicy,omitzero"`
+	InternalPolicy  Ignored           `json:"internalTrafficPolicy,omitzero"`
+	ExternalPolicy  Ignored           `json:"externalTrafficPolicy,omitzero"`
+	AllocateLBPorts Ignored           `json:"allocateLoadBalancerNodePorts,omitzero"`
 }
 
 // ServicePort is one port of a Service.

@@ -103,6 +103,9 @@ func validatePodSpec(at string, s *PodSpec) error {
 			return fmt.Errorf("%s.name %q: twice", where, v.Name)
 		}
 		vols[v.Name] = v
+		if v.Projected.IsSet() {
+			continue
+		}
 		n := 0
 		for _, set := range []bool{v.HostPath != nil, v.EmptyDir != nil, v.PersistentVolumeClaim != nil, v.ConfigMap != nil, v.Secret != nil} {
 			if set {
