@@ -351,3 +351,81 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func first(s string) string { l, _, _ := strings.Cut(s, "\n"); return l }
+
+const nginxMemcachedManifest = `apiVersion: v1
+kind: Pod
+metadata:
+  name: cafe
+  labels: {app: cafe}
+spec:
+  containers:
+  - name: nginx
+    image: dockah/nginx:latest
+    imagePullPolicy: Never
+    ports:
+    - {containerPort: 80, name: http}
+    securityContext:
+      readOnlyRootFilesystem: true
+      capabilities:
+        drop: [ALL]
+        add: [CHOWN, SETUID, SETGID, NET_BIND_SERVICE]
+    volumeMounts:
+    - {name: run, mountPath: /run}
+    - {name: nginx-lib, mountPath: /var/lib/nginx}
+    resources:
+      limits: {memory: 256Mi, cpu: "1"}
+  - name: memcached
+    image: dockah/memcached:latest
+    imagePullPolicy: Never
+    ports:
+    - {containerPort: 11211, name: memcache}
+    securityContext:
+      readOnlyRootFilesystem: true
+      capabilities: {drop: [ALL]}
+    resources:
+      limits: {memory: 128Mi}
+  volumes:
+  - name: run
+    emptyDir: {medium: Memory, sizeLimit: 1Mi}
+  - name: nginx-lib
+    emptyDir: {medium: Memory, sizeLimit: 64Mi}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: cafe
+spec:
+  selector: {app: cafe}
+  ports:
+  - {name: http, port: 19103, targetPort: http}
+  - {name: memcache, port: 19104, targetPort: memcache}
+`
+
+// TestPlayNginxAndMemcached: a Pod of the real nginx and memcached of
+// contrib/images, each reached through its port of one Service: nginx's
+// welcome page with curl, memcached's stats with curl's telnet://.
+func TestPlayNginxAndMemcached(t *testing.T) {
+	b := kubeBox(t)
+	images.Service(t, b, "nginx")
+	images.Service(t, b, "memcached")
+	f := writeManifest(t, b, "cafe", nginxMemcachedManifest)
+	t.Cleanup(func() { b.Run("dockah", "kube", "play", "--down", f) })
+	if r := b.Exec(t, "", "dockah", "kube", "play", f); r.Status != 0 {
+		j, _ := b.Run("journalctl", "--no-pager", "-n", "40")
+		t.Fatalf("play: %s\n%s\n%s", r.Stderr, r.Stdout, j)
+	}
+	curl(t, b, "http://127.0.0.1:19103/", "Welcome to nginx")
+	var out string
+	if !box.Eventually(30*time.Second, func() bool {
+		// curl's telnet:// sends its input and prints what comes back
+		// (nc is not in every box's tree).
+		r := b.Exec(t, "stats\r\nquit\r\n", "curl", "-s", "--max-time", "5", "telnet://127.0.0.1:19104")
+		out = r.Stdout
+		return strings.Contains(out, "STAT pid")
+	}) {
+		t.Fatalf("memcached through the Service's port: %q", out)
+	}
+	if r := b.Exec(t, "", "dockah", "kube", "play", "--down", f); r.Status != 0 {
+		t.Fatalf("down: %s", r.Stderr)
+	}
+}
