@@ -167,7 +167,7 @@ func (g *generator) pod(name string, defs []*unitgen.Definition) ([]any, error) 
 			TypeMeta: TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
 			Metadata: ObjectMeta{Name: name, Labels: labels},
 			Spec: DeploymentSpec{Replicas: &replicas, Selector: &LabelSelector{MatchLabels: labels},
-				Template: PodTemplateSpec{Metadata: meta, Spec: p.spec}},
+				Template: PodTemplateSpec{Metadata: ObjectMeta{Labels: labels, Annotations: meta.Annotations}, Spec: p.spec}},
 		})
 	} else {
 		objs = append(objs, Pod{TypeMeta: TypeMeta{APIVersion: "v1", Kind: "Pod"}, Metadata: meta, Spec: p.spec})
