@@ -125,6 +125,7 @@ prune.`,
 		newRmCommand(opts),
 		newSystemCommand(opts),
 		newNetworkCommand(opts),
+		newKubeCommand(opts),
 		newAutoUpdateCommand(opts),
 		newManCommand(opts),
 	)
