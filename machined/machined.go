@@ -99,3 +99,23 @@ func Name(container string) string {
 	}
 	return name
 }
+
+// Leader returns the host pid of the init of the machine registered as
+// name (machinectl show NAME -p Leader): how a container that is not a
+// service's main process, the one of an attached dockah run in its
+// scope, is found.
+func (c *Conn) Leader(name string) (uint32, error) {
+	var path dbus.ObjectPath
+	if err := c.bus.Object(busName, busPath).Call(busManager+".GetMachine", 0, name).Store(&path); err != nil {
+		return 0, fmt.Errorf("machine %s: %w", name, err)
+	}
+	v, err := c.bus.Object(busName, path).GetProperty("org.freedesktop.machine1.Machine.Leader")
+	if err != nil {
+		return 0, fmt.Errorf("machine %s: its leader: %w", name, err)
+	}
+	pid, ok := v.Value().(uint32)
+	if !ok {
+		return 0, fmt.Errorf("machine %s: its leader is a %T", name, v.Value())
+	}
+	return pid, nil
+}

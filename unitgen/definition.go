@@ -33,6 +33,11 @@ type Definition struct {
 	Security  Security
 	Service   Service
 	Systemd   Systemd
+
+	// Scope is set, never by the generator, for a container of an
+	// attached "dockah run" while it runs: its unit is then the transient
+	// NAME.scope that holds the client's own child, not a service.
+	Scope bool `json:"-"`
 }
 
 // Prefix returns the container's name without instance: "web" for web,

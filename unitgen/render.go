@@ -96,8 +96,14 @@ func (d *Definition) unitName(extra, typ, instance string) string {
 }
 
 // ServiceUnit returns the name of d's service: "web.service", "web@.service"
-// for a template, "web@blue.service" for an instance.
-func (d *Definition) ServiceUnit() string { return d.unitName("", "service", d.Instance) }
+// for a template, "web@blue.service" for an instance; for the scope of an
+// attached dockah run (Scope), "NAME.scope", the unit that holds it.
+func (d *Definition) ServiceUnit() string {
+	if d.Scope {
+		return d.unitName("", "scope", d.Instance)
+	}
+	return d.unitName("", "service", d.Instance)
+}
 
 // Render renders the units of one definition: NAME.service, its socket
 // units, and the .wants/ links of wanted_by. The text depends only on d and

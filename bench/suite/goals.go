@@ -14,7 +14,7 @@ func (s *suite) renderGoals(sb *strings.Builder) {
 	for _, v := range s.variants {
 		byName[v.name] = v
 	}
-	floor, dockah, crun, run := byName["floor"], byName["dockah"], byName["crun"], byName["dockah-run"]
+	floor, dockah, crun, run, crunScope := byName["floor"], byName["dockah"], byName["crun"], byName["dockah-run"], byName["crun-systemd"]
 	type goal struct {
 		what, goal string
 		a, b       *variant
@@ -25,6 +25,7 @@ func (s *suite) renderGoals(sb *strings.Builder) {
 		{"cold first byte, dockah / floor", "≤ 1.30x", dockah, floor, false},
 		{"cold first byte, dockah / crun (no seccomp)", "≤ 1.00x", dockah, crun, false},
 		{"start-to-exit of /bin/true, dockah run --rm / crun run", "≤ 3.00x", run, crun, true},
+		{"start-to-exit of /bin/true, dockah run --rm / crun run in a scope of its own", "(like for like)", run, crunScope, true},
 	} {
 		if g.a == nil || g.b == nil {
 			continue

@@ -84,7 +84,9 @@ func exitOn(name string, err error) {
 	if status, ok := activation.CommandStatus(err); ok {
 		os.Exit(status)
 	}
-	if launch.IsConfigError(err) {
+	// For dockah run's scope, every failure of the shim's is dockah's
+	// own (125, as podman run's); exitConfig is for systemd's Restart=.
+	if launch.IsConfigError(err) && !scopeRunning {
 		os.Exit(exitConfig)
 	}
 	os.Exit(activation.ExitSetupFailed)

@@ -98,6 +98,15 @@ func start(name, definitionFile string) (status int, err error) {
 		}
 	}()
 	activation.Trace("shim: running")
+	scope, err := scopeFromEnv()
+	if err != nil {
+		return 0, err
+	}
+	if scope != nil {
+		if err := scope.waitFor('d'); err != nil {
+			return 0, err
+		}
+	}
 	files, names := passedSockets()
 	prep, err := prepare(name, definitionFile, names, launch.ModeStart)
 	if err != nil {
@@ -146,6 +155,12 @@ func start(name, definitionFile string) (status int, err error) {
 	}
 	byHand := false
 	var barrier *activation.Barrier
+	if scope != nil {
+		if err := scope.waitFor('s'); err != nil {
+			return 0, err
+		}
+		activation.Trace("shim: in its scope")
+	}
 	c, err := activation.Start(prep.Config, activation.StartOptions{
 		Sockets: inside,
 		Network: attach,
@@ -198,6 +213,16 @@ func start(name, definitionFile string) (status int, err error) {
 		return 0, serveForwards(name, prep, c, forwards, state())
 	}
 	auditStarted(name, prep, c.Pid)
+	if byHand && scope != nil {
+		done := make(chan struct{})
+		go scope.forward(c.Pid, done)
+		status, err := c.Wait()
+		close(done)
+		if err == nil {
+			scope.end(name, prep, status)
+		}
+		return status, err
+	}
 	if byHand {
 		return c.Wait()
 	}

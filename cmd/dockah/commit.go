@@ -112,7 +112,7 @@ func (cm *committer) commit(ctx context.Context, container, ref string, opts arc
 // checkStopped refuses a container whose service runs, or warns about it
 // when forced. A template's service (web@.service) never runs.
 func (cm *committer) checkStopped(ctx context.Context, container string) error {
-	service := container + ".service"
+	service := containerUnit(cm.fsys, container)
 	if cm.state == nil || strings.HasSuffix(service, "@.service") {
 		return nil
 	}

@@ -92,7 +92,11 @@ func runExec(ctx context.Context, opts *globalOptions, eo *execOptions, name str
 	if err != nil {
 		return activation.ExitSetupFailed, err
 	}
-	pid, err := mainPID(ctx, conn, name, prep.Definition.ServiceUnit())
+	unit := prep.Definition.ServiceUnit()
+	if lo.DefinitionFile != "" {
+		unit = containerUnit(lo.Definitions, name)
+	}
+	pid, err := mainPID(ctx, conn, name, unit)
 	if err != nil {
 		return activation.ExitSetupFailed, err
 	}
@@ -110,6 +114,14 @@ func runExec(ctx context.Context, opts *globalOptions, eo *execOptions, name str
 // the service starts, its main pid is the shim for a moment, and only
 // then the container's init: wait for that.
 func mainPID(ctx context.Context, conn *sdbus.Conn, name, service string) (uint32, error) {
+	if strings.HasSuffix(service, ".scope") {
+		// An attached run's: machined has its init once it runs.
+		pid, err := scopeLeader(name)
+		if err != nil {
+			return 0, fmt.Errorf("container %s is not running (%s): %w", name, service, err)
+		}
+		return pid, nil
+	}
 	starting, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var pid uint32

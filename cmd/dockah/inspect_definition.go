@@ -53,7 +53,9 @@ func jsonValue(v reflect.Value) (any, bool) {
 		m := map[string]any{}
 		for i := range v.NumField() {
 			f := v.Type().Field(i)
-			if !f.IsExported() {
+			// Fields that are not keys of the schema (json:"-", such
+			// as Definition.Scope, the state of a run) are left out.
+			if !f.IsExported() || f.Tag.Get("json") == "-" {
 				continue
 			}
 			if val, ok := jsonValue(v.Field(i)); ok {

@@ -140,7 +140,7 @@ func (r *containerRemover) remove(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("remove container %s: %w", name, err)
 	}
-	service := name + ".service"
+	service := containerUnit(r.fsys, name)
 	state, err := r.serviceState(ctx, service)
 	if err != nil {
 		return err

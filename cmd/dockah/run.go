@@ -94,8 +94,10 @@ func checkNameFree(ctx context.Context, conn *sd.Conn, fsys fs.FS, store *rootfs
 	if _, err := fs.Stat(fsys, inFS(runDefinitionPath(name))); err == nil {
 		return fmt.Errorf("the name %s is in use by a container of dockah run; remove it first (dockah rm %s) or choose another --name", name, name)
 	}
-	if p, err := conn.GetUnitPropertyContext(ctx, name+".service", "LoadState"); err == nil && strings.Trim(p.Value.String(), `"`) == "loaded" {
-		return fmt.Errorf("the name %s is in use: the unit %s.service exists; choose another --name", name, name)
+	for _, unit := range []string{name + ".service", name + ".scope"} {
+		if p, err := conn.GetUnitPropertyContext(ctx, unit, "LoadState"); err == nil && strings.Trim(p.Value.String(), `"`) == "loaded" {
+			return fmt.Errorf("the name %s is in use: the unit %s exists; choose another --name", name, unit)
+		}
 	}
 	upper, err := store.ContainerUpper(name)
 	if err != nil {
@@ -114,10 +116,18 @@ type pendingConn struct {
 	err  error
 }
 
-// dialSystemd starts connecting to systemd (openSystemd).
-func dialSystemd(ctx context.Context) *pendingConn {
+// dialSystemd starts connecting to systemd (openSystemd), or with
+// private to its own socket, where a client cannot use AddRef.
+func dialSystemd(ctx context.Context, private bool) *pendingConn {
 	p := &pendingConn{done: make(chan struct{})}
 	go func() {
+		if private {
+			p.conn, p.err = sd.NewSystemdConnectionContext(ctx)
+			if p.err == nil {
+				close(p.done)
+				return
+			}
+		}
 		p.conn, p.err = openSystemd(ctx)
 		close(p.done)
 	}()
@@ -158,10 +168,29 @@ func runContainerOrFail(c *cobra.Command, g *globalOptions, o runOptions, image 
 		return errors.New("-d runs the container without a terminal or input: leave out -i and -t (dockah exec -it NAME sh opens a shell in it)")
 	}
 	// The connection to systemd is made while the definition is built.
-	systemd := dialSystemd(ctx)
+	// An attached run's scope needs no AddRef, and goes to systemd's own
+	// socket, as systemd-run --scope does: a hop through the bus less
+	// for every call and signal.
+	scoped := scopeRunFlags(o)
+	systemd := dialSystemd(ctx, scoped)
 	defer systemd.Close()
 	if o.name == "" {
 		o.name = randomName()
+	}
+	// The shim of an attached run starts now, and waits for the
+	// definition, then for its scope (run_scope.go). With -t it starts
+	// once the terminal is made.
+	var early *scopeShim
+	if scoped && !o.tty {
+		cli, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		early, err = startScopeShim(o.name, g.storeRoot, runEndedCommand(cli, g.storeRoot, o.name, o.remove, false), o.interactive, nil)
+		if err != nil {
+			return err
+		}
+		defer early.abandon()
 	}
 	data, err := buildRunDefinition(o, image, command, hostRunEnv())
 	if err != nil {
@@ -240,7 +269,11 @@ func runContainerOrFail(c *cobra.Command, g *globalOptions, o runOptions, image 
 		}
 		relayed := make(chan struct{})
 		go func() { activation.RelayTerminal(master, in, os.Stdout); close(relayed) }()
-		err = r.run(ctx)
+		if runsInScope(o.detach, def) {
+			err = r.runScoped(ctx, nil, slave)
+		} else {
+			err = r.run(ctx)
+		}
 		// The container is gone: with our slave side closed too, the
 		// relay reads the last output, then EIO.
 		slave.Close()
@@ -249,6 +282,9 @@ func runContainerOrFail(c *cobra.Command, g *globalOptions, o runOptions, image 
 		case <-time.After(2 * time.Second):
 		}
 		return err
+	}
+	if runsInScope(o.detach, def) {
+		return r.runScoped(ctx, early, nil)
 	}
 	return r.run(ctx)
 }
@@ -486,15 +522,20 @@ type execCommand struct {
 
 // endedCommand records how the container ended, or removes it (--rm).
 func (r *transientRun) endedCommand() []string {
-	args := []string{r.cli, "--root", r.store, "run-ended"}
-	if r.remove {
+	return runEndedCommand(r.cli, r.store, r.name, r.remove, len(r.def.Sockets) > 0)
+}
+
+// runEndedCommand is "dockah run-ended" for the container name.
+func runEndedCommand(cli, store, name string, remove, sockets bool) []string {
+	args := []string{cli, "--root", store, "run-ended"}
+	if remove {
 		args = append(args, "--rm")
 	}
-	if len(r.def.Sockets) == 0 {
+	if !sockets {
 		// Nothing to close: no connection to systemd.
 		args = append(args, "--no-sockets")
 	}
-	return append(args, r.name)
+	return append(args, name)
 }
 
 // stdio connects the unit to the caller: a terminal systemd makes the

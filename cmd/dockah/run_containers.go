@@ -47,7 +47,12 @@ func loadRunContainer(fsys fs.FS, name string) (*unitgen.Definition, error) {
 	if err != nil {
 		return nil, err
 	}
-	return unitgen.Parse(name, unitgen.File{Path: p, Data: data})
+	def, err := unitgen.Parse(name, unitgen.File{Path: p, Data: data})
+	if err == nil {
+		_, serr := fs.Stat(fsys, inFS(runScopePath(name)))
+		def.Scope = serr == nil
+	}
+	return def, err
 }
 
 // loadDefinedOrRun loads a container by name: a defined one, or else one
@@ -124,7 +129,7 @@ func removeRunContainer(store *rootfs.Store, name string) error {
 	if store != nil {
 		errs = append(errs, store.RemoveContainer(name))
 	}
-	for _, p := range []string{runExitPath(name), runDefinitionPath(name)} {
+	for _, p := range []string{runExitPath(name), runDefinitionPath(name), runScopePath(name)} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		}
@@ -161,6 +166,10 @@ func newRunEndedCommand(g *globalOptions) *cobra.Command {
 }
 
 func recordRunEnd(g *globalOptions, name string, remove bool) error {
+	// The end of an attached run whose client had gone: its scope is over.
+	if err := os.Remove(runScopePath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	if remove {
 		store, err := rootfs.Open(g.storeRoot)
 		if err != nil {
@@ -170,7 +179,12 @@ func recordRunEnd(g *globalOptions, name string, remove bool) error {
 		// address kept for the name goes with the container.
 		return errors.Join(removeRunContainer(store, name), network.Forget(store.Root(), name))
 	}
-	data, err := json.Marshal(exitFromEnvironment(os.Getenv, time.Now()))
+	return writeRunExit(name, exitFromEnvironment(os.Getenv, time.Now()))
+}
+
+// writeRunExit keeps how a run container ended, for ps -a.
+func writeRunExit(name string, e exitStatus) error {
+	data, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
@@ -259,8 +273,19 @@ func runLifecycleOfRun(ctx context.Context, conn *sdbus.Conn, verb string, opts 
 		return err
 	}
 	state, err := conn.GetUnitPropertyContext(ctx, units.Service, "ActiveState")
-	if err == nil && (containerStatus{State: strings.Trim(state.Value.String(), `"`)}).running() {
+	running := err == nil && (containerStatus{State: strings.Trim(state.Value.String(), `"`)}).running()
+	switch {
+	case running && def.Scope && verb == "restart":
+		return fmt.Errorf("restart %s: it runs attached to its dockah run (%s), which a restart would end: stop it, then start it (detached)", def.Name, units.Service)
+	case running:
 		return startContainer(ctx, conn, verb, units, def.Name, !opts.noBlock)
+	case def.Scope:
+		// Its attached run is over: it starts again as a service.
+		if err := os.Remove(runScopePath(def.Name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		def.Scope = false
+		units = unitsOf(def)
 	}
 	_ = conn.ResetFailedUnitContext(ctx, units.Service)
 	cli, err := os.Executable()

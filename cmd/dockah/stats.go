@@ -195,7 +195,7 @@ func statsServices(ctx context.Context, conn *sdbus.Conn, sysroot string, names 
 	if len(names) > 0 {
 		for _, n := range names {
 			out.names = append(out.names, n)
-			out.units[n] = n + ".service"
+			out.units[n] = containerUnit(os.DirFS(sysroot), n)
 		}
 		return out, nil
 	}
@@ -215,7 +215,7 @@ func statsServices(ctx context.Context, conn *sdbus.Conn, sysroot string, names 
 // service, the files of the service's cgroup, and the network counters of
 // its main process's namespace.
 func sampleContainer(ctx context.Context, conn *sdbus.Conn, name, service string, hostMemory *uint64) (statsSample, error) {
-	props, err := conn.GetUnitTypePropertiesContext(ctx, service, "Service")
+	props, err := unitTypeProperties(ctx, conn, service)
 	if err != nil {
 		return statsSample{}, fmt.Errorf("ask systemd about %s: %w", service, err)
 	}

@@ -170,7 +170,7 @@ func queryStatus(ctx context.Context, conn *sdbus.Conn, defs []*unitgen.Definiti
 	for _, d := range defs {
 		st := newStatus(d, units)
 		if st.running() || st.State == "inactive" || st.State == "failed" {
-			props, err := conn.GetUnitTypePropertiesContext(ctx, st.Service, "Service")
+			props, err := unitTypeProperties(ctx, conn, st.Service)
 			if err != nil {
 				return nil, fmt.Errorf("ask systemd about %s: %w", st.Service, err)
 			}
@@ -180,6 +180,9 @@ func queryStatus(ctx context.Context, conn *sdbus.Conn, defs []*unitgen.Definiti
 			// The unit has gone with how it ended; its ExecStopPost=
 			// wrote it down.
 			st.Exit = readRunExit(os.DirFS("/"), d.Name)
+			if st.Exit == nil && d.Scope {
+				st.Exit = unrecordedScopeEnd(d.Name)
+			}
 		}
 		out = append(out, st)
 	}

@@ -157,7 +157,7 @@ func withStoreUsers(ctx context.Context, g *globalOptions, sysroot string, c *co
 
 // unitMainPID is the MainPID of a service, 0 when it has none.
 func unitMainPID(ctx context.Context, conn *sdbus.Conn, unit string) (uint32, error) {
-	props, err := conn.GetUnitTypePropertiesContext(ctx, unit, "Service")
+	props, err := unitTypeProperties(ctx, conn, unit)
 	if err != nil {
 		return 0, fmt.Errorf("ask systemd about %s: %w", unit, err)
 	}

@@ -107,7 +107,7 @@ func (u *storeUsers) pruneContainers(ctx context.Context, items []containerUsage
 		if !c.Reclaimable {
 			continue
 		}
-		state, err := u.units(ctx, c.Name+".service")
+		state, err := u.units(ctx, containerUnit(u.fsys, c.Name))
 		if err != nil {
 			return err
 		}

@@ -128,7 +128,7 @@ func (u *storeUsers) containers(ctx context.Context) (containersUsage, error) {
 		if c.Size, err = u.store.ContainerSize(name); err != nil {
 			return out, err
 		}
-		state, err := u.units(ctx, name+".service")
+		state, err := u.units(ctx, containerUnit(u.fsys, name))
 		if err != nil {
 			return out, err
 		}
@@ -248,7 +248,7 @@ func (u *storeUsers) mountedVolumes(ctx context.Context, containers []containerU
 		if c.Definition != "" || c.Reclaimable {
 			continue
 		}
-		pid, err := u.mainPID(ctx, c.Name+".service")
+		pid, err := u.mainPID(ctx, containerUnit(u.fsys, c.Name))
 		if err != nil {
 			return nil, err
 		}

@@ -90,12 +90,12 @@ func runTop(c *cobra.Command, name string, args []string) error {
 // service) and the processes of the service's cgroup that are in the
 // init's pid namespace.
 func containerProcesses(ctx context.Context, conn *sdbus.Conn, name string) (int, []*usage.Process, error) {
-	service := name + ".service"
+	service := containerUnit(os.DirFS("/"), name)
 	pid, err := mainPID(ctx, conn, name, service)
 	if err != nil {
 		return 0, nil, err
 	}
-	props, err := conn.GetUnitTypePropertiesContext(ctx, service, "Service")
+	props, err := unitTypeProperties(ctx, conn, service)
 	if err != nil {
 		return 0, nil, fmt.Errorf("ask systemd about %s: %w", service, err)
 	}

@@ -260,16 +260,15 @@ func TestRunPublishesPort(t *testing.T) {
 	}
 }
 
-// A container of dockah run is a transient unit with the sandbox of a
-// generated one, as systemd itself reports it.
+// A detached container of dockah run is a transient service with the
+// sandbox of a generated one, as systemd itself reports it. (An attached
+// run is a scope: tests/run's TestRunAttachedIsAScope.)
 func TestRunIsSandboxed(t *testing.T) {
 	b := fwdBox(t)
-	cmd := b.Command(t.Context(), "dockah", "run", "--rm", "--name", "sandboxed", "-e", "HELLO_IGNORE_LISTEN_FDS=1", "-e", "HELLO_LISTEN=127.0.0.1:8080", "fwd:test", "/hello")
-	if err := cmd.Start(); err != nil {
+	if _, err := b.Run("dockah", "run", "-d", "--name", "sandboxed", "-e", "HELLO_IGNORE_LISTEN_FDS=1", "-e", "HELLO_LISTEN=127.0.0.1:8080", "fwd:test", "/hello"); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	defer b.Systemctl("stop", "sandboxed.service")
+	defer b.Run("dockah", "rm", "-f", "sandboxed")
 	if err := b.WaitUnitState("sandboxed.service", 20*time.Second, "active"); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,9 @@ package run
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -263,7 +265,8 @@ func TestRunSurvivesItsClient(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.WaitUnitState("orphan.service", 20*time.Second, "active"); err != nil {
+	// An attached run is a scope that holds the client's own child.
+	if err := b.WaitUnitState("orphan.scope", 20*time.Second, "active"); err != nil {
 		t.Fatal(err)
 	}
 	// The client is a child of the nsenter started here; only it dies.
@@ -339,5 +342,63 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 	t.Helper()
 	if !box.Eventually(20*time.Second, cond) {
 		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// An attached run is a scope with the definition's limits, holding the
+// client's child: listed, entered, shown by top, registered with
+// machined, and stopped as any container.
+func TestRunAttachedIsAScope(t *testing.T) {
+	b := runBox(t)
+	defer b.Run("dockah", "rm", "-f", "scoped")
+	cmd := b.Command(t.Context(), "dockah", "run", "--name", "scoped", "-m", "64m", "--stop-timeout", "1", image, "sleep", "600")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan error, 1)
+	go func() { ended <- cmd.Wait() }()
+	if err := b.WaitUnitState("scoped.scope", 20*time.Second, "active"); err != nil {
+		t.Fatal(err)
+	}
+	// The limits, and the sandbox directives that are the cgroup's; the
+	// others are a spawned process's, which a scope has none of.
+	for property, want := range map[string]string{"MemoryMax": "67108864", "DevicePolicy": "closed", "TimeoutStopUSec": "1s"} {
+		if got, err := b.Property("scoped.scope", property); err != nil || got != want {
+			t.Errorf("%s of scoped.scope = %q (%v), want %q", property, got, err, want)
+		}
+	}
+	waitFor(t, func() bool { e := ps(t, b)["scoped"]; return e.State == "active" }, "ps to list scoped as active")
+	if out, err := b.Run("dockah", "exec", "scoped", "cat", "/proc/1/cmdline"); err != nil || !strings.HasPrefix(out, "sleep") {
+		t.Errorf("exec into the scope's container: %q %v", out, err)
+	}
+	if out, err := b.Run("dockah", "top", "scoped"); err != nil || !strings.Contains(out, "sleep") {
+		t.Errorf("top: %q %v", out, err)
+	}
+	if out, err := b.Run("machinectl", "show", "scoped", "-p", "Unit"); err != nil || strings.TrimSpace(out) != "Unit=scoped.scope" {
+		t.Errorf("machinectl show scoped: %q %v", out, err)
+	}
+	if _, err := b.Run("dockah", "stop", "scoped"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-ended:
+		// sleep as pid 1 has no handler for SIGTERM: SIGKILL at the
+		// stop timeout, 128+9 as a shell reports it.
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 137 {
+			t.Errorf("the client after the stop: %v, want exit status 137", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the client did not end after dockah stop")
+	}
+	e := ps(t, b, "-a")["scoped"]
+	if e.Exit == nil || e.Exit.How != "killed" || e.Exit.Status != 9 {
+		t.Errorf("ps -a after the stop: %+v", e)
+	}
+	if _, err := b.Run("dockah", "start", "scoped"); err != nil {
+		t.Fatalf("start again, detached: %v", err)
+	}
+	if err := b.WaitUnitState("scoped.service", 20*time.Second, "active"); err != nil {
+		t.Fatal(err)
 	}
 }
