@@ -15,6 +15,7 @@ func (s *suite) renderGoals(sb *strings.Builder) {
 		byName[v.name] = v
 	}
 	floor, dockah, crun, run, crunScope := byName["floor"], byName["dockah"], byName["crun"], byName["dockah-run"], byName["crun-systemd"]
+	fwd, proxyd := byName["dockah-fwd"], byName["socket-proxyd"]
 	type goal struct {
 		what, goal string
 		a, b       *variant
@@ -24,6 +25,7 @@ func (s *suite) renderGoals(sb *strings.Builder) {
 	for _, g := range []goal{
 		{"cold first byte, dockah / floor", "≤ 1.30x", dockah, floor, false},
 		{"cold first byte, dockah / crun (no seccomp)", "≤ 1.00x", dockah, crun, false},
+		{"cold first byte through a forwarded socket, dockah-fwd / systemd-socket-proxyd", "≤ 1.00x", fwd, proxyd, false},
 		{"start-to-exit of /bin/true, dockah run --rm / crun run", "≤ 3.00x", run, crun, true},
 		{"start-to-exit of /bin/true, dockah run --rm / crun run in a scope of its own", "(like for like)", run, crunScope, true},
 	} {

@@ -56,6 +56,8 @@ func (s *suite) newVariants() []*variant {
 			note: "dockah with a drop-in that turns the generated unit's sandbox off (every directive of unitgen.Sandbox reset): what dockah's own start costs, like for like with crun and runc, which run unsandboxed; the container's policy, and the shim's own sandbox, are unchanged"},
 		{name: "dockah-fwd", addr: addrOf("dockah-fwd"),
 			note: "dockah with a forwarded socket (`port = 8080`, the server binds its own port inside): the shim stays as the forwarder"},
+		{name: "socket-proxyd", addr: addrOf("socket-proxyd"),
+			note: "systemd-socket-proxyd, socket-activated, in front of the floor's server, itself socket-activated on a port of its own; both start on the first connection (dockah-fwd's peer)"},
 		{name: "dockah-run", exitCmd: "/usr/bin/dockah run --rm true:bench",
 			note: "`dockah run --rm`, attached: the shim is the command's child in a transient scope made through systemd's D-Bus API (docs/cli.md); waits for the exit"},
 		{name: "crun", addr: addrOf("crun"), exitCmd: crunRun("crun"),

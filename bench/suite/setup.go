@@ -154,8 +154,13 @@ func (s *suite) writeDefinitions() error {
 var ports = map[string]int{
 	"floor": 18501, "dockah": 18502, "dockah-fwd": 18503, "crun": 18504,
 	"crun-seccomp": 18505, "runc": 18506, "podman": 18507, "nspawn": 18508,
-	"floor-sandbox": 18509, "dockah-nosandbox": 18510,
+	"floor-sandbox": 18509, "dockah-nosandbox": 18510, "socket-proxyd": 18513,
 }
+
+// proxydBackend is where systemd-socket-proxyd relays to: the floor's
+// server, socket-activated on a port of its own, started by proxyd's
+// first connection as dockah-fwd's container is by its first.
+const proxydBackend = "127.0.0.1:18514"
 
 func addrOf(name string) string { return fmt.Sprintf("127.0.0.1:%d", ports[name]) }
 
@@ -186,6 +191,9 @@ func (s *suite) serviceUnits() (map[string]string, error) {
 		"runc": "ExecStart=/usr/sbin/runc run --bundle " + bundles + "/runc-serve bench-runc\n" +
 			"ExecStopPost=-/usr/sbin/runc delete -f bench-runc\n",
 		"podman": s.podman.unit(),
+		// systemd-socket-proxyd in front of the floor's server: both
+		// cold, the server stopped with proxyd (PartOf= in its unit).
+		"socket-proxyd": "Requires=bench-proxyd-backend.socket\nAfter=bench-proxyd-backend.socket\nExecStart=/lib/systemd/systemd-socket-proxyd " + proxydBackend + "\n",
 		// As systemd-nspawn@.service: nspawn manages the cgroup below
 		// its unit, and stops its payload itself.
 		"nspawn": "ExecStart=" + nspawnCmd("/hello") + "\nDelegate=yes\nKillMode=mixed\n",
@@ -200,7 +208,16 @@ func (s *suite) writeUnits() error {
 	if s.podman.broken {
 		delete(units, "podman")
 	}
-	sockets := []string{"bench-dockah.socket", "bench-dockah-nosandbox.socket", "bench-dockah-fwd.socket"}
+	sockets := []string{"bench-dockah.socket", "bench-dockah-nosandbox.socket", "bench-dockah-fwd.socket", "bench-proxyd-backend.socket"}
+	backend := map[string]string{
+		"/etc/systemd/system/bench-proxyd-backend.socket":  "[Socket]\nListenStream=" + proxydBackend + "\n",
+		"/etc/systemd/system/bench-proxyd-backend.service": "[Unit]\nStartLimitIntervalSec=0\nPartOf=bench-socket-proxyd.service\n\n[Service]\nExecStart=" + rootfs + "/hello\n",
+	}
+	for path, text := range backend {
+		if err := s.box.WriteFile(path, []byte(text), 0o644); err != nil {
+			return err
+		}
+	}
 	for name, service := range units {
 		socket := "[Socket]\nListenStream=" + addrOf(name) + "\n"
 		unit := "[Unit]\nStartLimitIntervalSec=0\n\n[Service]\n" + service
