@@ -165,12 +165,13 @@ type Volume struct {
 	// leaves the new volume empty (Docker's nocopy). Always false for a
 	// bind mount, which shows the host directory as it is.
 	Copy bool
-	// IDMap, for a bind mount of a container with a user namespace,
-	// mounts the host directory idmapped (the default): its files keep
-	// the IDs the container knows them by. false shows the host's IDs as
-	// they are, which the container's range does not own: host root's
-	// files are nobody's and read-only to the container.
-	IDMap bool
+	// HostIDs ([[volume]] idmap = false), for a container with a user
+	// namespace, mounts the volume with the host's IDs as they are,
+	// which the container's range does not own: host root's files are
+	// nobody's and read-only to the container. By default (false) the
+	// volume is idmapped: its files keep the IDs the container knows
+	// them by, as the image layers do.
+	HostIDs bool
 }
 
 // IsNamed reports whether Source names a named volume rather than a path.
