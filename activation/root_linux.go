@@ -47,6 +47,14 @@ func mountScratch(cfg *Config) (*scratch, error) {
 		}
 		s.seal = true
 	}
+	if cfg.userns != nil {
+		// The scratch tmpfs is the shim's: the container's range cannot
+		// reach the layers' copies there (and never sees them).
+		var err error
+		if layers, err = idmapLayers(layers, s.dir, cfg.userns, cfg.UserNS); err != nil {
+			return nil, fmt.Errorf("mount root: %w", err)
+		}
+	}
 	if err := mountOverlay(layers, s.root); err != nil {
 		return nil, err
 	}
@@ -173,7 +181,7 @@ func buildRoot(cfg *Config, later func(dest string) bool, stdin int) (int, error
 		return -1, fmt.Errorf("open root: %w", err)
 	}
 	defer unix.Close(root)
-	if err := mountAll(root, keep(cfg.Spec.Mounts, func(m specs.Mount) bool { return later == nil || !later(m.Destination) })); err != nil {
+	if err := mountAll(root, keep(cfg.Spec.Mounts, func(m specs.Mount) bool { return later == nil || !later(m.Destination) }), cfg.userns); err != nil {
 		return -1, err
 	}
 	Trace("stage: mounts done")
@@ -199,7 +207,11 @@ func buildRoot(cfg *Config, later func(dest string) bool, stdin int) (int, error
 	if err := s.sealRoot(); err != nil {
 		return -1, err
 	}
-	if err := pivotRoot(root); err != nil {
+	if cfg.userns != nil {
+		if cfg.oldRoot, err = pivotRootKeepOld(root); err != nil {
+			return -1, err
+		}
+	} else if err := pivotRoot(root); err != nil {
 		return -1, err
 	}
 	Trace("stage: pivoted")

@@ -14,3 +14,7 @@ const spawnAvailable = false
 func spawnChild(*Config, [3]*os.File, []*os.File, mountOptions, []string, []string, User, int, string, []string, bool) (int, *os.File, *os.File, func(), error) {
 	return 0, nil, nil, nil, errors.New("this binary starts containers through the setup stage only")
 }
+
+func userNamespaceHelper(*IDMapping, uintptr, func(int) error) error {
+	return errors.New("this binary cannot create user namespaces (built without cgo)")
+}

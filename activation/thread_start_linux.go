@@ -107,7 +107,20 @@ func buildOnThread(cfg *Config, opts StartOptions) (*Container, error) {
 		return nil, err
 	}
 	flags := cloneFlags(cfg.Spec)
-	if err := unix.Unshare(int(flags)); err != nil {
+	if cfg.UserNS != nil {
+		// A copy that carries the user namespace (userns_linux.go).
+		withUserNS := *cfg
+		err := userNamespaceHelper(cfg.UserNS, flags, func(pid int) error {
+			var err error
+			withUserNS.userns, err = joinHelperNamespaces(pid, flags)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		defer withUserNS.userns.Close()
+		cfg = &withUserNS
+	} else if err := unix.Unshare(int(flags)); err != nil {
 		return nil, fmt.Errorf("create container namespaces: %w", err)
 	}
 	// The thread has a file system context of its own now (a new mount
@@ -159,6 +172,10 @@ func spawnOnThread(cfg *Config, opts StartOptions, last int) (*Container, error)
 		stdio[2] = f
 	}
 	root, err := buildRoot(cfg, underProc, stdin)
+	if cfg.oldRoot != nil {
+		// The child detaches it; the fd stays ours until it exec'd.
+		defer cfg.oldRoot.Close()
+	}
 	if err != nil {
 		return nil, err
 	}
