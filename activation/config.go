@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -55,13 +54,6 @@ type Config struct {
 	// idmapped onto the range (userns_linux.go).
 	UserNS *IDMapping `json:"userns,omitempty"`
 
-	// userns is the container's user namespace while the thread start
-	// builds it: what idmapped mounts map onto. Nil otherwise.
-	userns *os.File
-	// oldRoot, with userns, is the host's root, left attached under the
-	// container's after pivot_root until the container's pid 1 has
-	// mounted its /proc (userns_linux.go says why); -1 or 0 otherwise.
-	oldRoot *os.File
 }
 
 // IDMapping maps container user IDs 0 to Size-1 onto host user IDs UID to

@@ -324,7 +324,7 @@ const spawnAvailable = true
 //
 // The child runs in this process's memory until it execs: release, which
 // frees what it reads, must wait for the end of report.
-func spawnChild(cfg *Config, stdio [3]*os.File, sockets []*os.File, procMount mountOptions, procMasks, procReadOnly []string, user User, lastCap int, argv0 string, env []string, sibling bool) (pid int, report, goAhead *os.File, release func(), err error) {
+func spawnChild(cfg *Config, stdio [3]*os.File, sockets []*os.File, procMount mountOptions, procMasks, procReadOnly []string, user User, lastCap int, argv0 string, env []string, sibling bool, ns *usernsBuild) (pid int, report, goAhead *os.File, release func(), err error) {
 	var fds, gofds [2]int
 	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
 		return 0, nil, nil, nil, fmt.Errorf("create report pipe: %w", err)
@@ -419,11 +419,9 @@ func spawnChild(cfg *Config, stdio [3]*os.File, sockets []*os.File, procMount mo
 	}
 
 	args.userns_fd = -1
-	if cfg.userns != nil {
-		args.userns_fd = C.int(cfg.userns.Fd())
-	}
-	if cfg.oldRoot != nil {
-		args.old_root = arena.str("/proc/self/fd/" + strconv.Itoa(int(cfg.oldRoot.Fd())))
+	if ns != nil {
+		args.userns_fd = C.int(ns.userns.Fd())
+		args.old_root = arena.str("/proc/self/fd/" + strconv.Itoa(int(ns.oldRoot.Fd())))
 	}
 	sib := C.int(0)
 	if sibling {

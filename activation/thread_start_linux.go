@@ -107,19 +107,19 @@ func buildOnThread(cfg *Config, opts StartOptions) (*Container, error) {
 		return nil, err
 	}
 	flags := cloneFlags(cfg.Spec)
+	var ns *usernsBuild
 	if cfg.UserNS != nil {
-		// A copy that carries the user namespace (userns_linux.go).
-		withUserNS := *cfg
+		ns = &usernsBuild{}
+		// Closed once the container's pid 1 has exec'd or failed.
+		defer ns.close()
 		err := userNamespaceHelper(cfg.UserNS, flags, func(pid int) error {
 			var err error
-			withUserNS.userns, err = joinHelperNamespaces(pid, flags)
+			ns.userns, err = joinHelperNamespaces(pid, flags)
 			return err
 		})
 		if err != nil {
 			return nil, err
 		}
-		defer withUserNS.userns.Close()
-		cfg = &withUserNS
 	} else if err := unix.Unshare(int(flags)); err != nil {
 		return nil, fmt.Errorf("create container namespaces: %w", err)
 	}
@@ -148,7 +148,7 @@ func buildOnThread(cfg *Config, opts StartOptions) (*Container, error) {
 			}
 		}
 	}
-	c, err := spawnOnThread(cfg, opts, last)
+	c, err := spawnOnThread(cfg, opts, last, ns)
 	if err != nil {
 		if netns != nil {
 			netns.Close()
@@ -159,7 +159,7 @@ func buildOnThread(cfg *Config, opts StartOptions) (*Container, error) {
 	return c, nil
 }
 
-func spawnOnThread(cfg *Config, opts StartOptions, last int) (*Container, error) {
+func spawnOnThread(cfg *Config, opts StartOptions, last int, ns *usernsBuild) (*Container, error) {
 	stdio := [3]*os.File{}
 	stdin := 0
 	if f, ok := opts.Stdin.(*os.File); ok {
@@ -171,11 +171,7 @@ func spawnOnThread(cfg *Config, opts StartOptions, last int) (*Container, error)
 	if f, ok := opts.Stderr.(*os.File); ok {
 		stdio[2] = f
 	}
-	root, err := buildRoot(cfg, underProc, stdin)
-	if cfg.oldRoot != nil {
-		// The child detaches it; the fd stays ours until it exec'd.
-		defer cfg.oldRoot.Close()
-	}
+	root, err := buildRoot(cfg, underProc, stdin, ns)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +193,7 @@ func spawnOnThread(cfg *Config, opts StartOptions, last int) (*Container, error)
 		masks, readOnly = keep(l.MaskedPaths, underProc), keep(l.ReadonlyPaths, underProc)
 	}
 	Trace("thread: root built")
-	pid, report, goAhead, release, err := spawnChild(cfg, stdio, opts.Sockets, procMount, masks, readOnly, user, last, argv0, env, opts.Sibling)
+	pid, report, goAhead, release, err := spawnChild(cfg, stdio, opts.Sockets, procMount, masks, readOnly, user, last, argv0, env, opts.Sibling, ns)
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,35 @@ import (
 //     nobody's (the overflow IDs) and are read-only to it unless their
 //     mode says otherwise.
 
+// usernsBuild is what the thread start holds while it builds a container
+// with a user namespace; nil for any other.
+type usernsBuild struct {
+	// userns is the container's user namespace: what idmapped mounts
+	// map onto, and what its pid 1 joins.
+	userns *os.File
+	// oldRoot is the host's root, left attached under the container's
+	// after pivot_root until the container's pid 1 has mounted its
+	// /proc (pivotRootKeepOld says why).
+	oldRoot *os.File
+}
+
+// idmap is the user namespace bind mounts are idmapped onto, or nil.
+func (b *usernsBuild) idmap() *os.File {
+	if b == nil {
+		return nil
+	}
+	return b.userns
+}
+
+func (b *usernsBuild) close() {
+	if b.userns != nil {
+		b.userns.Close()
+	}
+	if b.oldRoot != nil {
+		b.oldRoot.Close()
+	}
+}
+
 // errUserNSStage refuses a container with a user namespace that only the
 // setup stage could start.
 var errUserNSStage = errors.New(`userns = "auto" is not supported yet with init = true (or an image StopSignal other than SIGTERM, which needs the init), SELinux labels or DOCKAH_STAGE_PROCESS=1: set [security] userns = "host" for this container`)
