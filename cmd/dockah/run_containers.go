@@ -122,7 +122,7 @@ func readRunExit(fsys fs.FS, name string) *exitStatus {
 func removeRunContainer(store *rootfs.Store, name string) error {
 	var errs []error
 	if store != nil {
-		errs = append(errs, store.RemoveContainer(name))
+		errs = append(errs, removeContainerState(store, name))
 	}
 	for _, p := range []string{runExitPath(name), runDefinitionPath(name)} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
