@@ -118,6 +118,10 @@ func Exec(opts ExecOptions) (int, error) {
 		theirs.Close()
 		return ExitSetupFailed, err
 	}
+	if err := checkExecUserNS(opts.Pid); err != nil {
+		theirs.Close()
+		return ExitSetupFailed, err
+	}
 	sealed, err := sealedCopy(stage)
 	if err != nil {
 		theirs.Close()

@@ -202,7 +202,13 @@ func joinContainer(pid int) error {
 			return fmt.Errorf("open the container's %s namespace: %w", ns.name, err)
 		}
 		targets = append(targets, target{fd, ns.flag})
-		if same, _ := sameFile(fd, "/proc/thread-self/ns/"+ns.name); same {
+		mine := ns.name
+		if mine == "pid" {
+			// What this thread's children join: the exec stage of a
+			// container with a user namespace has joined it already.
+			mine = "pid_for_children"
+		}
+		if same, _ := sameFile(fd, "/proc/thread-self/ns/"+mine); same {
 			targets[len(targets)-1].flag = 0 // shared with the host: nothing to join
 		}
 	}

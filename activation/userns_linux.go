@@ -266,3 +266,21 @@ func idmapBind(source string, target int, userns *os.File, recursive bool) error
 	}
 	return nil
 }
+
+// checkExecUserNS refuses to exec into a container with a user namespace
+// of its own, which the exec stage cannot join yet: a multi-threaded Go
+// process may not join a user namespace, and the container's pid
+// namespace, which belongs to the host's, cannot be joined once in it.
+// (A C trampoline between the exec stage and the command, as the thread
+// start's child does, is the way.)
+func checkExecUserNS(pid int) error {
+	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/ns/user", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open the container's user namespace: %w", err)
+	}
+	defer unix.Close(fd)
+	if same, err := sameFile(fd, "/proc/self/ns/user"); err != nil || same {
+		return err
+	}
+	return errors.New(`exec into a container with userns = "auto" is not supported yet: set [security] userns = "host" for this container to use dockah exec`)
+}

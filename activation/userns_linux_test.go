@@ -76,3 +76,19 @@ grep -E '^Cap(Eff|Bnd)' /proc/self/status`)
 		}
 	}
 }
+
+func TestExecIntoUserNamespaceIsRefused(t *testing.T) {
+	cfg, _ := usernsConfig(t, "exec /bin/sleep 600")
+	c, err := Start(cfg, StartOptions{})
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = unix.Kill(c.Pid, unix.SIGKILL)
+		_, _ = c.Wait()
+	})
+	status, err := Exec(ExecOptions{Config: cfg, Pid: c.Pid, Args: []string{"true"}})
+	if err == nil || status != ExitSetupFailed || !strings.Contains(err.Error(), `userns = "host"`) {
+		t.Fatalf("exec: %d, %v; want a clear refusal", status, err)
+	}
+}
