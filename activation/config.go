@@ -53,7 +53,6 @@ type Config struct {
 	// it, and its image layers, writable layer and volumes are mounted
 	// idmapped onto the range (userns_linux.go).
 	UserNS *IDMapping `json:"userns,omitempty"`
-
 }
 
 // IDMapping maps container user IDs 0 to Size-1 onto host user IDs UID to

@@ -18,4 +18,3 @@ func spawnChild(*Config, [3]*os.File, []*os.File, mountOptions, []string, []stri
 func userNamespaceHelper(*IDMapping, uintptr, func(int) error) error {
 	return errors.New("this binary cannot create user namespaces (built without cgo)")
 }
-
