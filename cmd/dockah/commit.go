@@ -9,8 +9,10 @@ import (
 	"os"
 	"strings"
 
+	"github.com/dockah/dockah/cmd/internal/launch"
 	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/rootfs/archive"
+	"github.com/dockah/dockah/rootfs/layer"
 	"github.com/dockah/dockah/unitgen"
 	"github.com/spf13/cobra"
 )
@@ -101,6 +103,18 @@ type committer struct {
 func (cm *committer) commit(ctx context.Context, container, ref string, opts archive.CommitOptions) (*rootfs.Image, error) {
 	if err := cm.checkStopped(ctx, container); err != nil {
 		return nil, err
+	}
+	reg, err := launch.UserNSRegistry(cm.store.Root())
+	if err != nil {
+		return nil, err
+	}
+	ranges, err := reg.List()
+	if err != nil {
+		return nil, err
+	}
+	if m, ok := ranges[container]; ok {
+		// Its writable layer holds the range's IDs.
+		opts.Shift = layer.IDShift{UID: m.UID, GID: m.GID, Size: m.Size}
 	}
 	img, err := archive.Commit(cm.store, container, ref, opts)
 	if errors.Is(err, archive.ErrNoWritableLayer) && cm.readOnly(container) {
