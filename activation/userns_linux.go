@@ -74,11 +74,54 @@ func mapLine(host, size uint32) []byte {
 // (its init sets the image user's supplementary groups).
 func writeIDMaps(pid int, m *IDMapping) error {
 	dir := "/proc/" + strconv.Itoa(pid) + "/"
-	if err := os.WriteFile(dir+"uid_map", mapLine(m.UID, m.Size), 0); err != nil {
+	err := os.WriteFile(dir+"uid_map", mapLine(m.UID, m.Size), 0)
+	if errors.Is(err, unix.EROFS) {
+		// The shim's own sandbox made the host's /proc read-only.
+		return writeIDMapsPrivateProc(pid, m)
+	}
+	if err != nil {
 		return fmt.Errorf("write the container's uid_map: %w", err)
 	}
 	if err := os.WriteFile(dir+"gid_map", mapLine(m.GID, m.Size), 0); err != nil {
 		return fmt.Errorf("write the container's gid_map: %w", err)
+	}
+	return nil
+}
+
+// writeIDMapsPrivateProc writes the maps through a procfs of the shim's
+// own, detached (mounted nowhere) and with only the process directories
+// (subset=pid): the sandbox's read-only /proc stays as it is, and no
+// kernel tunable becomes writable.
+func writeIDMapsPrivateProc(pid int, m *IDMapping) error {
+	fsfd, err := unix.Fsopen("proc", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("write the container's uid_map: open a procfs: %w", err)
+	}
+	defer unix.Close(fsfd)
+	if err := unix.FsconfigSetString(fsfd, "subset", "pid"); err != nil {
+		return fmt.Errorf("write the container's uid_map: procfs subset=pid: %w", err)
+	}
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return fmt.Errorf("write the container's uid_map: create a procfs: %w", err)
+	}
+	mnt, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+	if err != nil {
+		return fmt.Errorf("write the container's uid_map: mount a procfs: %w", err)
+	}
+	defer unix.Close(mnt)
+	for _, f := range []struct {
+		name string
+		line []byte
+	}{{"uid_map", mapLine(m.UID, m.Size)}, {"gid_map", mapLine(m.GID, m.Size)}} {
+		fd, err := unix.Openat(mnt, strconv.Itoa(pid)+"/"+f.name, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("write the container's %s: %w", f.name, err)
+		}
+		_, err = unix.Write(fd, f.line)
+		unix.Close(fd)
+		if err != nil {
+			return fmt.Errorf("write the container's %s: %w", f.name, err)
+		}
 	}
 	return nil
 }
