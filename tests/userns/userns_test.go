@@ -65,7 +65,7 @@ func define(t *testing.T, b *box.Box, name, text string) {
 // sleeper is a container that sleeps, with userns = "auto" and extra
 // definition text.
 func sleeper(extra string) string {
-	return "[container]\nimage = \"" + image + "\"\nentrypoint = [\"/bin/sh\", \"-c\", \"touch /made-by-root; exec sleep 600\"]\n\n[security]\nuserns = \"auto\"\n" + extra
+	return "[container]\nimage = \"" + image + "\"\nentrypoint = [\"/bin/sh\", \"-c\", \"touch /made-by-root; exec sleep 600\"]\n\n[service]\nstop_signal = \"SIGKILL\"\n\n[security]\nuserns = \"auto\"\n" + extra
 }
 
 // start starts name and returns the main pid (in the box's pid
