@@ -165,6 +165,11 @@ func (s *service) install(t *testing.T, b *box.Box) {
 	for name, content := range s.dropIns {
 		files[dir+name] = content
 	}
+	if mode := os.Getenv("DOCKAH_TEST_USERNS"); mode != "" {
+		// The real services with their own user namespaces (or
+		// explicitly without): DOCKAH_TEST_USERNS=auto.
+		files[dir+"52-test-userns.toml"] = fmt.Sprintf("[security]\nuserns = %q\n", mode)
+	}
 	for path, content := range s.files {
 		files[path] = content
 	}
