@@ -5,6 +5,7 @@ package activation
 import (
 	"errors"
 	"os"
+	"os/exec"
 )
 
 // spawnAvailable is false where the C part of the thread start is not
@@ -17,4 +18,12 @@ func spawnChild(*Config, [3]*os.File, []*os.File, mountOptions, []string, []stri
 
 func userNamespaceHelper(*IDMapping, uintptr, func(int) error) error {
 	return errors.New("this binary cannot create user namespaces (built without cgo)")
+}
+
+// trampolineAvailable is false: this binary has no exec trampoline (the
+// C constructor of exec_userns_linux.go).
+const trampolineAvailable = false
+
+func trampolineCommand(*exec.Cmd, *os.File, *os.File, *Config, User) error {
+	return errors.New("this binary cannot exec into a container with a user namespace (built without cgo)")
 }

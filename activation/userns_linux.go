@@ -310,20 +310,40 @@ func idmapBind(source string, target int, userns *os.File, recursive bool) error
 	return nil
 }
 
-// checkExecUserNS refuses to exec into a container with a user namespace
-// of its own, which the exec stage cannot join yet: a multi-threaded Go
-// process may not join a user namespace, and the container's pid
-// namespace, which belongs to the host's, cannot be joined once in it.
-// (A C trampoline between the exec stage and the command, as the thread
-// start's child does, is the way.)
-func checkExecUserNS(pid int) error {
+// execUserNSEnv tells the exec stage that the container has a user
+// namespace of its own: the command starts as the exec trampoline.
+const execUserNSEnv = "_DOCKAH_EXEC_USERNS"
+
+// inOwnUserNS reports whether the container whose init is pid has a user
+// namespace other than this process's.
+func inOwnUserNS(pid int) (bool, error) {
 	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/ns/user", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("open the container's user namespace: %w", err)
+		return false, fmt.Errorf("open the container's user namespace: %w", err)
 	}
 	defer unix.Close(fd)
-	if same, err := sameFile(fd, "/proc/self/ns/user"); err != nil || same {
-		return err
+	same, err := sameFile(fd, "/proc/self/ns/user")
+	return !same, err
+}
+
+// userNSStageBinary is the binary the exec stage of a container with a
+// user namespace runs, and its command's trampoline: the shim itself, or
+// this executable (both built with cgo, which has the trampoline).
+func userNSStageBinary(shim string) (string, error) {
+	if !trampolineAvailable {
+		return "", errors.New(`dockah exec into a container with userns = "auto" needs the shim built with cgo (make build)`)
 	}
-	return errors.New(`exec into a container with userns = "auto" is not supported yet: set [security] userns = "host" for this container to use dockah exec`)
+	bin := shim
+	if bin == "" {
+		var err error
+		if bin, err = os.Executable(); err != nil {
+			return "", err
+		}
+	}
+	// The trampoline is exec'd inside the container's root, where a
+	// dynamic loader would be the image's.
+	if dynamic, err := IsDynamic(bin); err != nil || dynamic {
+		return "", fmt.Errorf(`dockah exec into a container with userns = "auto" needs %s linked statically (make build does): %v`, bin, err)
+	}
+	return bin, nil
 }

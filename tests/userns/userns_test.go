@@ -280,8 +280,8 @@ if echo x >> /hostroot/owned-by-host-root; then echo WROTE-HOST-ROOT; fi`
 	}
 }
 
-// TestRefusedClearly: what does not work with a user namespace yet says
-// so, naming the way out.
+// TestRefusedClearly: init = true does not work with a user namespace
+// yet, and says so, naming the way out.
 func TestRefusedClearly(t *testing.T) {
 	b := usernsBox(t)
 	define(t, b, "uns-init", "[container]\nimage = \""+image+"\"\ninit = true\nentrypoint = [\"/bin/sleep\", \"600\"]\n\n[security]\nuserns = \"auto\"\n")
@@ -292,11 +292,36 @@ func TestRefusedClearly(t *testing.T) {
 		t.Errorf("the failure does not say what to do:\n%s", journal)
 	}
 
+}
+
+// TestExecJoinsTheUserNamespace: dockah exec runs its command in the
+// container's user namespace, as the container's root (or user), with
+// its policy.
+func TestExecJoinsTheUserNamespace(t *testing.T) {
+	b := usernsBox(t)
 	define(t, b, "uns-exec", sleeper(""))
-	start(t, b, "uns-exec")
-	r := b.Exec(t, "", "dockah", "exec", "uns-exec", "true")
-	if r.Status == 0 || !strings.Contains(r.Stderr, `userns = "host"`) {
-		t.Errorf("dockah exec into a userns container: status %d, %s", r.Status, r.Stderr)
+	pid := start(t, b, "uns-exec")
+	want := readMap(t, b, pid, "uid_map")
+	r := b.Exec(t, "", "dockah", "exec", "uns-exec", "sh", "-c", "cat /proc/self/uid_map; id -u; grep -E '^(CapEff|Seccomp|NoNewPrivs):' /proc/self/status; touch /made-by-exec")
+	if r.Status != 0 {
+		t.Fatalf("dockah exec: status %d\n%s%s", r.Status, r.Stdout, r.Stderr)
+	}
+	f := strings.Fields(r.Stdout)
+	if len(f) < 4 || f[1] != strconv.FormatUint(want.Host, 10) || f[3] != "0" {
+		t.Errorf("dockah exec ran with %q, want the container's map %+v and uid 0", r.Stdout, want)
+	}
+	for _, s := range []string{"Seccomp:\t2", "NoNewPrivs:\t1", "CapEff:\t00000000a80405fb"} {
+		if !strings.Contains(r.Stdout, s) {
+			t.Errorf("dockah exec lacks %q:\n%s", s, r.Stdout)
+		}
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(b.StoreDir(), "containers", "uns-exec", "upper", "made-by-exec"), &st); err != nil || uint64(st.Uid) != want.Host {
+		t.Errorf("the exec's file is %d on the host (%v), want %d", st.Uid, err, want.Host)
+	}
+	r = b.Exec(t, "", "dockah", "exec", "-u", "1000", "uns-exec", "id", "-u")
+	if r.Status != 0 || strings.TrimSpace(r.Stdout) != "1000" {
+		t.Errorf("dockah exec -u 1000: status %d, %q %s", r.Status, r.Stdout, r.Stderr)
 	}
 }
 
