@@ -18,8 +18,8 @@ func usernsConfig(t *testing.T, script string) (*Config, string) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root: user namespaces with idmapped mounts")
 	}
-	if !spawnAvailable {
-		t.Skip("user namespaces need the thread start (cgo)")
+	if !spawnAvailable || os.Getenv(stageProcessEnv) == "1" {
+		t.Skip("user namespaces need the thread start (cgo, without DOCKAH_STAGE_PROCESS=1)")
 	}
 	cfg := testConfig(t, "/bin/sh", "-c", script)
 	cfg.UserNS = &IDMapping{UID: 1000000, GID: 2000000, Size: 65536}
