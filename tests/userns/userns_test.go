@@ -310,7 +310,14 @@ func TestExecJoinsTheUserNamespace(t *testing.T) {
 	if len(f) < 4 || f[1] != strconv.FormatUint(want.Host, 10) || f[3] != "0" {
 		t.Errorf("dockah exec ran with %q, want the container's map %+v and uid 0", r.Stdout, want)
 	}
-	for _, s := range []string{"Seccomp:\t2", "NoNewPrivs:\t1", "CapEff:\t00000000a80405fb"} {
+	initStatus := b.Exec(t, "", "cat", fmt.Sprintf("/proc/%d/status", pid)).Stdout
+	capEff := ""
+	for _, line := range strings.Split(initStatus, "\n") {
+		if strings.HasPrefix(line, "CapEff:") {
+			capEff = line
+		}
+	}
+	for _, s := range []string{"Seccomp:\t2", "NoNewPrivs:\t1", capEff} {
 		if !strings.Contains(r.Stdout, s) {
 			t.Errorf("dockah exec lacks %q:\n%s", s, r.Stdout)
 		}
