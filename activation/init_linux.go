@@ -24,23 +24,30 @@ const initEnv = "_DOCKAH_INIT"
 // itself: its /proc/1/exe then cannot be opened for writing, even by a
 // container process that may ptrace it (CVE-2019-5736).
 func (s *initSetup) pinSelf() error {
+	var err error
+	s.self, err = pinnedSelf()
+	return err
+}
+
+// pinnedSelf is pinSelf's work: the read-only bind of the shim binary in
+// the calling thread's mount namespace, and an O_PATH fd of it.
+func pinnedSelf() (int, error) {
 	path, err := os.Readlink("/proc/self/exe")
 	if err != nil {
-		return err
+		return -1, err
 	}
 	// The init re-executes itself after pivot_root, where a dynamic
 	// loader would look for its libraries in the image.
 	if dynamic, err := IsDynamic(path); err != nil || dynamic {
-		return fmt.Errorf("init = true needs %s linked statically (make build does): %v", path, err)
+		return -1, fmt.Errorf("init = true needs %s linked statically (make build does): %v", path, err)
 	}
 	if err := unix.Mount(path, path, "", unix.MS_BIND, ""); err != nil {
-		return fmt.Errorf("bind the shim binary read-only: %w", err)
+		return -1, fmt.Errorf("bind the shim binary read-only: %w", err)
 	}
 	if err := unix.Mount("", path, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
-		return fmt.Errorf("bind the shim binary read-only: %w", err)
+		return -1, fmt.Errorf("bind the shim binary read-only: %w", err)
 	}
-	s.self, err = unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
-	return err
+	return unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
 }
 
 // becomeInit hands the app stage its configuration, gives up every

@@ -209,6 +209,14 @@ func buildRoot(cfg *Config, later func(dest string) bool, stdin int, ns *usernsB
 	if err := s.sealRoot(); err != nil {
 		return -1, err
 	}
+	if ns != nil && cfg.Init {
+		// While the shim's binary is in view.
+		fd, err := pinnedSelf()
+		if err != nil {
+			return -1, err
+		}
+		ns.init = os.NewFile(uintptr(fd), "init")
+	}
 	if ns != nil {
 		if ns.oldRoot, err = pivotRootKeepOld(root); err != nil {
 			return -1, err

@@ -35,7 +35,10 @@ func canStartOnThread(cfg *Config, opts StartOptions) bool {
 	if !spawnAvailable || os.Getenv(stageProcessEnv) == "1" {
 		return false
 	}
-	if cfg.Init {
+	if cfg.Init && cfg.UserNS == nil {
+		// A container with a user namespace gets the init from its
+		// pid 1 (become_init in spawn_linux.go); the others from the
+		// setup stage.
 		return false
 	}
 	for _, std := range []any{opts.Stdin, opts.Stdout, opts.Stderr} {
@@ -179,8 +182,12 @@ func spawnOnThread(cfg *Config, opts StartOptions, last int, ns *usernsBuild) (*
 	if err := setUpUTSAndNetwork(cfg); err != nil {
 		return nil, err
 	}
-	// Pid 1 in its namespace.
-	user, argv0, env, err := resolveProcess(cfg, root, 1)
+	// Pid 1 in its namespace, or 2 under dockah's init.
+	entryPid := 1
+	if cfg.Init {
+		entryPid = 2
+	}
+	user, argv0, env, err := resolveProcess(cfg, root, entryPid)
 	if err != nil {
 		return nil, err
 	}

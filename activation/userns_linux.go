@@ -41,6 +41,10 @@ type usernsBuild struct {
 	// after pivot_root until the container's pid 1 has mounted its
 	// /proc (pivotRootKeepOld says why).
 	oldRoot *os.File
+	// init, with init = true, is the shim binary pinned read-only in the
+	// container's mount namespace, which pid 1 re-executes as dockah's
+	// init once it has started the entrypoint (become_init).
+	init *os.File
 }
 
 // idmap is the user namespace bind mounts are idmapped onto, or nil.
@@ -58,11 +62,14 @@ func (b *usernsBuild) close() {
 	if b.oldRoot != nil {
 		b.oldRoot.Close()
 	}
+	if b.init != nil {
+		b.init.Close()
+	}
 }
 
 // errUserNSStage refuses a container with a user namespace that only the
 // setup stage could start.
-var errUserNSStage = errors.New(`userns = "auto" is not supported yet with init = true (or an image StopSignal other than SIGTERM, which needs the init), SELinux labels or DOCKAH_STAGE_PROCESS=1: set [security] userns = "host" for this container`)
+var errUserNSStage = errors.New(`userns = "auto" is not supported yet with SELinux labels, stdio that are not files, or DOCKAH_STAGE_PROCESS=1: set [security] userns = "host" for this container`)
 
 // mapLine is the single line of a uid_map or gid_map.
 func mapLine(host, size uint32) []byte {

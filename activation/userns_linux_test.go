@@ -120,3 +120,26 @@ grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status; echo made > /e
 		t.Errorf("exec as 1000:\n%s", out)
 	}
 }
+
+// TestUserNamespaceInit: under init = true, pid 1 of a container with a
+// user namespace is dockah's init, with no capability, and the
+// entrypoint pid 2; the init exits with the entrypoint's status.
+func TestUserNamespaceInit(t *testing.T) {
+	cfg, _ := usernsConfig(t, `echo pid=$$; tr '\0' ' ' < /proc/1/cmdline; echo; grep CapEff /proc/1/status; grep CapEff /proc/self/status; exit 5`)
+	if self, err := os.Executable(); err != nil {
+		t.Fatal(err)
+	} else if dynamic, err := IsDynamic(self); err != nil || dynamic {
+		t.Skip("dockah's init is the shim re-executed inside the container's root: it needs a static binary (make test-unit builds one)")
+	}
+	cfg.Init = true
+	out, status := run(t, cfg)
+	t.Log(out)
+	if status != 5 {
+		t.Errorf("exit status %d, want the entrypoint's 5:\n%s", status, out)
+	}
+	for _, want := range []string{"pid=2\n", "[init test]", "CapEff:\t0000000000000000\nCapEff:\t00000000a80405fb"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

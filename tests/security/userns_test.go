@@ -21,6 +21,12 @@ const hostRootDir = "/opt/dockah-attack-hostroot"
 // environment, as if it had leaked.
 func usernsDefinition(t *testing.T, b *box.Box, extra string) string {
 	t.Helper()
+	return usernsDefinitionInit(t, b, "false", extra)
+}
+
+// usernsDefinitionInit is usernsDefinition with init = init.
+func usernsDefinitionInit(t *testing.T, b *box.Box, init, extra string) string {
+	t.Helper()
 	if err := b.WriteFile(hostRootDir+"/owned-by-host-root", []byte("host root's\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +34,7 @@ func usernsDefinition(t *testing.T, b *box.Box, extra string) string {
 	if err != nil || pid == "0" {
 		t.Fatalf("journald's pid: %q, %v", pid, err)
 	}
-	return definition("false", `environment = { ATTACK_LEAKED_PID = "`+pid+`" }
+	return definition(init, `environment = { ATTACK_LEAKED_PID = "`+pid+`" }
 
 [[volume]]
 source = "`+hostRootDir+`"
@@ -56,9 +62,13 @@ listen = "127.0.0.1:18311"
 type = "datagram"
 name = "dgram"
 `
-	for name, extra := range map[string]string{"pid1": "", "sockets": sockets} {
+	for name, init := range map[string]string{"pid1": "false", "sockets": "false", "init": "true"} {
 		t.Run(name, func(t *testing.T) {
-			run := mustStart(t, b, "attack-userns-"+name, usernsDefinition(t, b, extra))
+			extra := ""
+			if name == "sockets" {
+				extra = sockets
+			}
+			run := mustStart(t, b, "attack-userns-"+name, usernsDefinitionInit(t, b, init, extra))
 			t.Logf("userns = auto:\n%s", run.table())
 			checkComplete(t, run)
 			for _, name := range run.order {

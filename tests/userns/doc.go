@@ -8,6 +8,6 @@
 // (the volume keeps the container's IDs, the layer the range's, a commit
 // the container's); a bind volume the file system cannot idmap is a
 // clear error, and one with idmap = false keeps host root's files out
-// of reach; dockah exec joins the user namespace; init = true is
-// refused clearly for now. Ports 19000-19099 belong to it; its units are named uns-*.
+// of reach; dockah exec joins the user namespace; init = true gives
+// dockah's init as pid 1. Ports 19000-19099 belong to it; its units are named uns-*.
 package userns

@@ -280,18 +280,31 @@ if echo x >> /hostroot/owned-by-host-root; then echo WROTE-HOST-ROOT; fi`
 	}
 }
 
-// TestRefusedClearly: init = true does not work with a user namespace
-// yet, and says so, naming the way out.
-func TestRefusedClearly(t *testing.T) {
+// TestInitInUserNamespace: under init = true, pid 1 is dockah's init
+// (the shim re-executed, without capabilities), the entrypoint its
+// child, and systemctl stop reaches the entrypoint through it.
+func TestInitInUserNamespace(t *testing.T) {
 	b := usernsBox(t)
 	define(t, b, "uns-init", "[container]\nimage = \""+image+"\"\ninit = true\nentrypoint = [\"/bin/sleep\", \"600\"]\n\n[security]\nuserns = \"auto\"\n")
-	if _, err := b.Systemctl("start", "uns-init.service"); err == nil {
-		t.Errorf("init = true with userns = auto started")
+	pid := start(t, b, "uns-init")
+	cmdline := b.Exec(t, "", "cat", fmt.Sprintf("/proc/%d/cmdline", pid)).Stdout
+	if !strings.Contains(cmdline, "[init uns-init]") {
+		t.Errorf("pid 1 is %q, want dockah's init", cmdline)
 	}
-	if journal, _ := b.Journal("uns-init.service"); !strings.Contains(journal, `userns = "host"`) {
-		t.Errorf("the failure does not say what to do:\n%s", journal)
+	status := b.Exec(t, "", "cat", fmt.Sprintf("/proc/%d/status", pid)).Stdout
+	if !strings.Contains(status, "CapEff:\t0000000000000000") || !strings.Contains(status, "CapBnd:\t0000000000000000") {
+		t.Errorf("dockah's init holds capabilities:\n%s", status)
 	}
-
+	if m := readMap(t, b, pid, "uid_map"); m.Host < 524288 {
+		t.Errorf("the init maps %+v", m)
+	}
+	began := time.Now()
+	if _, err := b.Systemctl("stop", "uns-init.service"); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); took > 10*time.Second {
+		t.Errorf("systemctl stop took %s: SIGTERM did not reach the entrypoint", took)
+	}
 }
 
 // TestExecJoinsTheUserNamespace: dockah exec runs its command in the
