@@ -139,9 +139,16 @@ func (r *UserNSRegistry) List() (map[string]IDMapping, error) {
 }
 
 func (r *UserNSRegistry) locked(how int, fn func() error) error {
-	lock, err := os.OpenFile(filepath.Join(r.dir, usernsLock), os.O_RDWR|os.O_CREATE, 0o600)
+	return withFlock(filepath.Join(r.dir, usernsLock), how, "user namespace registry", fn)
+}
+
+// withFlock runs fn holding a flock of the lock file at path (created
+// when missing). flock locks belong to the open file description, so
+// goroutines of one process exclude each other as separate processes do.
+func withFlock(path string, how int, what string, fn func() error) error {
+	lock, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return fmt.Errorf("lock user namespace registry: %w", err)
+		return fmt.Errorf("lock %s: %w", what, err)
 	}
 	defer lock.Close() // closing releases the lock
 	for {
@@ -151,7 +158,7 @@ func (r *UserNSRegistry) locked(how int, fn func() error) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("lock user namespace registry: %w", err)
+		return fmt.Errorf("lock %s: %w", what, err)
 	}
 	return fn()
 }
