@@ -22,11 +22,12 @@ const OptionalMount = "x-dockah.optional"
 const NoIDMapMount = "x-dockah.noidmap"
 
 // mountAll mounts the spec's mounts into the root, in order, each target
-// resolved inside the root. With a user namespace (userns not nil), bind
-// mounts of directories are idmapped onto it.
-func mountAll(root int, mounts []specs.Mount, userns *os.File) error {
+// resolved inside the root. With a user namespace (ns not nil), bind
+// mounts of directories are idmapped onto it, and tmpfs and devpts
+// mounts belong to the container's root (ownedByRange).
+func mountAll(root int, mounts []specs.Mount, ns *usernsBuild) error {
 	for _, m := range mounts {
-		if err := mountOne(root, m, userns); err != nil {
+		if err := mountOne(root, m, ns); err != nil {
 			return fmt.Errorf("mount %s on %s: %w", describeSource(m), m.Destination, err)
 		}
 	}
@@ -40,7 +41,8 @@ func describeSource(m specs.Mount) string {
 	return m.Type
 }
 
-func mountOne(root int, m specs.Mount, userns *os.File) error {
+func mountOne(root int, m specs.Mount, ns *usernsBuild) error {
+	userns := ns.idmap()
 	var optional bool
 	options := make([]string, 0, len(m.Options))
 	for _, o := range m.Options {
@@ -73,7 +75,11 @@ func mountOne(root int, m specs.Mount, userns *os.File) error {
 	if source == "" {
 		source = m.Type
 	}
-	if err := unix.Mount(source, fdPath(target), m.Type, opts.flags, opts.data); err != nil {
+	data := opts.data
+	if ns != nil {
+		data = ns.ownedByRange(m.Type, data)
+	}
+	if err := unix.Mount(source, fdPath(target), m.Type, opts.flags, data); err != nil {
 		return err
 	}
 	return applyPropagation(root, m.Destination, opts)

@@ -183,7 +183,7 @@ func buildRoot(cfg *Config, later func(dest string) bool, stdin int, ns *usernsB
 		return -1, fmt.Errorf("open root: %w", err)
 	}
 	defer unix.Close(root)
-	if err := mountAll(root, keep(cfg.Spec.Mounts, func(m specs.Mount) bool { return later == nil || !later(m.Destination) }), ns.idmap()); err != nil {
+	if err := mountAll(root, keep(cfg.Spec.Mounts, func(m specs.Mount) bool { return later == nil || !later(m.Destination) }), ns); err != nil {
 		return -1, err
 	}
 	Trace("stage: mounts done")

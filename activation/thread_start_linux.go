@@ -112,7 +112,7 @@ func buildOnThread(cfg *Config, opts StartOptions) (*Container, error) {
 	flags := cloneFlags(cfg.Spec)
 	var ns *usernsBuild
 	if cfg.UserNS != nil {
-		ns = &usernsBuild{}
+		ns = &usernsBuild{m: cfg.UserNS}
 		// Closed once the container's pid 1 has exec'd or failed.
 		defer ns.close()
 		err := userNamespaceHelper(cfg.UserNS, flags, func(pid int) error {

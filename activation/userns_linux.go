@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -41,10 +42,48 @@ type usernsBuild struct {
 	// after pivot_root until the container's pid 1 has mounted its
 	// /proc (pivotRootKeepOld says why).
 	oldRoot *os.File
+	// m is the container's mapping.
+	m *IDMapping
 	// init, with init = true, is the shim binary pinned read-only in the
 	// container's mount namespace, which pid 1 re-executes as dockah's
 	// init once it has started the entrypoint (become_init).
 	init *os.File
+}
+
+// ownedByRange gives a new tmpfs to the container's root, as it would be
+// in the host's user namespace, and keeps devpts's tty group: a tmpfs's
+// uid= and gid= and devpts's gid= are host IDs, so the container's IDs
+// in them (or 0, the default) are moved into the range.
+func (b *usernsBuild) ownedByRange(fstype, data string) string {
+	if fstype != "tmpfs" && fstype != "devpts" {
+		return data
+	}
+	var opts []string
+	if data != "" {
+		opts = strings.Split(data, ",")
+	}
+	shift := func(key string, base uint32) bool {
+		for i, o := range opts {
+			if v, ok := strings.CutPrefix(o, key+"="); ok {
+				if n, err := strconv.ParseUint(v, 10, 32); err == nil && n < uint64(b.m.Size) {
+					opts[i] = key + "=" + strconv.FormatUint(uint64(base)+n, 10)
+				}
+				return true
+			}
+		}
+		return false
+	}
+	hasUID := shift("uid", b.m.UID)
+	hasGID := shift("gid", b.m.GID)
+	if fstype == "tmpfs" {
+		if !hasUID {
+			opts = append(opts, "uid="+strconv.FormatUint(uint64(b.m.UID), 10))
+		}
+		if !hasGID {
+			opts = append(opts, "gid="+strconv.FormatUint(uint64(b.m.GID), 10))
+		}
+	}
+	return strings.Join(opts, ",")
 }
 
 // idmap is the user namespace bind mounts are idmapped onto, or nil.

@@ -38,7 +38,8 @@ func TestUserNamespaceMapsRootOntoRange(t *testing.T) {
 	cfg, vol := usernsConfig(t, `set -e
 cat /proc/self/uid_map /proc/self/gid_map
 id -u; id -g
-stat -c '%u:%g %n' /bin/busybox /vol/root-owned /hostids/root-owned
+stat -c '%u:%g %n' /bin/busybox /vol/root-owned /hostids/root-owned /dev /dev/shm /dev/pts/ptmx
+mkdir /dev/shm/x; sh -c 'exec 3<>/dev/ptmx' 
 echo new > /newfile; stat -c '%u:%g %n' /newfile
 echo container > /vol/from-container
 if echo x >> /hostids/root-owned; then echo WROTE-HOST-ROOT-FILE; fi
@@ -51,7 +52,7 @@ grep -E '^Cap(Eff|Bnd)' /proc/self/status`)
 	for _, want := range []string{
 		"0    1000000      65536", "0    2000000      65536", "\n0\n0\n",
 		"0:0 /bin/busybox", "0:0 /vol/root-owned", "65534:65534 /hostids/root-owned",
-		"0:0 /newfile",
+		"0:0 /newfile", "0:0 /dev\n", "0:0 /dev/shm\n",
 	} {
 		if !strings.Contains(strings.Join(strings.Fields(out), " ")+"\n", strings.Join(strings.Fields(want), " ")) && !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -140,6 +141,24 @@ func TestUserNamespaceInit(t *testing.T) {
 	for _, want := range []string{"pid=2\n", "[init test]", "CapEff:\t0000000000000000\nCapEff:\t00000000a80405fb"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestOwnedByRange(t *testing.T) {
+	b := &usernsBuild{m: &IDMapping{UID: 100000, GID: 200000, Size: 65536}}
+	for _, tt := range []struct{ fstype, in, want string }{
+		{"tmpfs", "mode=755,size=65536k", "mode=755,size=65536k,uid=100000,gid=200000"},
+		{"tmpfs", "", "uid=100000,gid=200000"},
+		{"tmpfs", "uid=1000,mode=700", "uid=101000,mode=700,gid=200000"},
+		{"tmpfs", "uid=70000", "uid=70000,gid=200000"}, // outside the range: left for the kernel to refuse or take
+		{"devpts", "newinstance,ptmxmode=0666,mode=0620,gid=5", "newinstance,ptmxmode=0666,mode=0620,gid=200005"},
+		{"devpts", "newinstance", "newinstance"},
+		{"mqueue", "", ""},
+		{"proc", "hidepid=2", "hidepid=2"},
+	} {
+		if got := b.ownedByRange(tt.fstype, tt.in); got != tt.want {
+			t.Errorf("ownedByRange(%s, %q) = %q, want %q", tt.fstype, tt.in, got, tt.want)
 		}
 	}
 }
