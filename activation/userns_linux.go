@@ -12,25 +12,29 @@ import (
 )
 
 // A container with a user namespace (Config.UserNS) is built like any
-// other, by the shim as host root, with three differences:
+// other, by the shim as host root on a thread (the thread start), with
+// these differences (docs/security.md, User namespaces):
 //
-//   - its namespaces (mount, network, uts, ipc, cgroup and pid) belong to
-//     its user namespace, so that the capabilities its root holds there
-//     apply to them and to nothing of the host. A thread of a
-//     multi-threaded process may not unshare or join a user namespace, so
-//     a helper process cloned with CLONE_NEWUSER creates them all
-//     (nshelper), the shim writes its uid_map and gid_map, and the thread
-//     joins the namespaces but the user one, staying host root to build
-//     the root; the container's pid 1, a process of its own, joins the
-//     user namespace once its /proc is mounted and its limits are set;
-//   - the image layers, the writable layer and the volumes are idmapped
-//     mounts (mount_setattr MOUNT_ATTR_IDMAP) onto the range: the store
-//     keeps one copy of each layer, with the image's own IDs, and so do
-//     the writable layer and the named volumes, whatever the range;
-//   - nothing of the host that the container sees is owned by its range:
-//     /dev, the generated files, bind volumes with idmap = false show as
-//     nobody's (the overflow IDs) and are read-only to it unless their
-//     mode says otherwise.
+//   - its mount, network, uts, ipc and cgroup namespaces belong to its
+//     user namespace, so that the capabilities its root holds there apply
+//     to them and to nothing of the host. A thread of a multi-threaded
+//     process may neither create nor join a user namespace, so a helper
+//     cloned with CLONE_NEWUSER creates them (userNamespaceHelper), the
+//     shim writes its maps, and the thread joins them, staying host root
+//     to build the root. The pid namespace is the thread's own;
+//   - the image layers are idmapped mounts (mount_setattr
+//     MOUNT_ATTR_IDMAP) under the overlay, so the store keeps one copy of
+//     each, with the image's own IDs; so are the volumes, unless a bind
+//     volume says idmap = false. The writable layer holds the range's
+//     IDs (idmapLayers says why); tmpfs mounts belong to the container's
+//     root (ownedByRange);
+//   - the container's pid 1 mounts its /proc while the host's root is
+//     still attached (pivotRootKeepOld), detaches it, sets its limits and
+//     joins the user namespace before it takes its user and policy;
+//     under init = true it then starts the entrypoint and re-executes the
+//     shim as the init (become_init);
+//   - dockah exec's command joins it through the exec trampoline
+//     (exec_userns_linux.go).
 
 // usernsBuild is what the thread start holds while it builds a container
 // with a user namespace; nil for any other.
