@@ -368,3 +368,15 @@ func TestCommitIsUnshifted(t *testing.T) {
 		t.Errorf("the committed file is not root's in a host-ID container:\n%s", journal)
 	}
 }
+
+// TestUnderSystemdSandbox: with unit_sandbox = "systemd" (systemd builds
+// the shim's mount namespace: ProtectSystem=strict, ProtectKernelTunables=
+// and the rest) the shim still creates the user namespace and its maps.
+func TestUnderSystemdSandbox(t *testing.T) {
+	b := usernsBox(t)
+	define(t, b, "uns-sdsandbox", sleeper("unit_sandbox = \"systemd\"\n"))
+	pid := start(t, b, "uns-sdsandbox")
+	if m := readMap(t, b, pid, "uid_map"); m.Host < 524288 || m.Size != 65536 {
+		t.Errorf("uns-sdsandbox maps %+v", m)
+	}
+}
