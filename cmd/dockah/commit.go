@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/dockah/dockah/cmd/internal/launch"
 	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/rootfs/archive"
 	"github.com/dockah/dockah/rootfs/layer"
@@ -104,18 +103,13 @@ func (cm *committer) commit(ctx context.Context, container, ref string, opts arc
 	if err := cm.checkStopped(ctx, container); err != nil {
 		return nil, err
 	}
-	reg, err := launch.UserNSRegistry(cm.store.Root())
+	r, err := cm.store.ContainerIDRange(container)
 	if err != nil {
 		return nil, err
 	}
-	ranges, err := reg.List()
-	if err != nil {
-		return nil, err
-	}
-	if m, ok := ranges[container]; ok {
-		// Its writable layer holds the range's IDs.
-		opts.Shift = layer.IDShift{UID: m.UID, GID: m.GID, Size: m.Size}
-	}
+	// A writable layer of a container with a user namespace holds its
+	// range's IDs.
+	opts.Shift = layer.IDShift{UID: r.UID, GID: r.GID, Size: r.Size}
 	img, err := archive.Commit(cm.store, container, ref, opts)
 	if errors.Is(err, archive.ErrNoWritableLayer) && cm.readOnly(container) {
 		return nil, fmt.Errorf("container %s has no writable layer: it runs with read_only = true; nothing to commit", container)

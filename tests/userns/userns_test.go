@@ -380,3 +380,50 @@ func TestUnderSystemdSandbox(t *testing.T) {
 		t.Errorf("uns-sdsandbox maps %+v", m)
 	}
 }
+
+// TestSwitchingModesShiftsTheWritableLayer: a container that ran in the
+// host's user namespace and then with userns = "auto" (and back) keeps
+// its files as it knew them: the writable layer's owners move with it.
+func TestSwitchingModesShiftsTheWritableLayer(t *testing.T) {
+	b := usernsBox(t)
+	const name = "uns-switch"
+	hostDef := "[container]\nimage = \"" + image + "\"\nentrypoint = [\"/bin/sh\", \"-c\", \"touch /made-by-root; touch /made-by-app; chown 1000:1000 /made-by-app; exec sleep 600\"]\n\n[service]\nstop_signal = \"SIGKILL\"\n"
+	define(t, b, name, hostDef)
+	start(t, b, name)
+	upper := filepath.Join(b.StoreDir(), "containers", name, "upper")
+	owner := func(file string) (uint32, uint32) {
+		t.Helper()
+		var st unix.Stat_t
+		if err := unix.Stat(filepath.Join(upper, file), &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Uid, st.Gid
+	}
+	if uid, _ := owner("made-by-app"); uid != 1000 {
+		t.Fatalf("in the host's user namespace the app's file is %d on the host", uid)
+	}
+	if _, err := b.Systemctl("stop", name+".service"); err != nil {
+		t.Fatal(err)
+	}
+	define(t, b, name, hostDef+"\n[security]\nuserns = \"auto\"\n")
+	pid := start(t, b, name)
+	m := readMap(t, b, pid, "uid_map")
+	if uid, _ := owner("made-by-app"); uint64(uid) != m.Host+1000 {
+		t.Errorf("with userns = auto the app's file is %d on the host, want %d", uid, m.Host+1000)
+	}
+	if uid, _ := owner("made-by-root"); uint64(uid) != m.Host {
+		t.Errorf("with userns = auto root's file is %d on the host, want %d", uid, m.Host)
+	}
+	r := b.Exec(t, "", "dockah", "exec", name, "stat", "-c", "%u", "/made-by-app")
+	if strings.TrimSpace(r.Stdout) != "1000" {
+		t.Errorf("inside, the app's file is %q (%s), want 1000", r.Stdout, r.Stderr)
+	}
+	if _, err := b.Systemctl("stop", name+".service"); err != nil {
+		t.Fatal(err)
+	}
+	define(t, b, name, hostDef)
+	start(t, b, name)
+	if uid, _ := owner("made-by-app"); uid != 1000 {
+		t.Errorf("back in the host's user namespace the app's file is %d on the host, want 1000", uid)
+	}
+}

@@ -327,6 +327,11 @@ func finish(store *rootfs.Store, p *plan, o Options) (*Prepared, error) {
 	if cfg.UserNS, err = userNamespace(store.Root(), p.Name, p.Container, o.Mode); err != nil {
 		return nil, ConfigError{err}
 	}
+	if root.Upper != "" {
+		if err := shiftWritable(store, p.Name, cfg.UserNS); err != nil {
+			return nil, err
+		}
+	}
 	if p.Container.Notify && o.Mode == ModeStart && o.NotifySocket != "" {
 		const inside = "/run/host/notify"
 		spec, proc := *cfg.Spec, *cfg.Spec.Process

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dockah/dockah/activation"
 	"github.com/dockah/dockah/policy"
+	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/unitgen"
 )
 
@@ -47,6 +48,17 @@ func userNamespace(storeRoot, name string, c Container, mode Mode) (*activation.
 	}
 	activation.Trace("shim: user namespace range")
 	return &activation.IDMapping{UID: m.UID, GID: m.GID, Size: m.Size}, nil
+}
+
+// shiftWritable makes the writable layer owned by the container's range
+// (m), or by the host's IDs (m nil): a container that changed userns, or
+// range, has its layer's owners moved once.
+func shiftWritable(store *rootfs.Store, name string, m *activation.IDMapping) error {
+	var want rootfs.IDRange
+	if m != nil {
+		want = rootfs.IDRange{UID: m.UID, GID: m.GID, Size: m.Size}
+	}
+	return store.ShiftWritable(name, want)
 }
 
 // IDPools reads the "containers" entries of /etc/subuid and /etc/subgid;
