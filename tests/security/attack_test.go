@@ -54,11 +54,18 @@ var mustFlip = []string{
 // so. None of the attacks needs them.
 func weakened(t *testing.T, b *box.Box) string {
 	t.Helper()
+	return weakenedWith(t, b, "host")
+}
+
+// weakenedWith is weakened in the user namespace mode userns: "host",
+// where the filter and the capabilities are all that stand, or "auto".
+func weakenedWith(t *testing.T, b *box.Box, userns string) string {
+	t.Helper()
 	missing, err := unavailableCaps(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	def := "\n[security]\nseccomp = \"unconfined\"\ncapabilities_add = [\"ALL\"]\nno_new_privileges = false\n"
+	def := "\n[security]\nuserns = \"" + userns + "\"\nseccomp = \"unconfined\"\ncapabilities_add = [\"ALL\"]\nno_new_privileges = false\n"
 	if len(missing) > 0 {
 		t.Logf("the box's bounding set lacks %s: dropped from ALL", strings.Join(missing, ", "))
 		def += "capabilities_drop = [\"" + strings.Join(missing, "\", \"") + "\"]\n"

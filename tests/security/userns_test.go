@@ -101,7 +101,7 @@ var userNSMayBeAbsent = []string{"init_module", "finit_module", "kexec_load"}
 func TestUserNSNegativeControl(t *testing.T) {
 	b := attackBox(t)
 	def := usernsDefinition(t, b, "")
-	def = def[:len(def)-len("[security]\nuserns = \"auto\"\n")] + weakened(t, b) + "userns = \"auto\"\n"
+	def = def[:len(def)-len("[security]\nuserns = \"auto\"\n")] + weakenedWith(t, b, "auto")
 	run := mustStart(t, b, "attack-userns-weak", def)
 	t.Logf("weakened container, userns = auto:\n%s", run.table())
 	checkComplete(t, run)
