@@ -24,18 +24,17 @@ const initEnv = "_DOCKAH_INIT"
 // itself: its /proc/1/exe then cannot be opened for writing, even by a
 // container process that may ptrace it (CVE-2019-5736).
 func (s *initSetup) pinSelf() error {
-	var err error
-	s.self, err = pinnedSelf()
+	path, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		return err
+	}
+	s.self, err = pinBinary(path)
 	return err
 }
 
-// pinnedSelf is pinSelf's work: the read-only bind of the shim binary in
-// the calling thread's mount namespace, and an O_PATH fd of it.
-func pinnedSelf() (int, error) {
-	path, err := os.Readlink("/proc/self/exe")
-	if err != nil {
-		return -1, err
-	}
+// pinBinary is pinSelf's work for the binary at path: a read-only bind
+// of it in the calling thread's mount namespace, and an O_PATH fd of it.
+func pinBinary(path string) (int, error) {
 	// The init re-executes itself after pivot_root, where a dynamic
 	// loader would look for its libraries in the image.
 	if dynamic, err := IsDynamic(path); err != nil || dynamic {

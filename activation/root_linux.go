@@ -210,8 +210,13 @@ func buildRoot(cfg *Config, later func(dest string) bool, stdin int, ns *usernsB
 		return -1, err
 	}
 	if ns != nil && cfg.Init {
-		// While the shim's binary is in view.
-		fd, err := pinnedSelf()
+		// The init runs from the stage binary, as under the setup
+		// stage; pinned while the host's files are in view.
+		stage, err := StageBinary("")
+		if err != nil {
+			return -1, err
+		}
+		fd, err := pinBinary(stage)
 		if err != nil {
 			return -1, err
 		}
