@@ -48,6 +48,19 @@ type Config struct {
 	StopSignal int `json:"stop_signal,omitempty"`
 	// LoopbackUp brings up lo in a private network namespace.
 	LoopbackUp bool `json:"loopback_up,omitempty"`
+	// UserNS, if set, gives the container a user namespace of its own
+	// mapped onto this range of host IDs; its other namespaces belong to
+	// it, and its image layers, writable layer and volumes are mounted
+	// idmapped onto the range (userns_linux.go).
+	UserNS *IDMapping `json:"userns,omitempty"`
+}
+
+// IDMapping maps container user IDs 0 to Size-1 onto host user IDs UID to
+// UID+Size-1, and group IDs likewise onto GID to GID+Size-1.
+type IDMapping struct {
+	UID  uint32 `json:"uid"`
+	GID  uint32 `json:"gid"`
+	Size uint32 `json:"size"`
 }
 
 // RootLayers is the overlay of the root filesystem: image layers (topmost

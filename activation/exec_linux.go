@@ -118,6 +118,19 @@ func Exec(opts ExecOptions) (int, error) {
 		theirs.Close()
 		return ExitSetupFailed, err
 	}
+	ownUserNS, err := inOwnUserNS(opts.Pid)
+	if err != nil {
+		theirs.Close()
+		return ExitSetupFailed, err
+	}
+	if ownUserNS {
+		// The stage binary is built without cgo, and so without the
+		// exec trampoline: the shim (or this executable) has it.
+		if stage, err = userNSStageBinary(opts.Shim); err != nil {
+			theirs.Close()
+			return ExitSetupFailed, err
+		}
+	}
 	sealed, err := sealedCopy(stage)
 	if err != nil {
 		theirs.Close()
@@ -132,6 +145,9 @@ func Exec(opts ExecOptions) (int, error) {
 	cmd := exec.Command("/proc/self/fd/4")
 	cmd.Args = []string{"dockah-activate", "[exec " + opts.Config.Name + "]"}
 	cmd.Env = []string{stageEnv + "=3", execStageEnv + "=4"}
+	if ownUserNS {
+		cmd.Env = append(cmd.Env, execUserNSEnv+"=1")
+	}
 	cmd.ExtraFiles = []*os.File{theirs, sealed}
 	var relay io.Writer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr, relay = execStdio(opts)

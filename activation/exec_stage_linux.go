@@ -27,10 +27,18 @@ func runExecStage(sync *os.File) error {
 	// Nothing inherited goes on to the command: not the sync socket,
 	// not the sealed copy of this binary this process runs from (its
 	// fd, in execStageEnv, is not needed once running).
+	// A container with a user namespace of its own gets its command
+	// through the exec trampoline, which is that copy.
+	var self *os.File
 	if fd, err := strconv.Atoi(os.Getenv(execStageEnv)); err == nil && fd > 3 {
-		unix.Close(fd)
+		if os.Getenv(execUserNSEnv) == "1" {
+			self = os.NewFile(uintptr(fd), "trampoline")
+		} else {
+			unix.Close(fd)
+		}
 	}
 	os.Unsetenv(execStageEnv)
+	os.Unsetenv(execUserNSEnv)
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return fmt.Errorf("close fds at exec: %w", err)
 	}
@@ -48,7 +56,7 @@ func runExecStage(sync *os.File) error {
 	if req.Config == nil || req.Config.Spec == nil || req.Config.Spec.Process == nil || len(req.Args) == 0 {
 		return errors.New("exec request without configuration or command")
 	}
-	cmd, tty, err := prepareCommand(&req)
+	cmd, tty, err := prepareCommand(&req, self)
 	if err != nil {
 		var st statusError
 		if errors.As(err, &st) {
@@ -103,7 +111,12 @@ func CommandStatus(err error) (int, bool) {
 // prepareCommand joins the container and takes on the command's identity
 // and policy on this thread, and returns the command ready to start from
 // it (and the terminal, when asked for one).
-func prepareCommand(req *execRequest) (*exec.Cmd, *pty, error) {
+//
+// self, for a container with a user namespace of its own, is the exec
+// trampoline (this binary's sealed copy): the command starts as it, and
+// this thread keeps the host's privileges, which the trampoline drops
+// once it has joined the user namespace.
+func prepareCommand(req *execRequest, self *os.File) (*exec.Cmd, *pty, error) {
 	proc := *req.Config.Spec.Process
 	// The exec label is per thread and set through /proc/thread-self,
 	// which the container's /proc does not show for this process: set
@@ -112,6 +125,14 @@ func prepareCommand(req *execRequest) (*exec.Cmd, *pty, error) {
 		return nil, nil, err
 	}
 	proc.SelinuxLabel = ""
+	var userns *os.File
+	if self != nil {
+		// Opened while the host's /proc is in view.
+		var err error
+		if userns, err = os.Open("/proc/" + strconv.Itoa(req.Pid) + "/ns/user"); err != nil {
+			return nil, nil, fmt.Errorf("open the container's user namespace: %w", err)
+		}
+	}
 	if err := joinContainer(req.Pid); err != nil {
 		return nil, nil, err
 	}
@@ -157,6 +178,10 @@ func prepareCommand(req *execRequest) (*exec.Cmd, *pty, error) {
 	}
 	cfg := *req.Config
 	cfg.Spec = &specs.Spec{Process: &proc}
+	if userns != nil {
+		unix.Umask(0o022)
+		return cmd, tty, trampolineCommand(cmd, self, userns, &cfg, user)
+	}
 	if err := dropPrivileges(&cfg, user); err != nil {
 		return nil, nil, err
 	}
@@ -202,7 +227,13 @@ func joinContainer(pid int) error {
 			return fmt.Errorf("open the container's %s namespace: %w", ns.name, err)
 		}
 		targets = append(targets, target{fd, ns.flag})
-		if same, _ := sameFile(fd, "/proc/thread-self/ns/"+ns.name); same {
+		mine := ns.name
+		if mine == "pid" {
+			// What this thread's children join: the exec stage of a
+			// container with a user namespace has joined it already.
+			mine = "pid_for_children"
+		}
+		if same, _ := sameFile(fd, "/proc/thread-self/ns/"+mine); same {
 			targets[len(targets)-1].flag = 0 // shared with the host: nothing to join
 		}
 	}

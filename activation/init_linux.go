@@ -28,19 +28,25 @@ func (s *initSetup) pinSelf() error {
 	if err != nil {
 		return err
 	}
+	s.self, err = pinBinary(path)
+	return err
+}
+
+// pinBinary is pinSelf's work for the binary at path: a read-only bind
+// of it in the calling thread's mount namespace, and an O_PATH fd of it.
+func pinBinary(path string) (int, error) {
 	// The init re-executes itself after pivot_root, where a dynamic
 	// loader would look for its libraries in the image.
 	if dynamic, err := IsDynamic(path); err != nil || dynamic {
-		return fmt.Errorf("init = true needs %s linked statically (make build does): %v", path, err)
+		return -1, fmt.Errorf("init = true needs %s linked statically (make build does): %v", path, err)
 	}
 	if err := unix.Mount(path, path, "", unix.MS_BIND, ""); err != nil {
-		return fmt.Errorf("bind the shim binary read-only: %w", err)
+		return -1, fmt.Errorf("bind the shim binary read-only: %w", err)
 	}
 	if err := unix.Mount("", path, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
-		return fmt.Errorf("bind the shim binary read-only: %w", err)
+		return -1, fmt.Errorf("bind the shim binary read-only: %w", err)
 	}
-	s.self, err = unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
-	return err
+	return unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
 }
 
 // becomeInit hands the app stage its configuration, gives up every

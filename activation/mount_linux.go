@@ -16,11 +16,18 @@ import (
 // skipped instead of failing the start.
 const OptionalMount = "x-dockah.optional"
 
+// NoIDMapMount marks a bind mount of a container with a user namespace
+// that keeps the host's IDs instead of being idmapped onto the
+// container's range ([[volume]] idmap = false).
+const NoIDMapMount = "x-dockah.noidmap"
+
 // mountAll mounts the spec's mounts into the root, in order, each target
-// resolved inside the root.
-func mountAll(root int, mounts []specs.Mount) error {
+// resolved inside the root. With a user namespace (ns not nil), bind
+// mounts of directories are idmapped onto it, and tmpfs and devpts
+// mounts belong to the container's root (ownedByRange).
+func mountAll(root int, mounts []specs.Mount, ns *usernsBuild) error {
 	for _, m := range mounts {
-		if err := mountOne(root, m); err != nil {
+		if err := mountOne(root, m, ns); err != nil {
 			return fmt.Errorf("mount %s on %s: %w", describeSource(m), m.Destination, err)
 		}
 	}
@@ -34,12 +41,17 @@ func describeSource(m specs.Mount) string {
 	return m.Type
 }
 
-func mountOne(root int, m specs.Mount) error {
+func mountOne(root int, m specs.Mount, ns *usernsBuild) error {
+	userns := ns.idmap()
 	var optional bool
 	options := make([]string, 0, len(m.Options))
 	for _, o := range m.Options {
 		if o == OptionalMount {
 			optional = true
+			continue
+		}
+		if o == NoIDMapMount {
+			userns = nil
 			continue
 		}
 		options = append(options, o)
@@ -52,7 +64,7 @@ func mountOne(root int, m specs.Mount) error {
 		opts.bind = true
 	}
 	if opts.bind {
-		return bindMount(root, m, opts, optional)
+		return bindMount(root, m, opts, optional, userns)
 	}
 	target, err := mkdirAllInRoot(root, m.Destination, 0o755)
 	if err != nil {
@@ -63,7 +75,11 @@ func mountOne(root int, m specs.Mount) error {
 	if source == "" {
 		source = m.Type
 	}
-	if err := unix.Mount(source, fdPath(target), m.Type, opts.flags, opts.data); err != nil {
+	data := opts.data
+	if ns != nil {
+		data = ns.ownedByRange(m.Type, data)
+	}
+	if err := unix.Mount(source, fdPath(target), m.Type, opts.flags, data); err != nil {
 		return err
 	}
 	return applyPropagation(root, m.Destination, opts)
@@ -71,7 +87,7 @@ func mountOne(root int, m specs.Mount) error {
 
 // bindMount binds a host path into the root. A bind ignores flags such as
 // MS_RDONLY, so they are applied with a remount of the new mount.
-func bindMount(root int, m specs.Mount, opts mountOptions, optional bool) error {
+func bindMount(root int, m specs.Mount, opts mountOptions, optional bool, userns *os.File) error {
 	if !filepath.IsAbs(m.Source) {
 		return fmt.Errorf("bind source %q is not an absolute path", m.Source)
 	}
@@ -92,12 +108,18 @@ func bindMount(root int, m specs.Mount, opts mountOptions, optional bool) error 
 		return err
 	}
 	defer unix.Close(target)
-	flags := uintptr(unix.MS_BIND)
-	if opts.recursive {
-		flags |= unix.MS_REC
-	}
-	if err := unix.Mount(m.Source, fdPath(target), "", flags, ""); err != nil {
-		return err
+	if userns != nil && st.IsDir() {
+		if err := idmapBind(m.Source, target, userns, opts.recursive); err != nil {
+			return err
+		}
+	} else {
+		flags := uintptr(unix.MS_BIND)
+		if opts.recursive {
+			flags |= unix.MS_REC
+		}
+		if err := unix.Mount(m.Source, fdPath(target), "", flags, ""); err != nil {
+			return err
+		}
 	}
 	if opts.flags != 0 {
 		if err := remountInRoot(root, m.Destination, opts.flags); err != nil {
@@ -169,7 +191,7 @@ func bindFiles(root int, s *scratch, files map[string]string) error {
 		}
 		m := specs.Mount{Source: src, Destination: name, Type: "bind", Options: []string{"ro", "nosuid", "nodev", "noexec"}}
 		opts, _ := parseMountOptions(m.Options)
-		if err := bindMount(root, m, opts, false); err != nil {
+		if err := bindMount(root, m, opts, false, nil); err != nil {
 			return fmt.Errorf("bind %s: %w", name, err)
 		}
 	}

@@ -21,7 +21,7 @@ type scratch struct {
 
 // mountScratch isolates the mount namespace from the host and mounts the
 // scratch tmpfs and the overlay root.
-func mountScratch(cfg *Config) (*scratch, error) {
+func mountScratch(cfg *Config, ns *usernsBuild) (*scratch, error) {
 	// Nothing mounted from here on may propagate back to the host.
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return nil, fmt.Errorf("make mounts private: %w", err)
@@ -46,6 +46,14 @@ func mountScratch(cfg *Config) (*scratch, error) {
 			}
 		}
 		s.seal = true
+	}
+	if ns != nil {
+		// The scratch tmpfs is the shim's: the container's range cannot
+		// reach the layers' copies there (and never sees them).
+		var err error
+		if layers, err = idmapLayers(layers, s.dir, ns.userns, cfg.UserNS); err != nil {
+			return nil, fmt.Errorf("mount root: %w", err)
+		}
 	}
 	if err := mountOverlay(layers, s.root); err != nil {
 		return nil, err
@@ -162,8 +170,10 @@ func pivotRoot(root int) error {
 // after pivot_root (the /proc of a pid namespace whose pid 1 does not
 // exist yet).
 // stdin is the fd the container's stdin comes from, for /dev/console.
-func buildRoot(cfg *Config, later func(dest string) bool, stdin int) (int, error) {
-	s, err := mountScratch(cfg)
+//
+// ns is set for a container with a user namespace (the thread start).
+func buildRoot(cfg *Config, later func(dest string) bool, stdin int, ns *usernsBuild) (int, error) {
+	s, err := mountScratch(cfg, ns)
 	if err != nil {
 		return -1, err
 	}
@@ -173,7 +183,7 @@ func buildRoot(cfg *Config, later func(dest string) bool, stdin int) (int, error
 		return -1, fmt.Errorf("open root: %w", err)
 	}
 	defer unix.Close(root)
-	if err := mountAll(root, keep(cfg.Spec.Mounts, func(m specs.Mount) bool { return later == nil || !later(m.Destination) })); err != nil {
+	if err := mountAll(root, keep(cfg.Spec.Mounts, func(m specs.Mount) bool { return later == nil || !later(m.Destination) }), ns); err != nil {
 		return -1, err
 	}
 	Trace("stage: mounts done")
@@ -199,7 +209,24 @@ func buildRoot(cfg *Config, later func(dest string) bool, stdin int) (int, error
 	if err := s.sealRoot(); err != nil {
 		return -1, err
 	}
-	if err := pivotRoot(root); err != nil {
+	if ns != nil && cfg.Init {
+		// The init runs from the stage binary, as under the setup
+		// stage; pinned while the host's files are in view.
+		stage, err := StageBinary("")
+		if err != nil {
+			return -1, err
+		}
+		fd, err := pinBinary(stage)
+		if err != nil {
+			return -1, err
+		}
+		ns.init = os.NewFile(uintptr(fd), "init")
+	}
+	if ns != nil {
+		if ns.oldRoot, err = pivotRootKeepOld(root); err != nil {
+			return -1, err
+		}
+	} else if err := pivotRoot(root); err != nil {
 		return -1, err
 	}
 	Trace("stage: pivoted")

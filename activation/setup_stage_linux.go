@@ -126,7 +126,7 @@ func runSetupStage(sync *os.File) error {
 			return err
 		}
 	}
-	root, err := buildRoot(cfg, nil, 0)
+	root, err := buildRoot(cfg, nil, 0, nil)
 	if err != nil {
 		return err
 	}

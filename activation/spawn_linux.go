@@ -56,7 +56,13 @@ struct dockah_spawn {
 	int no_new_privs;
 	unsigned short filter_len; // BPF instructions; 0: no filter
 	const struct sock_filter *filter;
+	int userns_fd;      // the user namespace to join after /proc; -1: none
+	const char *old_root; // the host's root to detach after /proc ("/proc/self/fd/N"), or NULL
+	int init_fd;        // init = true: the pinned shim to re-execute as the init; -1: none
+	int stop_signal;    // what the init turns SIGTERM into (0: SIGTERM)
+	const char *init_name; // the init's argv[1]
 };
+
 
 // fail reports "E<step>\0<errno in decimal>" to the shim and exits 125.
 // No stdio or strerror: the child shares the shim's memory until exec,
@@ -157,6 +163,62 @@ static void load_filter(const struct dockah_spawn *a) {
 	TRY(a, "load seccomp filter", syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog));
 }
 
+// put_num writes v in decimal at p and returns the end.
+static char *put_num(char *p, unsigned long v) {
+	char digits[24];
+	int d = 0;
+	do {
+		digits[d++] = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	while (d > 0)
+		*p++ = digits[--d];
+	return p;
+}
+
+// become_init runs under init = true, once the container's pid 1 holds
+// the container's user and policy: it starts the entrypoint as its child
+// (pid 2, a copy of this process that waits until the init is not
+// dumpable), gives up every capability and re-executes the pinned shim
+// as dockah's init (RunInit), as the setup stage's becomeInit does.
+static void become_init(const struct dockah_spawn *a) {
+	int rp[2];
+	TRY(a, "create the ready pipe", pipe2(rp, O_CLOEXEC));
+	long app = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+	if (app < 0)
+		fail(a, "start the entrypoint's process", errno);
+	if (app == 0) {
+		close(rp[1]);
+		char c;
+		ssize_t n;
+		do
+			n = read(rp[0], &c, 1);
+		while (n > 0 || (n < 0 && errno == EINTR));
+		close(rp[0]);
+		execve(a->path, a->argv, a->envp);
+		fail(a, a->path, errno);
+	}
+	close(rp[0]);
+	for (int c = 0; c <= a->last_cap; c++)
+		TRY(a, "drop a capability from the bounding set", prctl(PR_CAPBSET_DROP, c, 0, 0, 0));
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct none[2] = {{0, 0, 0}, {0, 0, 0}};
+	TRY(a, "capset", syscall(SYS_capset, &hdr, none));
+	TRY(a, "clear ambient capabilities", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0));
+	TRY(a, "keep the ready pipe", fcntl(rp[1], F_SETFD, 0));
+	char env[96] = "_DOCKAH_INIT=", *p = env + 13;
+	p = put_num(p, (unsigned long)app);
+	*p++ = ':';
+	p = put_num(p, (unsigned long)a->stop_signal);
+	*p++ = ':';
+	p = put_num(p, (unsigned long)rp[1]);
+	*p = 0;
+	char *const envp[] = {env, NULL};
+	char *const argv[] = {"dockah-activate", (char *)a->init_name, NULL};
+	syscall(SYS_execveat, a->init_fd, "", argv, envp, AT_EMPTY_PATH);
+	fail(a, "re-execute as the init", errno);
+}
+
 static int dockah_child(void *arg) {
 	const struct dockah_spawn *a = arg;
 	close(a->go_w); // so that the shim's death reads as end of file
@@ -171,12 +233,24 @@ static int dockah_child(void *arg) {
 	TRY(a, "reset the signal mask", syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8));
 	// A session of its own: the shim's exit must not hang it up.
 	TRY(a, "new session", setsid());
+	if (a->old_root) {
+		// Before place_fds, which may reuse the old root's fd number.
+		mount_proc(a);
+		TRY(a, "detach the host root", umount2(a->old_root, MNT_DETACH));
+	}
 	place_fds(a);
 	if (a->ctty)
 		TRY(a, "take the terminal", ioctl(0, TIOCSCTTY, 1));
-	mount_proc(a);
+	if (!a->old_root)
+		mount_proc(a);
 	for (int i = 0; i < a->nrlimit; i++)
 		TRY(a, "set a resource limit", setrlimit(a->rlimit_res[i], &a->rlimits[i]));
+	// Into the container's user namespace: after /proc (mounted with the
+	// shim's privilege) and the limits (raising one needs host
+	// privilege), before anything the capability sets decide, since
+	// joining gives a full set again, bounding set included.
+	if (a->userns_fd >= 0)
+		TRY(a, "join the user namespace", setns(a->userns_fd, CLONE_NEWUSER));
 	if (!a->no_new_privs)
 		load_filter(a); // needs CAP_SYS_ADMIN without no_new_privs
 	for (int c = 0; c <= a->last_cap; c++)
@@ -205,12 +279,15 @@ static int dockah_child(void *arg) {
 		fail(a, "wait for the shim", n < 0 ? errno : ECANCELED);
 	if (a->no_new_privs)
 		load_filter(a);
+	if (a->init_fd >= 0)
+		become_init(a);
 	execve(a->path, a->argv, a->envp);
 	fail(a, a->path, errno);
 	return 125;
 }
 
 #define DOCKAH_STACK_SIZE (256 << 10)
+
 
 // dockah_spawn clones the child on the given stack, in the shim's memory
 // (CLONE_VM: nothing is copied, so the clone and the exec that replaces it
@@ -234,6 +311,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -281,7 +359,7 @@ const spawnAvailable = true
 //
 // The child runs in this process's memory until it execs: release, which
 // frees what it reads, must wait for the end of report.
-func spawnChild(cfg *Config, stdio [3]*os.File, sockets []*os.File, procMount mountOptions, procMasks, procReadOnly []string, user User, lastCap int, argv0 string, env []string, sibling bool) (pid int, report, goAhead *os.File, release func(), err error) {
+func spawnChild(cfg *Config, stdio [3]*os.File, sockets []*os.File, procMount mountOptions, procMasks, procReadOnly []string, user User, lastCap int, argv0 string, env []string, sibling bool, ns *usernsBuild) (pid int, report, goAhead *os.File, release func(), err error) {
 	var fds, gofds [2]int
 	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
 		return 0, nil, nil, nil, fmt.Errorf("create report pipe: %w", err)
@@ -375,6 +453,17 @@ func spawnChild(cfg *Config, stdio [3]*os.File, sockets []*os.File, procMount mo
 		args.filter_len, args.filter = C.ushort(n/8), (*C.struct_sock_filter)(filter)
 	}
 
+	args.userns_fd = -1
+	args.init_fd = -1
+	if ns != nil {
+		args.userns_fd = C.int(ns.userns.Fd())
+		args.old_root = arena.str("/proc/self/fd/" + strconv.Itoa(int(ns.oldRoot.Fd())))
+		if ns.init != nil {
+			args.init_fd = C.int(ns.init.Fd())
+			args.stop_signal = C.int(cfg.StopSignal)
+			args.init_name = arena.str("[init " + cfg.Name + "]")
+		}
+	}
 	sib := C.int(0)
 	if sibling {
 		sib = 1

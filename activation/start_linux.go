@@ -89,6 +89,9 @@ func Start(cfg *Config, opts StartOptions) (*Container, error) {
 	if canStartOnThread(cfg, opts) {
 		return startOnThread(cfg, opts)
 	}
+	if cfg.UserNS != nil {
+		return nil, errUserNSStage
+	}
 
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {

@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 // dockerDefaultCaps is Docker's default capability set without NET_RAW.
 const dockerDefaultCaps = 1<<0 | 1<<1 | 1<<3 | 1<<4 | 1<<5 | 1<<6 | 1<<7 | 1<<8 | 1<<10 | 1<<18 | 1<<27 | 1<<29 | 1<<31
 
-func testConfig(t *testing.T, args ...string) *Config {
+func testConfig(t testing.TB, args ...string) *Config {
 	t.Helper()
 	lower, store := testenv.BusyboxImage(t)
 	initLayer, err := InitLayer(filepath.Join(store, "init"))

@@ -35,7 +35,10 @@ func canStartOnThread(cfg *Config, opts StartOptions) bool {
 	if !spawnAvailable || os.Getenv(stageProcessEnv) == "1" {
 		return false
 	}
-	if cfg.Init {
+	if cfg.Init && cfg.UserNS == nil {
+		// A container with a user namespace gets the init from its
+		// pid 1 (become_init in spawn_linux.go); the others from the
+		// setup stage.
 		return false
 	}
 	for _, std := range []any{opts.Stdin, opts.Stdout, opts.Stderr} {
@@ -107,7 +110,20 @@ func buildOnThread(cfg *Config, opts StartOptions) (*Container, error) {
 		return nil, err
 	}
 	flags := cloneFlags(cfg.Spec)
-	if err := unix.Unshare(int(flags)); err != nil {
+	var ns *usernsBuild
+	if cfg.UserNS != nil {
+		ns = &usernsBuild{m: cfg.UserNS}
+		// Closed once the container's pid 1 has exec'd or failed.
+		defer ns.close()
+		err := userNamespaceHelper(cfg.UserNS, flags, func(pid int) error {
+			var err error
+			ns.userns, err = joinHelperNamespaces(pid, flags)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	} else if err := unix.Unshare(int(flags)); err != nil {
 		return nil, fmt.Errorf("create container namespaces: %w", err)
 	}
 	// The thread has a file system context of its own now (a new mount
@@ -135,7 +151,7 @@ func buildOnThread(cfg *Config, opts StartOptions) (*Container, error) {
 			}
 		}
 	}
-	c, err := spawnOnThread(cfg, opts, last)
+	c, err := spawnOnThread(cfg, opts, last, ns)
 	if err != nil {
 		if netns != nil {
 			netns.Close()
@@ -146,7 +162,7 @@ func buildOnThread(cfg *Config, opts StartOptions) (*Container, error) {
 	return c, nil
 }
 
-func spawnOnThread(cfg *Config, opts StartOptions, last int) (*Container, error) {
+func spawnOnThread(cfg *Config, opts StartOptions, last int, ns *usernsBuild) (*Container, error) {
 	stdio := [3]*os.File{}
 	stdin := 0
 	if f, ok := opts.Stdin.(*os.File); ok {
@@ -158,7 +174,7 @@ func spawnOnThread(cfg *Config, opts StartOptions, last int) (*Container, error)
 	if f, ok := opts.Stderr.(*os.File); ok {
 		stdio[2] = f
 	}
-	root, err := buildRoot(cfg, underProc, stdin)
+	root, err := buildRoot(cfg, underProc, stdin, ns)
 	if err != nil {
 		return nil, err
 	}
@@ -166,8 +182,12 @@ func spawnOnThread(cfg *Config, opts StartOptions, last int) (*Container, error)
 	if err := setUpUTSAndNetwork(cfg); err != nil {
 		return nil, err
 	}
-	// Pid 1 in its namespace.
-	user, argv0, env, err := resolveProcess(cfg, root, 1)
+	// Pid 1 in its namespace, or 2 under dockah's init.
+	entryPid := 1
+	if cfg.Init {
+		entryPid = 2
+	}
+	user, argv0, env, err := resolveProcess(cfg, root, entryPid)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +200,7 @@ func spawnOnThread(cfg *Config, opts StartOptions, last int) (*Container, error)
 		masks, readOnly = keep(l.MaskedPaths, underProc), keep(l.ReadonlyPaths, underProc)
 	}
 	Trace("thread: root built")
-	pid, report, goAhead, release, err := spawnChild(cfg, stdio, opts.Sockets, procMount, masks, readOnly, user, last, argv0, env, opts.Sibling)
+	pid, report, goAhead, release, err := spawnChild(cfg, stdio, opts.Sockets, procMount, masks, readOnly, user, last, argv0, env, opts.Sibling, ns)
 	if err != nil {
 		return nil, err
 	}

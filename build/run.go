@@ -14,6 +14,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/dockah/dockah/rootfs/archive"
+	"github.com/dockah/dockah/rootfs/layer"
 )
 
 // runArgv is the command line RUN runs: the exec form as given, the shell
@@ -78,7 +79,7 @@ func (b *builder) run(ctx context.Context, st *state, scope *argScope, c *instru
 		if status != 0 {
 			return nil, runFailed(argv, status, out.String(), b.o.Quiet)
 		}
-		info, err := archive.CommitLayer(b.o.Store, name, nil)
+		info, err := archive.CommitLayer(b.o.Store, name, nil, layer.IDShift{})
 		if err != nil {
 			return nil, err
 		}

@@ -232,25 +232,9 @@ func (r *MCSRegistry) update(name string, change func(*registryFile) error) erro
 	})
 }
 
-// locked runs fn holding a flock of the lock file. flock locks belong to
-// the open file description, so goroutines of one process exclude each
-// other as separate processes do.
+// locked runs fn holding a flock of the registry's lock file (withFlock).
 func (r *MCSRegistry) locked(how int, fn func() error) error {
-	lock, err := os.OpenFile(filepath.Join(r.dir, registryLock), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("lock mcs registry: %w", err)
-	}
-	defer lock.Close() // closing releases the lock
-	for {
-		err = unix.Flock(int(lock.Fd()), how)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("lock mcs registry: %w", err)
-	}
-	return fn()
+	return withFlock(filepath.Join(r.dir, registryLock), how, "mcs registry", fn)
 }
 
 // load reads the record; a missing file is an empty record, a damaged

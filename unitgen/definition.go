@@ -170,6 +170,13 @@ type Volume struct {
 	// leaves the new volume empty (Docker's nocopy). Always false for a
 	// bind mount, which shows the host directory as it is.
 	Copy bool
+	// HostIDs ([[volume]] idmap = false), for a container with a user
+	// namespace, mounts the volume with the host's IDs as they are,
+	// which the container's range does not own: host root's files are
+	// nobody's and read-only to the container. By default (false) the
+	// volume is idmapped: its files keep the IDs the container knows
+	// them by, as the image layers do.
+	HostIDs bool
 }
 
 // IsNamed reports whether Source names a named volume rather than a path.
@@ -219,6 +226,24 @@ const (
 	UnitSandboxSystemd = "systemd"
 )
 
+// User namespace modes ([security] userns).
+const (
+	// UserNSAuto gives the container a user namespace of its own, mapped
+	// onto a range of host IDs allocated for it (UserNSSize IDs): root in
+	// the container is an unprivileged ID on the host.
+	UserNSAuto = "auto"
+	// UserNSHost runs the container in the host's user namespace: root
+	// in the container is root on the host, bounded by the policy.
+	UserNSHost = "host"
+	// UserNSDefault is the mode of a definition that does not choose.
+	UserNSDefault = UserNSHost
+	// DefaultUserNSSize is the number of IDs of a range: every 16-bit ID
+	// an image may use (nobody is 65534).
+	DefaultUserNSSize = 65536
+	// MaxUserNSSize bounds userns_size.
+	MaxUserNSSize = 1 << 30
+)
+
 // Security is the [security] table.
 type Security struct {
 	// CapabilitiesAdd and CapabilitiesDrop are upper-case names with the
@@ -240,6 +265,11 @@ type Security struct {
 	MaskedPaths []string
 	// UnitSandbox is UnitSandboxShim or UnitSandboxSystemd.
 	UnitSandbox string
+	// UserNS is UserNSAuto or UserNSHost.
+	UserNS string
+	// UserNSSize is the number of host IDs of the container's range
+	// (UserNSAuto).
+	UserNSSize uint32
 }
 
 // Restart policies (Restart= of systemd).

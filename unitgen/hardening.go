@@ -281,6 +281,11 @@ func (s *sandbox) network(d *Definition, filtered bool) {
 		s.set("IPAddressDeny", "any")
 		s.set("IPAddressAllow", "localhost")
 	}
+	if d.Security.UserNS == UserNSAuto {
+		// The container's user namespace, which its other namespaces
+		// belong to; no capability of the unit's is needed for it.
+		namespaces = append(namespaces, "user")
+	}
 	if filtered {
 		s.set("RestrictNamespaces", namespaces...)
 	}

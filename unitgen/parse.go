@@ -56,7 +56,7 @@ func parse(name string, main File, dropIns []File, partial bool) (*Definition, e
 		SourcePath: main.Path,
 		DropIns:    files[1:],
 		Container:  Container{Network: NetworkNone, Pull: PullMissing},
-		Security:   Security{Seccomp: SeccompDefault, NoNewPrivileges: true, UnitSandbox: UnitSandboxShim},
+		Security:   Security{Seccomp: SeccompDefault, NoNewPrivileges: true, UnitSandbox: UnitSandboxShim, UserNS: UserNSDefault, UserNSSize: DefaultUserNSSize},
 	}
 	walk(c, root, "", topFields, d)
 	c.checkDefinition(root, d, partial)

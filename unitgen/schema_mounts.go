@@ -63,6 +63,11 @@ var volumeFields = withPrefix("volume", []field[Volume]{
 		out.Relabel, _ = c.oneOf(n, key, RelabelPrivate, RelabelShared, RelabelNone)
 	}},
 	{"copy", func(c *converter, n *node, key string, out *Volume) { out.Copy, _ = c.boolean(n, key) }},
+	{"idmap", func(c *converter, n *node, key string, out *Volume) {
+		if idmap, ok := c.boolean(n, key); ok {
+			out.HostIDs = !idmap
+		}
+	}},
 })
 
 // checkVolumes checks what depends on several keys of a volume: copy is a

@@ -82,6 +82,14 @@ var securityFields = withPrefix("security", []field[Security]{
 	{"unit_sandbox", func(c *converter, n *node, key string, out *Security) {
 		out.UnitSandbox, _ = c.oneOf(n, key, UnitSandboxShim, UnitSandboxSystemd)
 	}},
+	{"userns", func(c *converter, n *node, key string, out *Security) {
+		out.UserNS, _ = c.oneOf(n, key, UserNSAuto, UserNSHost)
+	}},
+	{"userns_size", func(c *converter, n *node, key string, out *Security) {
+		if v, ok := c.integer(n, key, 1, MaxUserNSSize); ok {
+			out.UserNSSize = uint32(v)
+		}
+	}},
 })
 
 // capability returns the element check of a capability list: it

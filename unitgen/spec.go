@@ -19,6 +19,12 @@ import (
 // start. activation.OptionalMount is the same string.
 const OptionalMount = "x-dockah.optional"
 
+// NoIDMapMount is a mount option of dockah's own: a bind volume of a
+// container with a user namespace that is mounted with the host's IDs
+// as they are ([[volume]] idmap = false) rather than idmapped onto the
+// container's range. activation.NoIDMapMount is the same string.
+const NoIDMapMount = "x-dockah.noidmap"
+
 // JournalSyslogSocket is the host journal's syslog socket, bound at
 // /dev/log in every container so syslog messages reach the host journal.
 const JournalSyslogSocket = "/run/systemd/journal/dev-log"
@@ -244,6 +250,9 @@ func userMounts(def *Definition, volumeDir string) []specs.Mount {
 		opts := []string{"rbind", "nosuid", "nodev"}
 		if v.ReadOnly {
 			opts = append(opts, "ro")
+		}
+		if v.HostIDs {
+			opts = append(opts, NoIDMapMount)
 		}
 		mounts = append(mounts, specs.Mount{Destination: v.Target, Type: "bind", Source: source, Options: opts})
 	}

@@ -54,6 +54,8 @@ func (s *suite) newVariants() []*variant {
 			note: "dockah-activate, default policy (seccomp, capabilities, masked paths, all namespaces); the socket is passed in; /bin/true: the shim run by hand, waiting for the container"},
 		{name: "dockah-nosandbox", addr: addrOf("dockah-nosandbox"),
 			note: "dockah with a drop-in that turns the generated unit's sandbox off (every directive of unitgen.Sandbox reset): what dockah's own start costs, like for like with crun and runc, which run unsandboxed; the container's policy, and the shim's own sandbox, are unchanged"},
+		{name: "dockah-userns", addr: addrOf("dockah-userns"),
+			note: "dockah with `userns = \"auto\"`: a user namespace of its own, its range allocated once and read from the registry at each start, the image layers idmapped"},
 		{name: "dockah-fwd", addr: addrOf("dockah-fwd"),
 			note: "dockah with a forwarded socket (`port = 8080`, the server binds its own port inside): the shim stays as the forwarder"},
 		{name: "socket-proxyd", addr: addrOf("socket-proxyd"),

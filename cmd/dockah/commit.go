@@ -11,6 +11,7 @@ import (
 
 	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/rootfs/archive"
+	"github.com/dockah/dockah/rootfs/layer"
 	"github.com/dockah/dockah/unitgen"
 	"github.com/spf13/cobra"
 )
@@ -102,6 +103,13 @@ func (cm *committer) commit(ctx context.Context, container, ref string, opts arc
 	if err := cm.checkStopped(ctx, container); err != nil {
 		return nil, err
 	}
+	r, err := cm.store.ContainerIDRange(container)
+	if err != nil {
+		return nil, err
+	}
+	// A writable layer of a container with a user namespace holds its
+	// range's IDs.
+	opts.Shift = layer.IDShift{UID: r.UID, GID: r.GID, Size: r.Size}
 	img, err := archive.Commit(cm.store, container, ref, opts)
 	if errors.Is(err, archive.ErrNoWritableLayer) && cm.readOnly(container) {
 		return nil, fmt.Errorf("container %s has no writable layer: it runs with read_only = true; nothing to commit", container)

@@ -15,6 +15,7 @@ import (
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/spf13/cobra"
 
+	"github.com/dockah/dockah/cmd/internal/launch"
 	"github.com/dockah/dockah/policy"
 	"github.com/dockah/dockah/unitgen"
 )
@@ -29,6 +30,7 @@ type inspection struct {
 	Spec json.RawMessage `json:"spec"`
 	// SELinuxLabel is the process label in use, or why there is none.
 	SELinuxLabel string          `json:"selinuxLabel"`
+	UserNS       inspectedUserNS `json:"userns"`
 	State        containerStatus `json:"state"`
 	// Problems are what could not be found out, one line each.
 	Problems []string `json:"problems,omitempty"`
@@ -68,6 +70,9 @@ func newInspectCommand(opts *globalOptions) *cobra.Command {
   image         the image the definition names, from the store
   spec          the OCI runtime spec the shim would run (as dockah spec)
   selinuxLabel  the process label in use, or "none (SELinux off)"
+  userns        the user namespace: mode ("auto" or "host"), the range the
+                store holds (uidMap, gidMap: container ID, host ID, count)
+                and the running init's maps (runningUidMap, runningGidMap)
   state         what systemd knows (an object of dockah ps --format json)
 
 What cannot be found out (a missing image, a spec that cannot be built)
@@ -147,7 +152,49 @@ func inspectContainer(ctx context.Context, conn *sdbus.Conn, opts *globalOptions
 	addStopRecords(ctx, states)
 	in.State = states[0]
 	in.SELinuxLabel = selinuxLabel(policy.HostSELinux().Enabled(), in.State, def.Container.Init, in.Spec)
+	if in.UserNS, err = userNSOf(opts, def, in.State.MainPID); err != nil {
+		in.Problems = append(in.Problems, "userns: "+err.Error())
+	}
 	return in, nil
+}
+
+// inspectedUserNS is a container's user namespace: the definition's mode,
+// the range the store holds for it (uid_map and gid_map lines: container
+// ID, host ID, count), and the maps of its running init as the kernel
+// shows them.
+type inspectedUserNS struct {
+	Mode          string `json:"mode"`
+	UIDMap        string `json:"uidMap,omitempty"`
+	GIDMap        string `json:"gidMap,omitempty"`
+	RunningUIDMap string `json:"runningUidMap,omitempty"`
+	RunningGIDMap string `json:"runningGidMap,omitempty"`
+}
+
+func userNSOf(opts *globalOptions, def *unitgen.Definition, pid uint32) (inspectedUserNS, error) {
+	out := inspectedUserNS{Mode: def.Security.UserNS}
+	if pid != 0 {
+		for _, f := range []struct {
+			name string
+			to   *string
+		}{{"uid_map", &out.RunningUIDMap}, {"gid_map", &out.RunningGIDMap}} {
+			if data, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, f.name)); err == nil {
+				*f.to = strings.Join(strings.Fields(string(data)), " ")
+			}
+		}
+	}
+	st, err := openStore(opts)
+	if err != nil {
+		return out, err
+	}
+	reg, err := launch.UserNSRegistry(st.Root())
+	if err != nil {
+		return out, err
+	}
+	all, err := reg.List()
+	if m, ok := all[def.Name]; ok {
+		out.UIDMap, out.GIDMap = fmt.Sprintf("0 %d %d", m.UID, m.Size), fmt.Sprintf("0 %d %d", m.GID, m.Size)
+	}
+	return out, err
 }
 
 func (in *inspection) addImage(opts *globalOptions) error {

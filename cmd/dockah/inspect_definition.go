@@ -96,6 +96,7 @@ func jsonValue(v reflect.Value) (any, bool) {
 // cpu_quota, SELinuxType selinux_type, NoNewPrivileges no_new_privileges.
 func snakeCase(name string) string {
 	name = strings.ReplaceAll(name, "SELinux", "Selinux")
+	name = strings.ReplaceAll(name, "UserNS", "Userns")
 	r := []rune(name)
 	var b strings.Builder
 	for i, c := range r {

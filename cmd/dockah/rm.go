@@ -14,6 +14,7 @@ import (
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/spf13/cobra"
 
+	"github.com/dockah/dockah/cmd/internal/launch"
 	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/unitgen"
 )
@@ -171,7 +172,7 @@ func (r *containerRemover) remove(ctx context.Context, name string) error {
 		r.note("dockah: %s has no writable layer to remove\n", name)
 		return nil
 	}
-	if err := r.store.RemoveContainer(name); err != nil {
+	if err := removeContainerState(r.store, name); err != nil {
 		return err
 	}
 	fmt.Fprintln(r.out, name)
@@ -251,4 +252,19 @@ func completeWritableLayers(g *globalOptions) func(*cobra.Command, []string, str
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// removeContainerState removes the container's writable layer and frees
+// its user namespace range: the layer was the one thing on disk that
+// held the range's IDs (images and named volumes keep their own, mounted
+// idmapped), so the next start may take any free range.
+func removeContainerState(st *rootfs.Store, name string) error {
+	if err := st.RemoveContainer(name); err != nil {
+		return err
+	}
+	reg, err := launch.UserNSRegistry(st.Root())
+	if err != nil {
+		return err
+	}
+	return reg.Release(name)
 }

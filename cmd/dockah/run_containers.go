@@ -127,7 +127,7 @@ func readRunExit(fsys fs.FS, name string) *exitStatus {
 func removeRunContainer(store *rootfs.Store, name string) error {
 	var errs []error
 	if store != nil {
-		errs = append(errs, store.RemoveContainer(name))
+		errs = append(errs, removeContainerState(store, name))
 	}
 	for _, p := range []string{runExitPath(name), runDefinitionPath(name), runScopePath(name)} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -170,8 +170,14 @@ func recordRunEnd(g *globalOptions, name string, remove bool) error {
 	if err := os.Remove(runScopePath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
+	return endRun(g.storeRoot, name, remove, exitFromEnvironment(os.Getenv, time.Now()))
+}
+
+// endRun keeps how a run container ended, for ps -a, or with remove
+// removes it.
+func endRun(storeRoot, name string, remove bool, exit exitStatus) error {
 	if remove {
-		store, err := rootfs.Open(g.storeRoot)
+		store, err := rootfs.Open(storeRoot)
 		if err != nil {
 			return err
 		}
@@ -179,7 +185,7 @@ func recordRunEnd(g *globalOptions, name string, remove bool) error {
 		// address kept for the name goes with the container.
 		return errors.Join(removeRunContainer(store, name), network.Forget(store.Root(), name))
 	}
-	return writeRunExit(name, exitFromEnvironment(os.Getenv, time.Now()))
+	return writeRunExit(name, exit)
 }
 
 // writeRunExit keeps how a run container ended, for ps -a.

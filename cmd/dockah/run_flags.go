@@ -46,6 +46,7 @@ type runOptions struct {
 	capAdd      []string
 	capDrop     []string
 	securityOpt []string
+	userns      string
 	network     string
 	stopSignal  string
 	stopTimeout string
@@ -77,7 +78,7 @@ func (o *runOptions) addFlags(fl *pflag.FlagSet) {
 	fl.StringArrayVarP(&o.env, "env", "e", nil, "set an environment variable (NAME=VALUE, or NAME to pass on this shell's value)")
 	fl.StringArrayVar(&o.envFiles, "env-file", nil, "read environment variables from a file of NAME=VALUE lines")
 	fl.Var(optionalString{&o.entrypoint}, "entrypoint", `replace the image's entrypoint: a program, or a JSON array ("" for none)`)
-	fl.StringArrayVarP(&o.volumes, "volume", "v", nil, "mount a host path or a named volume: SOURCE:TARGET[:ro|rw][,z|Z]")
+	fl.StringArrayVarP(&o.volumes, "volume", "v", nil, "mount a host path or a named volume: SOURCE:TARGET[:ro|rw][,z|Z][,noidmap]")
 	fl.StringArrayVar(&o.tmpfs, "tmpfs", nil, "mount a tmpfs: TARGET[:size=SIZE,mode=MODE]")
 	fl.StringVarP(&o.user, "user", "u", "", "run as USER[:GROUP] (names or numbers, resolved in the image)")
 	fl.StringVarP(&o.workdir, "workdir", "w", "", "working directory in the container")
@@ -91,6 +92,7 @@ func (o *runOptions) addFlags(fl *pflag.FlagSet) {
 	fl.StringSliceVar(&o.capAdd, "cap-add", nil, "add capabilities (NET_ADMIN, CAP_SYS_TIME, ALL)")
 	fl.StringSliceVar(&o.capDrop, "cap-drop", nil, "drop capabilities")
 	fl.StringArrayVar(&o.securityOpt, "security-opt", nil, "seccomp=unconfined|PROFILE.json, no-new-privileges[=true|false]")
+	fl.StringVar(&o.userns, "userns", "", `user namespace: "auto" (a range of host IDs of its own) or "host" (the definitions' default)`)
 	fl.StringVar(&o.network, "network", "", "none (loopback only, the default) or host")
 	fl.StringVar(&o.stopSignal, "stop-signal", "", "signal that stops the container (default SIGTERM)")
 	fl.StringVar(&o.stopTimeout, "stop-timeout", "", "seconds to wait after the stop signal before killing (default 10)")
@@ -135,6 +137,7 @@ type runVolume struct {
 	Target   string `toml:"target"`
 	ReadOnly bool   `toml:"read_only,omitempty"`
 	Relabel  string `toml:"relabel,omitempty"`
+	IDMap    *bool  `toml:"idmap,omitempty"`
 }
 
 type runTmpfs struct {
@@ -377,8 +380,12 @@ func volumeFlag(v, cwd string) (runVolume, error) {
 				vol.Relabel = unitgen.RelabelShared
 			case "Z":
 				vol.Relabel = unitgen.RelabelPrivate
+			case "noidmap":
+				// With --userns auto: the host's IDs as they are.
+				no := false
+				vol.IDMap = &no
 			default:
-				return runVolume{}, fmt.Errorf("-v %q: option %q is not supported; accepted: ro, rw, z, Z", v, opt)
+				return runVolume{}, fmt.Errorf("-v %q: option %q is not supported; accepted: ro, rw, z, Z, noidmap", v, opt)
 			}
 		}
 	}
@@ -468,6 +475,13 @@ func resourceFlags(o runOptions, res map[string]any) error {
 }
 
 func securityFlags(o runOptions, sec map[string]any) error {
+	switch o.userns {
+	case "":
+	case unitgen.UserNSAuto, unitgen.UserNSHost:
+		sec["userns"] = o.userns
+	default:
+		return fmt.Errorf("--userns %q: want auto or host", o.userns)
+	}
 	if len(o.capAdd) > 0 {
 		sec["capabilities_add"] = o.capAdd
 	}

@@ -20,8 +20,6 @@ import (
 
 	"github.com/dockah/dockah/activation"
 	"github.com/dockah/dockah/machined"
-	"github.com/dockah/dockah/network"
-	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/unitgen"
 )
 
@@ -285,13 +283,6 @@ func (r *transientRun) scopeProperties(pid int) []sd.Property {
 // recordScopeEnd does what a run service's ExecStopPost= run-ended does:
 // how the container ended, kept for ps -a, or with --rm its removal.
 func (r *transientRun) recordScopeEnd(how string, status int) error {
-	if r.remove {
-		store, err := rootfs.Open(r.store)
-		if err != nil {
-			return err
-		}
-		return errors.Join(removeRunContainer(store, r.name), network.Forget(store.Root(), r.name))
-	}
 	result := "success"
 	switch {
 	case how == "killed":
@@ -300,10 +291,10 @@ func (r *transientRun) recordScopeEnd(how string, status int) error {
 		result = "exit-code"
 	}
 	code := strconv.Itoa(status)
-	now := time.Now()
-	return writeRunExit(r.name, exitFromEnvironment(func(k string) string {
+	exit := exitFromEnvironment(func(k string) string {
 		return map[string]string{"EXIT_CODE": how, "EXIT_STATUS": code, "SERVICE_RESULT": result}[k]
-	}, now))
+	}, time.Now())
+	return endRun(r.store, r.name, r.remove, exit)
 }
 
 // unrecordedScopeEnd is how a run container ended whose attached run's

@@ -82,6 +82,11 @@ func TestRunFlagsBecomeTheDefinition(t *testing.T) {
 			return len(v) == 3 && v[0].Source == "/srv/data" && !v[0].ReadOnly && v[1].IsNamed() && v[1].ReadOnly &&
 				v[2].Source == "/w/conf" && v[2].Target == "/etc/app" && v[2].Relabel == unitgen.RelabelPrivate
 		}},
+		{[]string{"--userns", "auto", "-v", "/srv/data:/data:ro,noidmap", "-v", "/srv/b:/b", "x"}, func(d *unitgen.Definition) bool {
+			v := d.Volumes
+			return d.Security.UserNS == unitgen.UserNSAuto && len(v) == 2 && v[0].HostIDs && v[0].ReadOnly && !v[1].HostIDs
+		}},
+		{[]string{"x"}, func(d *unitgen.Definition) bool { return d.Security.UserNS == unitgen.UserNSDefault }},
 		{[]string{"--tmpfs", "/run", "--tmpfs", "/tmp:size=64m,mode=1770,rw,nosuid", "x"}, func(d *unitgen.Definition) bool {
 			tm := d.Tmpfs
 			return len(tm) == 2 && tm[0].Target == "/run" && tm[1].Size == 64<<20 && tm[1].Mode == 0o770|fs.ModeSticky
@@ -148,6 +153,7 @@ func TestRunFlagsRefuseWhatCannotBeHonoured(t *testing.T) {
 		{[]string{"-v", "/data", "x"}, "anonymous volumes"},
 		{[]string{"-v", "/a:/b:O", "x"}, `option "O"`},
 		{[]string{"-v", "/a:relative", "x"}, "target"},
+		{[]string{"--userns", "keep-id", "x"}, "want auto or host"},
 		{[]string{"--tmpfs", "/run:noexec", "x"}, `option "noexec"`},
 		{[]string{"--tmpfs", "/run:mode=999", "x"}, "not octal"},
 		{[]string{"-m", "lots", "x"}, "not a size"},

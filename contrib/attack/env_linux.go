@@ -47,6 +47,10 @@ var attacks = []attack{
 	{"cwd-outside-root", cwdOutsideRoot},
 	{"proc-exe", procExe},
 	{"pid1-privileges", pid1Privileges},
+	{"hostroot-volume-write", hostRootVolumeWrite},
+	{"proc-hostroot-write", procHostRootWrite},
+	{"ptrace-leaked-pid", ptraceLeakedPID},
+	{"setns-host-userns", setnsHostUserNS},
 }
 
 // env is what the attempts share.

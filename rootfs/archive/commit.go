@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dockah/dockah/rootfs"
+	"github.com/dockah/dockah/rootfs/layer"
 	"github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -24,6 +25,10 @@ type CommitOptions struct {
 	Author, Message string
 	// Progress receives the new layer's events.
 	Progress func(Event)
+	// Shift is the range of host IDs of a container with a user
+	// namespace, whose writable layer holds them: the layer is written
+	// with the container's own IDs.
+	Shift layer.IDShift
 }
 
 // Commit turns the writable layer of container into a new layer on top of
@@ -50,7 +55,7 @@ func Commit(st *rootfs.Store, container, ref string, opts CommitOptions) (*rootf
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: %w", container, err)
 	}
-	info, err := CommitLayer(st, container, opts.Progress)
+	info, err := CommitLayer(st, container, opts.Progress, opts.Shift)
 	if err != nil {
 		return nil, err
 	}

@@ -25,14 +25,17 @@ func StoreLayer(st *rootfs.Store, open func() (io.ReadCloser, error), progress f
 // files and replaced directories as whiteouts) and returns its record,
 // as Commit does before it makes the image. The caller holds the store
 // lock shared, as for StoreLayer.
-func CommitLayer(st *rootfs.Store, container string, progress func(Event)) (rootfs.LayerInfo, error) {
+//
+// shift is the range a container with a user namespace wrote its layer
+// with (zero for one in the host's): the layer gets the container's IDs.
+func CommitLayer(st *rootfs.Store, container string, progress func(Event), shift layer.IDShift) (rootfs.LayerInfo, error) {
 	upper, err := writableLayer(st, container)
 	if err != nil {
 		return rootfs.LayerInfo{}, err
 	}
 	info, err := StoreLayer(st, func() (io.ReadCloser, error) {
 		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(layer.Diff(pw, upper)) }()
+		go func() { pw.CloseWithError(layer.DiffShifted(pw, upper, shift)) }()
 		return pr, nil
 	}, progress)
 	if err != nil {

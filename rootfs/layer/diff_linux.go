@@ -20,7 +20,30 @@ import (
 // dropped. Upper dirs written with redirect_dir or metacopy (whose
 // meaning lies in the lower layers) are refused. Entries come in name
 // order and mtimes are whole seconds, so the same tree gives the same tar.
-func Diff(w io.Writer, upper string) error {
+func Diff(w io.Writer, upper string) error { return DiffShifted(w, upper, IDShift{}) }
+
+// IDShift is the range of host IDs a container with a user namespace
+// wrote its writable layer with: host UID+n is the container's n (and
+// GID+n likewise), for n below Size. The zero value shifts nothing.
+type IDShift struct {
+	UID, GID, Size uint32
+}
+
+// unshift returns the container's ID for host ID id of a range starting
+// at base: IDs outside the range (a whiteout overlayfs made, a file of
+// the layer from before the container had a range) are kept.
+func (s IDShift) unshift(id, base uint32) int {
+	if s.Size > 0 && id >= base && uint64(id) < uint64(base)+uint64(s.Size) {
+		return int(id - base)
+	}
+	return int(id)
+}
+
+// DiffShifted is Diff of an upper directory written through a user
+// namespace: owners are written as the container knew them, so that the
+// layer is the same as one committed from a container in the host's user
+// namespace.
+func DiffShifted(w io.Writer, upper string, shift IDShift) error {
 	tw := tar.NewWriter(w)
 	links := map[[2]uint64]string{} // (dev, ino) -> first path, for hardlinks
 	err := filepath.WalkDir(upper, func(p string, d fs.DirEntry, err error) error {
@@ -31,7 +54,7 @@ func Diff(w io.Writer, upper string) error {
 		if err != nil || rel == "." {
 			return err
 		}
-		if err := diffEntry(tw, p, filepath.ToSlash(rel), links); err != nil {
+		if err := diffEntry(tw, p, filepath.ToSlash(rel), links, shift); err != nil {
 			return fmt.Errorf("diff %s: %w", rel, err)
 		}
 		return nil
@@ -42,7 +65,7 @@ func Diff(w io.Writer, upper string) error {
 	return tw.Close()
 }
 
-func diffEntry(tw *tar.Writer, p, rel string, links map[[2]uint64]string) error {
+func diffEntry(tw *tar.Writer, p, rel string, links map[[2]uint64]string, shift IDShift) error {
 	var st unix.Stat_t
 	if err := unix.Lstat(p, &st); err != nil {
 		return err
@@ -57,7 +80,7 @@ func diffEntry(tw *tar.Writer, p, rel string, links map[[2]uint64]string) error 
 		}
 	}
 	mtime := time.Unix(st.Mtim.Sec, 0).UTC()
-	hdr := &tar.Header{Name: rel, Mode: int64(st.Mode & 0o7777), Uid: int(st.Uid), Gid: int(st.Gid), ModTime: mtime, Format: tar.FormatPAX}
+	hdr := &tar.Header{Name: rel, Mode: int64(st.Mode & 0o7777), Uid: shift.unshift(st.Uid, shift.UID), Gid: shift.unshift(st.Gid, shift.GID), ModTime: mtime, Format: tar.FormatPAX}
 	dir, base := filepath.Split(rel)
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFCHR:

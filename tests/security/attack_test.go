@@ -22,13 +22,17 @@ var attackNames = []string{
 	"io_uring_setup", "proc-sysrq-write", "proc-sys-write", "sys-write",
 	"proc-kcore-read", "proc-keys-read", "proc-timer_list-read", "fd-leak",
 	"cwd-outside-root", "proc-exe", "pid1-privileges",
+	"hostroot-volume-write", "proc-hostroot-write", "ptrace-leaked-pid", "setns-host-userns",
 }
 
 // mayBeAbsent are the attacks on files some kernels do not have (this
 // test host has no /proc/sysrq-trigger and no /proc/kcore). Every other
 // attack must be blocked in a default container: a syscall the kernel
 // lacks is still answered EPERM by the filter, which runs first.
-var mayBeAbsent = []string{"proc-sysrq-write", "proc-kcore-read", "sys-write"}
+//
+// hostroot-volume-write and ptrace-leaked-pid are absent from containers
+// without a host-root volume and a leaked pid (userns_test.go gives them).
+var mayBeAbsent = []string{"proc-sysrq-write", "proc-kcore-read", "sys-write", "hostroot-volume-write", "ptrace-leaked-pid"}
 
 // mustFlip are the attacks a weakened container (seccomp unconfined,
 // every capability) must report as allowed: blocked only by the filter
@@ -39,7 +43,7 @@ var mustFlip = []string{
 	"mount", "umount", "unshare-user", "unshare-mount", "keyctl", "add_key",
 	"ptrace-pid1", "reboot", "sethostname", "settimeofday", "clock_settime",
 	"mknod-block", "socket-raw", "socket-packet", "bpf", "perf_event_open",
-	"open_by_handle_at", "swapon", "io_uring_setup",
+	"open_by_handle_at", "swapon", "io_uring_setup", "proc-hostroot-write",
 }
 
 // weakened relaxes everything the definition can relax: no filter,
@@ -50,11 +54,18 @@ var mustFlip = []string{
 // so. None of the attacks needs them.
 func weakened(t *testing.T, b *box.Box) string {
 	t.Helper()
+	return weakenedWith(t, b, "host")
+}
+
+// weakenedWith is weakened in the user namespace mode userns: "host",
+// where the filter and the capabilities are all that stand, or "auto".
+func weakenedWith(t *testing.T, b *box.Box, userns string) string {
+	t.Helper()
 	missing, err := unavailableCaps(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	def := "\n[security]\nseccomp = \"unconfined\"\ncapabilities_add = [\"ALL\"]\nno_new_privileges = false\n"
+	def := "\n[security]\nuserns = \"" + userns + "\"\nseccomp = \"unconfined\"\ncapabilities_add = [\"ALL\"]\nno_new_privileges = false\n"
 	if len(missing) > 0 {
 		t.Logf("the box's bounding set lacks %s: dropped from ALL", strings.Join(missing, ", "))
 		def += "capabilities_drop = [\"" + strings.Join(missing, "\", \"") + "\"]\n"

@@ -20,9 +20,13 @@ func TestExecWindowDoesNotExposeShim(t *testing.T) {
 	// no exec is cut off by its container's end.
 	const watch, execs = "6s", 10
 	for _, c := range []struct{ name, extra, want, detail string }{
-		{"default", "", "blocked", ""},
-		{"ptrace", "\n[security]\ncapabilities_add = [\"SYS_PTRACE\"]\n", "blocked", "caught with only a sealed copy"},
+		{"default", "\n[security]\nuserns = \"host\"\n", "blocked", ""},
+		{"ptrace", "\n[security]\nuserns = \"host\"\ncapabilities_add = [\"SYS_PTRACE\"]\n", "blocked", "caught with only a sealed copy"},
 		{"weakened", weakened(t, b), "blocked", "caught with only a sealed copy"},
+		// In a user namespace of its own the command starts as the exec
+		// trampoline, host root's until it joins: the probe, with every
+		// capability of its own namespace, cannot even hold it.
+		{"userns-weakened", weakenedWith(t, b, "auto"), "blocked", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			name := "attack-exec-" + c.name

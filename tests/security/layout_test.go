@@ -152,6 +152,7 @@ command = ["-no-attacks", "-look", "/data", "-look", "/data/`+volumeMarker+`", "
 [[volume]]
 source = "`+volumeDir+`"
 target = "/data"
+idmap = false # the box's own root (overlayfs) cannot be idmapped
 `)
 	logLayout(t, run)
 	if l := run.looks["/data/"+volumeMarker]; !l.Exists || l.Content != markerContent {
@@ -182,6 +183,7 @@ command = ["-no-attacks", "-look", "/data/`+volumeMarker+`"]
 [[volume]]
 source = "`+volumeDir+`"
 target = "/data"
+idmap = false # the box's own root (overlayfs) cannot be idmapped
 `)
 	if !ok {
 		t.Logf("the container did not start, which is safe: %s", journal)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -165,6 +166,11 @@ func (s *service) install(t *testing.T, b *box.Box) {
 	for name, content := range s.dropIns {
 		files[dir+name] = content
 	}
+	if mode := os.Getenv("DOCKAH_TEST_USERNS"); mode != "" {
+		// The real services with their own user namespaces (or
+		// explicitly without): DOCKAH_TEST_USERNS=auto.
+		files[dir+"52-test-userns.toml"] = fmt.Sprintf("[security]\nuserns = %q\n", mode)
+	}
 	for path, content := range s.files {
 		files[path] = content
 	}
@@ -224,7 +230,26 @@ func (s *service) mainUID(t *testing.T, b *box.Box) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return strings.TrimSpace(out)
+	uid := strings.TrimSpace(out)
+	// In a user namespace of its own (DOCKAH_TEST_USERNS=auto), the
+	// container's uid is the host's minus its range's start, and root
+	// must not be the host's.
+	idmap, err := b.Run("cat", "/proc/"+pid+"/uid_map")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := strings.Fields(idmap); len(f) == 3 && f[0] == "0" && f[1] != "0" {
+		host, _ := strconv.ParseUint(uid, 10, 32)
+		start, _ := strconv.ParseUint(f[1], 10, 32)
+		if host < start {
+			t.Fatalf("%s runs as host uid %d, outside its range %s", s.name, host, idmap)
+		}
+		return strconv.FormatUint(host-start, 10)
+	}
+	if os.Getenv("DOCKAH_TEST_USERNS") == "auto" {
+		t.Errorf("%s runs in the host's user namespace (uid_map %q) with DOCKAH_TEST_USERNS=auto", s.name, idmap)
+	}
+	return uid
 }
 
 // volume returns the host path of a file in a named volume of the box.

@@ -286,6 +286,7 @@ func compute(name string, store *rootfs.Store, o Options, rec *recorder) (*plan,
 		Container: Container{
 			Image: def.Container.Image, Unit: def.ServiceUnit(), Notify: def.Container.Notify,
 			StartTimeout: def.Service.StartTimeout, IdleTimeout: def.Service.IdleTimeout,
+			UserNS: def.Security.UserNS, UserNSSize: def.Security.UserNSSize,
 		},
 		Sockets: socketGroups(def), Volumes: namedVolumes(def),
 		ImageID: image.ID, Lower: lowerDirs(image),
@@ -322,6 +323,14 @@ func finish(store *rootfs.Store, p *plan, o Options) (*Prepared, error) {
 	cfg := *p.Config
 	if err := completeConfig(store.Root(), &cfg, root, inside); err != nil {
 		return nil, err
+	}
+	if cfg.UserNS, err = userNamespace(store.Root(), p.Name, p.Container, o.Mode); err != nil {
+		return nil, ConfigError{err}
+	}
+	if root.Upper != "" {
+		if err := shiftWritable(store, p.Name, cfg.UserNS); err != nil {
+			return nil, err
+		}
 	}
 	if p.Container.Notify && o.Mode == ModeStart && o.NotifySocket != "" {
 		const inside = "/run/host/notify"

@@ -78,6 +78,11 @@ type Container struct {
 	// StartTimeout and IdleTimeout are the definition's.
 	StartTimeout time.Duration
 	IdleTimeout  time.Duration
+	// UserNS and UserNSSize are the definition's [security] userns and
+	// userns_size; the range itself is allocated at each start
+	// (userns.go), never kept in a plan.
+	UserNS     string
+	UserNSSize uint32
 }
 
 // socketSpec is one socket of a socket unit: its container port (0: the

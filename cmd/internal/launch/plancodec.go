@@ -200,6 +200,8 @@ func (w *planWriter) plan(p *plan) {
 	w.bool(c.Notify)
 	w.int(int64(c.StartTimeout))
 	w.int(int64(c.IdleTimeout))
+	w.str(c.UserNS)
+	w.uint(uint64(c.UserNSSize))
 	names := make([]string, 0, len(p.Sockets))
 	for name := range p.Sockets {
 		names = append(names, name)
@@ -247,6 +249,7 @@ func (r *planReader) plan() *plan {
 	}
 	p.Container = Container{Image: r.str(), Unit: r.str(), Notify: r.bool(),
 		StartTimeout: time.Duration(r.int()), IdleTimeout: time.Duration(r.int())}
+	p.Container.UserNS, p.Container.UserNSSize = r.str(), uint32(r.uint())
 	if n, ok := r.count(); ok {
 		p.Sockets = make(map[string][]socketSpec, n)
 		for range n {

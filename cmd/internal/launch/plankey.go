@@ -42,7 +42,7 @@ import (
 
 // planFormat is the version of the plan's layout and meaning; a plan of
 // another format is recomputed.
-const planFormat = 1
+const planFormat = 2 // 2: the definition's userns
 
 // racyMargin is how old every input must be for its plan to be written:
 // more than a tick of the kernel's coarse clock, and than the one-second

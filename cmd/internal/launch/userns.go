@@ -1,0 +1,86 @@
+package launch
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/dockah/dockah/activation"
+	"github.com/dockah/dockah/policy"
+	"github.com/dockah/dockah/rootfs"
+	"github.com/dockah/dockah/unitgen"
+)
+
+// SubUIDFile and SubGIDFile are where the pools of container ranges are
+// read from (their "containers" entries); tests point them elsewhere.
+var SubUIDFile, SubGIDFile = "/etc/subuid", "/etc/subgid"
+
+// UserNSRegistry opens the store's registry of user namespace ranges.
+func UserNSRegistry(storeRoot string) (*policy.UserNSRegistry, error) {
+	return policy.OpenUserNSRegistry(filepath.Join(storeRoot, "userns"))
+}
+
+// userNamespace returns the container's user namespace mapping for a start
+// (nil with userns = "host"): the range it holds in the store's registry,
+// or a new one. An exec or a printed spec allocates nothing: an exec
+// joins the running container's user namespace as it is.
+func userNamespace(storeRoot, name string, c Container, mode Mode) (*activation.IDMapping, error) {
+	if c.UserNS != unitgen.UserNSAuto || mode != ModeStart {
+		return nil, nil
+	}
+	pools, err := IDPools()
+	if err != nil {
+		return nil, err
+	}
+	reg, err := UserNSRegistry(storeRoot)
+	if err != nil {
+		return nil, err
+	}
+	size := c.UserNSSize
+	if size == 0 {
+		size = unitgen.DefaultUserNSSize
+	}
+	m, err := reg.Allocate(name, size, pools)
+	if err != nil {
+		return nil, err
+	}
+	activation.Trace("shim: user namespace range")
+	return &activation.IDMapping{UID: m.UID, GID: m.GID, Size: m.Size}, nil
+}
+
+// shiftWritable makes the writable layer owned by the container's range
+// (m), or by the host's IDs (m nil): a container that changed userns, or
+// range, has its layer's owners moved once.
+func shiftWritable(store *rootfs.Store, name string, m *activation.IDMapping) error {
+	var want rootfs.IDRange
+	if m != nil {
+		want = rootfs.IDRange{UID: m.UID, GID: m.GID, Size: m.Size}
+	}
+	return store.ShiftWritable(name, want)
+}
+
+// IDPools reads the "containers" entries of /etc/subuid and /etc/subgid;
+// a file without one (or missing) gives policy.DefaultIDPool.
+func IDPools() (policy.Pools, error) {
+	var pools policy.Pools
+	for _, f := range []struct {
+		path string
+		out  *[]policy.IDRange
+	}{{SubUIDFile, &pools.UID}, {SubGIDFile, &pools.GID}} {
+		data, err := os.ReadFile(f.path)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return pools, fmt.Errorf("user namespace ranges: %w", err)
+		}
+		ranges, err := policy.ParseSubIDs(data, f.path, policy.SubIDOwner)
+		if err != nil {
+			return pools, fmt.Errorf("user namespace ranges: %w", err)
+		}
+		if len(ranges) == 0 {
+			ranges = policy.DefaultIDPool
+		}
+		*f.out = ranges
+	}
+	return pools, nil
+}

@@ -1,0 +1,61 @@
+package launch
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/dockah/dockah/activation"
+	"github.com/dockah/dockah/policy"
+	"github.com/dockah/dockah/unitgen"
+)
+
+func TestUserNamespaceAllocation(t *testing.T) {
+	dir := t.TempDir()
+	oldUID, oldGID := SubUIDFile, SubGIDFile
+	t.Cleanup(func() { SubUIDFile, SubGIDFile = oldUID, oldGID })
+	SubUIDFile, SubGIDFile = filepath.Join(dir, "subuid"), filepath.Join(dir, "subgid")
+	if err := os.WriteFile(SubUIDFile, []byte("alice:100000:65536\ncontainers:3000000:200000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// No subgid file: systemd's container range.
+	store := t.TempDir()
+	auto := Container{UserNS: unitgen.UserNSAuto, UserNSSize: 65536}
+	for _, tt := range []struct {
+		name string
+		c    Container
+		mode Mode
+		want *activation.IDMapping
+	}{
+		{"host", Container{UserNS: unitgen.UserNSHost}, ModeStart, nil},
+		{"exec joins, allocates nothing", auto, ModeExec, nil},
+		{"printed spec allocates nothing", auto, ModePrint, nil},
+		{"start", auto, ModeStart, &activation.IDMapping{UID: 3000000, GID: policy.DefaultIDPool[0].Start, Size: 65536}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := userNamespace(store, "web", tt.c, tt.mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (got == nil) != (tt.want == nil) || (got != nil && *got != *tt.want) {
+				t.Fatalf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+	// A second container: the next range of the pool.
+	got, err := userNamespace(store, "db", auto, ModeStart)
+	if err != nil || got.UID != 3065536 {
+		t.Fatalf("db: %+v, %v", got, err)
+	}
+	// The pool is full for a third.
+	if _, err := userNamespace(store, "third", Container{UserNS: unitgen.UserNSAuto, UserNSSize: 100000}, ModeStart); err == nil {
+		t.Fatal("allocated past the end of the subuid pool")
+	}
+	// A bad subuid line is an error naming the file and line.
+	if err := os.WriteFile(SubUIDFile, []byte("containers:x:1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := IDPools(); err == nil {
+		t.Fatal("a malformed containers line was accepted")
+	}
+}
