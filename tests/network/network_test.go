@@ -70,7 +70,7 @@ func TestAppReachesDBByName(t *testing.T) {
 func TestInternalHasNoRouteOut(t *testing.T) {
 	b := netBox(t)
 	define(t, b, map[string]string{
-		"inside": client("closed", "wget -q -T 3 -O- http://"+outsideAddr+":8081/ || echo no-route; echo done", ""),
+		"inside": client("closed", "timeout 3 wget -q -O- http://"+outsideAddr+":8081/ || echo no-route; echo done", ""),
 	})
 	j := run(t, b, "inside", "done")
 	if !strings.Contains(j, "no-route") || strings.Contains(j, "outside sees") {
@@ -89,7 +89,7 @@ func TestNetworksIsolated(t *testing.T) {
 	}
 	addr := leaseAddr(t, b, "dockah", "db")
 	define(t, b, map[string]string{
-		"stranger": client("other", "wget -q -T 3 -O- http://"+addr+":8080/ || echo isolated; nslookup db; echo done", ""),
+		"stranger": client("other", "timeout 3 wget -q -O- http://"+addr+":8080/ || echo isolated; nslookup db; echo done", ""),
 	})
 	j := run(t, b, "stranger", "done")
 	// The resolver does not know db for a container of another network

@@ -50,7 +50,7 @@ func netBox(t *testing.T) *box.Box {
 			t.Fatal(err)
 		}
 		hello := images.Build(t, "./contrib/hello", b.Path("/opt/dockah-net"))
-		entries := append(images.Busybox(t, "sh", "wget", "nslookup", "ip", "sleep", "cat", "echo"), images.Entry{Name: "hello", Source: hello})
+		entries := append(images.Busybox(t, "sh", "wget", "nslookup", "ip", "sleep", "cat", "echo", "timeout"), images.Entry{Name: "hello", Source: hello})
 		images.Import(t, b, "net:test", entries)
 		for name, def := range map[string]string{
 			"other":  "[network]\nsubnet = \"10.91.0.0/24\"\n",
