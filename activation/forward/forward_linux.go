@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"runtime"
-	"strconv"
 	"sync"
 	"time"
 
@@ -22,7 +22,7 @@ type Socket struct {
 	Listener *os.File
 	// Datagram is set for a datagram socket (ListenDatagram=).
 	Datagram bool
-	// Port is the container's port on its loopback.
+	// Port is the container's port, on Options.Addr.
 	Port int
 }
 
@@ -38,6 +38,11 @@ type Options struct {
 	// namespace already (the confined forwarder process joined it before
 	// its first thread): no thread joins it, and NetNS is not used.
 	Joined bool
+	// Addr is the container's address the connections go to: its
+	// address on its network, which reaches an application bound to
+	// that address as well as one bound to any. The zero Addr is
+	// 127.0.0.1, for a container with loopback only.
+	Addr netip.Addr
 	// Sockets are the sockets to serve.
 	Sockets []Socket
 	// ReadyTimeout bounds the wait for the application to listen on its
@@ -108,11 +113,14 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.Log == nil {
 		opts.Log = func(string) {}
 	}
+	if !opts.Addr.IsValid() {
+		opts.Addr = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
 	initExited, err := pidExited(opts.Init)
 	if err != nil {
 		return err
 	}
-	dialer, err := newNSDialer(opts.Init, opts.NetNS, opts.Joined, 2)
+	dialer, err := newNSDialer(opts.Init, opts.NetNS, opts.Joined, opts.Addr, 2)
 	if err != nil {
 		return err
 	}
@@ -239,7 +247,7 @@ func (f *forwarder) serveStreams(ctx context.Context, streams []Socket) error {
 		if err != nil {
 			return fmt.Errorf("forward to port %d: %w", fw.Port, err)
 		}
-		targets = append(targets, relayTarget{listener: fd, port: fw.Port})
+		targets = append(targets, relayTarget{listener: fd, to: sockaddr(f.opts.Addr, fw.Port), port: fw.Port})
 	}
 	// Do not accept before the application listens: what arrives
 	// meanwhile waits in the backlog, where systemd's copy of the socket
@@ -361,6 +369,8 @@ type nsDialer struct {
 	// netns is the namespace, kept for the relay loops to join; -1 when
 	// the process is in it already.
 	netns int
+	// addr is the container's address.
+	addr netip.Addr
 }
 
 type dialRequest struct {
@@ -375,7 +385,7 @@ type dialResult struct {
 	err  error
 }
 
-func newNSDialer(pid int, given *os.File, joined bool, workers int) (*nsDialer, error) {
+func newNSDialer(pid int, given *os.File, joined bool, addr netip.Addr, workers int) (*nsDialer, error) {
 	netns := -1
 	var err error
 	switch {
@@ -388,7 +398,7 @@ func newNSDialer(pid int, given *os.File, joined bool, workers int) (*nsDialer, 
 	if err != nil {
 		return nil, fmt.Errorf("open the container's network namespace: %w", err)
 	}
-	d := &nsDialer{requests: make(chan dialRequest), stop: make(chan struct{}), netns: netns}
+	d := &nsDialer{requests: make(chan dialRequest), stop: make(chan struct{}), netns: netns, addr: addr}
 	started := make(chan error, workers)
 	for i := 0; i < workers; i++ {
 		go d.worker(netns, started)
@@ -419,9 +429,8 @@ func (d *nsDialer) worker(ns int, started chan<- error) {
 		case <-d.stop:
 			return
 		case req := <-d.requests:
-			addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(req.port))
 			ctx, cancel := context.WithTimeout(req.ctx, 10*time.Second)
-			c, err := dialer.DialContext(ctx, req.network, addr)
+			c, err := dialer.DialContext(ctx, req.network, netip.AddrPortFrom(d.addr, uint16(req.port)).String())
 			cancel()
 			req.reply <- dialResult{c, err}
 		}
@@ -437,6 +446,14 @@ func (d *nsDialer) dial(ctx context.Context, network string, port int) (net.Conn
 	}
 	r := <-reply
 	return r.conn, r.err
+}
+
+// sockaddr is addr and port as connect takes them.
+func sockaddr(addr netip.Addr, port int) unix.Sockaddr {
+	if addr.Is4() {
+		return &unix.SockaddrInet4{Addr: addr.As4(), Port: port}
+	}
+	return &unix.SockaddrInet6{Addr: addr.As16(), Port: port}
 }
 
 func (d *nsDialer) close() {

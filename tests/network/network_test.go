@@ -158,3 +158,35 @@ func TestRunJoinsANetwork(t *testing.T) {
 		t.Errorf("the run container's lease outlived it:\n%s\njournal:\n%s", b.Dockah(t, "network", "inspect", "dockah"), j)
 	}
 }
+
+// TestSocketPortGoesToNetworkAddress: a [[socket]] with port = relays
+// each connection to the container's address on its network, so that an
+// application bound to that address alone (not to any, not to loopback)
+// is reached through the socket systemd listens on.
+func TestSocketPortGoesToNetworkAddress(t *testing.T) {
+	b := netBox(t)
+	define(t, b, map[string]string{"bound": `[container]
+image = "net:test"
+network = "other"
+ip = "10.91.0.50"
+entrypoint = ["/hello"]
+environment = { HELLO_LISTEN = "10.91.0.50:8080", HELLO_GREETING = "bound to its network address" }
+
+[[socket]]
+listen = "127.0.0.1:18050"
+port = 8080
+`})
+	t.Cleanup(func() { b.Systemctl("stop", "bound.socket", "bound.service") })
+	if out, err := b.Systemctl("start", "bound.socket"); err != nil {
+		t.Fatalf("start bound.socket: %v\n%s", err, out)
+	}
+	out, err := b.Run("curl", "-sS", "--max-time", "20", "http://127.0.0.1:18050/")
+	if err != nil || !strings.Contains(out, "bound to its network address") {
+		j, _ := b.Journal("bound.service")
+		t.Fatalf("through the socket: %v\n%s\njournal:\n%s", err, out, j)
+	}
+	j, _ := b.Journal("bound.service")
+	if !strings.Contains(j, "serving on 10.91.0.50:8080") {
+		t.Errorf("hello did not bind the network address alone:\n%s", j)
+	}
+}
