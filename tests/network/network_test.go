@@ -3,6 +3,7 @@ package network
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -189,4 +190,42 @@ port = 8080
 	if !strings.Contains(j, "serving on 10.91.0.50:8080") {
 		t.Errorf("hello did not bind the network address alone:\n%s", j)
 	}
+}
+
+// TestIPv6: on a network with an IPv6 subnet, a container gets an IPv6
+// address besides its IPv4 one, and reaches another container at its
+// IPv6 address, which the resolver gives for its name.
+func TestIPv6(t *testing.T) {
+	b := netBox(t)
+	defineNetwork(t, b, "six", "[network]\nsubnet = \"10.94.0.0/24\"\nsubnet6 = \"fd42:94::/64\"\n")
+	define(t, b, map[string]string{"db6": strings.Replace(server, `network = "dockah"`, `network = "six"`, 1)})
+	t.Cleanup(func() { b.Systemctl("stop", "db6") })
+	if out, err := b.Systemctl("start", "db6"); err != nil {
+		t.Fatalf("start db6: %v\n%s", err, out)
+	}
+	addr6 := leases(t, b, "six")["db6"].Addr6
+	if !strings.HasPrefix(addr6, "fd42:94::") {
+		t.Fatalf("db6 has no address on fd42:94::/64: %q", addr6)
+	}
+	define(t, b, map[string]string{
+		"client6": client("six", "ip -o -6 addr show eth0 scope global; ip -6 route; "+
+			"wget -q -O- http://["+addr6+"]:8080/ | head -1; nslookup -type=AAAA db6; echo done", ""),
+	})
+	j := run(t, b, "client6", "done")
+	if !regexp.MustCompile(`inet6 fd42:94::[0-9a-f:]+/64`).MatchString(j) {
+		t.Errorf("client6 has no IPv6 address on the network:\n%s", j)
+	}
+	if !strings.Contains(j, "default via fd42:94::1") {
+		t.Errorf("client6 has no IPv6 default route through the gateway:\n%s", j)
+	}
+	if !strings.Contains(j, "hello from dockah") {
+		t.Errorf("client6 did not reach db6 at [%s]:\n%s", addr6, j)
+	}
+	if !strings.Contains(j, "Address: "+addr6) {
+		t.Errorf("the resolver did not give db6's IPv6 address %s:\n%s", addr6, j)
+	}
+	if out, err := b.Systemctl("stop", "db6", "client6"); err != nil {
+		t.Fatalf("stop: %v\n%s", err, out)
+	}
+	waitNothingLeft(t, b, "six", "dk-six")
 }
