@@ -118,11 +118,14 @@ func readRunExit(fsys fs.FS, name string) *exitStatus {
 }
 
 // removeRunContainer removes what dockah run keeps of a container once
-// its unit is gone: the definition, how it ended, and its writable layer.
+// its unit is gone: the definition, how it ended, its writable layer and
+// the addresses its networks kept for it.
 func removeRunContainer(store *rootfs.Store, name string) error {
 	var errs []error
 	if store != nil {
-		errs = append(errs, store.RemoveContainer(name))
+		// The shim's --stopped left its networks; the addresses kept
+		// for the name go with the container.
+		errs = append(errs, store.RemoveContainer(name), network.Forget(store.Root(), name))
 	}
 	for _, p := range []string{runExitPath(name), runDefinitionPath(name)} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -166,9 +169,7 @@ func recordRunEnd(g *globalOptions, name string, remove bool) error {
 		if err != nil {
 			return err
 		}
-		// The shim's --stopped, before this, left its networks; the
-		// address kept for the name goes with the container.
-		return errors.Join(removeRunContainer(store, name), network.Forget(store.Root(), name))
+		return removeRunContainer(store, name)
 	}
 	data, err := json.Marshal(exitFromEnvironment(os.Getenv, time.Now()))
 	if err != nil {

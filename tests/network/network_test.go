@@ -229,3 +229,36 @@ func TestIPv6(t *testing.T) {
 	}
 	waitNothingLeft(t, b, "six", "dk-six")
 }
+
+// TestRunLeavesNothing: a container of dockah run --network leaves its
+// network as a defined one does when it ends: with --rm nothing stays,
+// not even its lease; without, its lease stays (inactive, for the name)
+// until dockah rm.
+func TestRunLeavesNothing(t *testing.T) {
+	b := netBox(t)
+	defineNetwork(t, b, "runnet", "[network]\nsubnet = \"10.95.0.0/24\"\n")
+	out, err := b.Run("dockah", "run", "--rm", "--name", "runrm", "--network", "runnet", "net:test", "ip", "-o", "-4", "addr", "show", "eth0")
+	if err != nil || !strings.Contains(out, "inet 10.95.0.") {
+		t.Fatalf("dockah run --rm --network runnet: %v\n%s", err, out)
+	}
+	waitNothingLeft(t, b, "runnet", "dk-runnet")
+	if !box.Eventually(10*time.Second, func() bool { _, ok := leases(t, b, "runnet")["runrm"]; return !ok }) {
+		t.Errorf("the lease of runrm outlived it: %+v", leases(t, b, "runnet"))
+	}
+
+	out, err = b.Run("dockah", "run", "--name", "runkeep", "--network", "runnet", "net:test", "ip", "-o", "-4", "addr", "show", "eth0")
+	t.Cleanup(func() { b.Run("dockah", "rm", "-f", "runkeep") })
+	if err != nil || !strings.Contains(out, "inet 10.95.0.") {
+		t.Fatalf("dockah run --network runnet: %v\n%s", err, out)
+	}
+	waitNothingLeft(t, b, "runnet", "dk-runnet")
+	if l, ok := leases(t, b, "runnet")["runkeep"]; !ok || !strings.Contains(out, "inet "+l.Addr+"/") {
+		t.Errorf("runkeep's lease is not kept for its name: %+v\n%s", l, out)
+	}
+	if out, err := b.Run("dockah", "rm", "runkeep"); err != nil {
+		t.Fatalf("dockah rm runkeep: %v\n%s", err, out)
+	}
+	if _, ok := leases(t, b, "runnet")["runkeep"]; ok {
+		t.Errorf("dockah rm left runkeep's lease: %+v", leases(t, b, "runnet"))
+	}
+}
