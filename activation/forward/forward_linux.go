@@ -40,8 +40,12 @@ type Options struct {
 	Joined bool
 	// Addr is the container's address the connections go to: its
 	// address on its network, which reaches an application bound to
-	// that address as well as one bound to any. The zero Addr is
-	// 127.0.0.1, for a container with loopback only.
+	// that address as well as one bound to any. A stream port that
+	// refuses connections there but accepts them on 127.0.0.1 (an image
+	// that binds loopback only, as it did when containers had nothing
+	// else) is relayed to 127.0.0.1, decided once, when it first
+	// listens. The zero Addr is 127.0.0.1, for a container with loopback
+	// only.
 	Addr netip.Addr
 	// Sockets are the sockets to serve.
 	Sockets []Socket
@@ -120,7 +124,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	dialer, err := newNSDialer(opts.Init, opts.NetNS, opts.Joined, opts.Addr, 2)
+	dialer, err := newNSDialer(opts.Init, opts.NetNS, opts.Joined, 2)
 	if err != nil {
 		return err
 	}
@@ -247,15 +251,17 @@ func (f *forwarder) serveStreams(ctx context.Context, streams []Socket) error {
 		if err != nil {
 			return fmt.Errorf("forward to port %d: %w", fw.Port, err)
 		}
-		targets = append(targets, relayTarget{listener: fd, to: sockaddr(f.opts.Addr, fw.Port), port: fw.Port})
+		targets = append(targets, relayTarget{listener: fd, port: fw.Port})
 	}
 	// Do not accept before the application listens: what arrives
 	// meanwhile waits in the backlog, where systemd's copy of the socket
 	// keeps it even if this process dies.
-	for _, fw := range streams {
-		if err := f.waitReady(ctx, fw.Port); err != nil {
+	for i, fw := range streams {
+		addr, err := f.waitReady(ctx, fw.Port)
+		if err != nil {
 			return err
 		}
+		targets[i].to = sockaddr(addr, fw.Port)
 	}
 	if err := f.ready(len(streams)); err != nil {
 		return err
@@ -314,21 +320,30 @@ func dupNonblocking(f *os.File) (int, error) {
 	return dup, nil
 }
 
-// waitReady polls the application's port until it accepts a connection.
-func (f *forwarder) waitReady(ctx context.Context, port int) error {
+// waitReady polls the application's port until it accepts a connection,
+// at the container's address or else at 127.0.0.1, and returns the
+// address that accepted.
+func (f *forwarder) waitReady(ctx context.Context, port int) (netip.Addr, error) {
 	deadline := time.Now().Add(f.opts.ReadyTimeout)
 	backoff := time.Millisecond
+	candidates := []netip.Addr{f.opts.Addr}
+	if loopback := netip.AddrFrom4([4]byte{127, 0, 0, 1}); f.opts.Addr != loopback {
+		candidates = append(candidates, loopback)
+	}
 	for {
-		c, err := f.dialer.dial(ctx, "tcp", port)
-		if err == nil {
-			c.Close()
-			return nil
+		var err error
+		for _, addr := range candidates {
+			var c net.Conn
+			if c, err = f.dialer.dial(ctx, "tcp", netip.AddrPortFrom(addr, uint16(port))); err == nil {
+				c.Close()
+				return addr, nil
+			}
 		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return netip.Addr{}, ctx.Err()
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%w: nothing accepted connections on port %d in the container within %s (last error: %v)", ErrNeverListened, port, f.opts.ReadyTimeout, err)
+			return netip.Addr{}, fmt.Errorf("%w: nothing accepted connections on port %d in the container within %s (last error: %v)", ErrNeverListened, port, f.opts.ReadyTimeout, err)
 		}
 		time.Sleep(backoff)
 		if backoff < 50*time.Millisecond {
@@ -369,14 +384,12 @@ type nsDialer struct {
 	// netns is the namespace, kept for the relay loops to join; -1 when
 	// the process is in it already.
 	netns int
-	// addr is the container's address.
-	addr netip.Addr
 }
 
 type dialRequest struct {
 	ctx     context.Context
 	network string
-	port    int
+	to      netip.AddrPort
 	reply   chan dialResult
 }
 
@@ -385,7 +398,7 @@ type dialResult struct {
 	err  error
 }
 
-func newNSDialer(pid int, given *os.File, joined bool, addr netip.Addr, workers int) (*nsDialer, error) {
+func newNSDialer(pid int, given *os.File, joined bool, workers int) (*nsDialer, error) {
 	netns := -1
 	var err error
 	switch {
@@ -398,7 +411,7 @@ func newNSDialer(pid int, given *os.File, joined bool, addr netip.Addr, workers 
 	if err != nil {
 		return nil, fmt.Errorf("open the container's network namespace: %w", err)
 	}
-	d := &nsDialer{requests: make(chan dialRequest), stop: make(chan struct{}), netns: netns, addr: addr}
+	d := &nsDialer{requests: make(chan dialRequest), stop: make(chan struct{}), netns: netns}
 	started := make(chan error, workers)
 	for i := 0; i < workers; i++ {
 		go d.worker(netns, started)
@@ -430,17 +443,17 @@ func (d *nsDialer) worker(ns int, started chan<- error) {
 			return
 		case req := <-d.requests:
 			ctx, cancel := context.WithTimeout(req.ctx, 10*time.Second)
-			c, err := dialer.DialContext(ctx, req.network, netip.AddrPortFrom(d.addr, uint16(req.port)).String())
+			c, err := dialer.DialContext(ctx, req.network, req.to.String())
 			cancel()
 			req.reply <- dialResult{c, err}
 		}
 	}
 }
 
-func (d *nsDialer) dial(ctx context.Context, network string, port int) (net.Conn, error) {
+func (d *nsDialer) dial(ctx context.Context, network string, to netip.AddrPort) (net.Conn, error) {
 	reply := make(chan dialResult, 1)
 	select {
-	case d.requests <- dialRequest{ctx, network, port, reply}:
+	case d.requests <- dialRequest{ctx, network, to, reply}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

@@ -163,32 +163,40 @@ func TestRunJoinsANetwork(t *testing.T) {
 // TestSocketPortGoesToNetworkAddress: a [[socket]] with port = relays
 // each connection to the container's address on its network, so that an
 // application bound to that address alone (not to any, not to loopback)
-// is reached through the socket systemd listens on.
+// is reached through the socket systemd listens on; one bound to
+// 127.0.0.1 alone (the images made for loopback-only containers) is
+// still reached, at 127.0.0.1.
 func TestSocketPortGoesToNetworkAddress(t *testing.T) {
 	b := netBox(t)
-	define(t, b, map[string]string{"bound": `[container]
+	for _, tc := range []struct{ name, ip, listen, socket string }{
+		{"bound", "10.91.0.50", "10.91.0.50:8080", "127.0.0.1:18050"},
+		{"loopbound", "10.91.0.51", "127.0.0.1:8080", "127.0.0.1:18051"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			define(t, b, map[string]string{tc.name: fmt.Sprintf(`[container]
 image = "net:test"
 network = "other"
-ip = "10.91.0.50"
+ip = %q
 entrypoint = ["/hello"]
-environment = { HELLO_LISTEN = "10.91.0.50:8080", HELLO_GREETING = "bound to its network address" }
+environment = { HELLO_LISTEN = %q, HELLO_GREETING = "greetings from %s" }
 
 [[socket]]
-listen = "127.0.0.1:18050"
+listen = %q
 port = 8080
-`})
-	t.Cleanup(func() { b.Systemctl("stop", "bound.socket", "bound.service") })
-	if out, err := b.Systemctl("start", "bound.socket"); err != nil {
-		t.Fatalf("start bound.socket: %v\n%s", err, out)
-	}
-	out, err := b.Run("curl", "-sS", "--max-time", "20", "http://127.0.0.1:18050/")
-	if err != nil || !strings.Contains(out, "bound to its network address") {
-		j, _ := b.Journal("bound.service")
-		t.Fatalf("through the socket: %v\n%s\njournal:\n%s", err, out, j)
-	}
-	j, _ := b.Journal("bound.service")
-	if !strings.Contains(j, "serving on 10.91.0.50:8080") {
-		t.Errorf("hello did not bind the network address alone:\n%s", j)
+`, tc.ip, tc.listen, tc.name, tc.socket)})
+			t.Cleanup(func() { b.Systemctl("stop", tc.name+".socket", tc.name+".service") })
+			if out, err := b.Systemctl("start", tc.name+".socket"); err != nil {
+				t.Fatalf("start %s.socket: %v\n%s", tc.name, err, out)
+			}
+			out, err := b.Run("curl", "-sS", "--max-time", "20", "http://"+tc.socket+"/")
+			j, _ := b.Journal(tc.name + ".service")
+			if err != nil || !strings.Contains(out, "greetings from "+tc.name) {
+				t.Fatalf("through the socket: %v\n%s\njournal:\n%s", err, out, j)
+			}
+			if !strings.Contains(j, "serving on "+tc.listen) {
+				t.Errorf("hello did not bind %s alone:\n%s", tc.listen, j)
+			}
+		})
 	}
 }
 
