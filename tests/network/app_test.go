@@ -1,0 +1,105 @@
+package network
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dockah/dockah/tests/box"
+	"github.com/dockah/dockah/tests/images"
+)
+
+// TestContribApp runs the two-container example of contrib as shipped:
+// the network app (contrib/networks/app.toml), postgres.toml joined to it
+// by its drop-in, and pgbouncer.toml, both socket-activated (their
+// sockets moved to this package's ports). The first connection to
+// pgbouncer's socket starts postgres, then pgbouncer, which reaches the
+// database by its name over the network: the server sees the pooler at
+// its address on app.
+func TestContribApp(t *testing.T) {
+	b := netBox(t)
+	project, err := box.FindProjectDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	images.Contrib(t, b, "postgres")
+	images.Contrib(t, b, "pgbouncer")
+	const password = "dockah-app-password"
+	files := map[string]string{
+		"/etc/dockah/postgres.env": "POSTGRES_PASSWORD=" + password + "\nPOSTGRES_DB=app\n",
+		// TOML allows no "socket = []" and [[socket]] in one file.
+		"/etc/dockah/containers/postgres.toml.d/90-test-no-socket.toml":  "socket = []\n",
+		"/etc/dockah/containers/postgres.toml.d/91-test-socket.toml":     "[[socket]]\nlisten = \"127.0.0.1:18060\"\nport = 5432\n",
+		"/etc/dockah/containers/pgbouncer.toml.d/90-test-no-socket.toml": "socket = []\n",
+		"/etc/dockah/containers/pgbouncer.toml.d/91-test-socket.toml":    "[[socket]]\nlisten = \"127.0.0.1:18061\"\nport = 6432\n",
+	}
+	for inside, shipped := range map[string]string{
+		"/etc/dockah/networks/app.toml":                              "contrib/networks/app.toml",
+		"/etc/dockah/containers/postgres.toml":                       "contrib/units/postgres.toml",
+		"/etc/dockah/containers/postgres.toml.d/50-network-app.toml": "contrib/units/postgres.toml.d/50-network-app.toml",
+		"/etc/dockah/containers/pgbouncer.toml":                      "contrib/units/pgbouncer.toml",
+	} {
+		data, err := os.ReadFile(filepath.Join(project, shipped))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[inside] = string(data)
+	}
+	for path, content := range files {
+		if err := b.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		b.Systemctl("stop", "pgbouncer.socket", "pgbouncer.service", "postgres.socket", "postgres.service")
+	})
+	if out, err := b.Run("dockah", "validate"); err != nil {
+		t.Fatalf("dockah validate: %v\n%s", err, out)
+	}
+	if _, err := b.Systemctl("daemon-reload"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := b.Systemctl("start", "pgbouncer.socket", "postgres.socket"); err != nil {
+		t.Fatalf("start the sockets: %v\n%s", err, out)
+	}
+	psql := func(port, sql string) string {
+		t.Helper()
+		out, err := b.Run("env", "PGPASSWORD="+password, "psql",
+			fmt.Sprintf("host=127.0.0.1 port=%s user=postgres dbname=app connect_timeout=120", port),
+			"--no-psqlrc", "--no-align", "--tuples-only", "-v", "ON_ERROR_STOP=1", "-c", sql)
+		if err != nil {
+			pg, _ := b.Journal("postgres.service")
+			pgb, _ := b.Journal("pgbouncer.service")
+			pid, _ := b.Property("pgbouncer.service", "MainPID")
+			diag, _ := b.Run("sh", "-c", "nft list ruleset; ip -br link; ip -br addr; bridge link; "+
+				"nsenter -t "+pid+" -n sh -c 'ip -br addr; ip route; ip neigh; timeout 3 bash -c \"</dev/tcp/postgres/5432\" && echo OPEN-by-name'; "+
+				"cat /var/lib/dockah/networks/app.json; ss -tanp | head -30")
+			t.Fatalf("psql on port %s: %v\npostgres:\n%s\npgbouncer:\n%s\n%s", port, err, pg, pgb, diag)
+		}
+		return strings.TrimSpace(out)
+	}
+
+	// The first connection, to the pooler, starts both.
+	out := psql("18061", "SELECT host(inet_client_addr()) || ' ' || host(inet_server_addr())")
+	app := leases(t, b, "app")
+	want := app["pgbouncer"].Addr + " " + app["postgres"].Addr
+	if app["pgbouncer"].Addr == "" || app["postgres"].Addr == "" || out != want {
+		t.Errorf("through pgbouncer, the server sees %q (client, server), want %q: pgbouncer at its address on app, postgres at its own", out, want)
+	}
+	psql("18061", "CREATE TABLE notes (body text); INSERT INTO notes VALUES ('through the pooler')")
+	// The database's own socket, from the host, sees the same data.
+	if out := psql("18060", "SELECT body FROM notes"); out != "through the pooler" {
+		t.Errorf("through postgres.socket: %q", out)
+	}
+	for _, u := range []string{"postgres.service", "pgbouncer.service"} {
+		if uid, _ := b.Property(u, "MainPID"); uid == "0" {
+			t.Errorf("%s does not run", u)
+		}
+	}
+	if out, err := b.Systemctl("stop", "pgbouncer.service", "postgres.service"); err != nil {
+		t.Fatalf("stop: %v\n%s", err, out)
+	}
+	waitNothingLeft(t, b, "app", "dk-app")
+}
