@@ -21,6 +21,7 @@ func joinNetworks(name string, prep *launch.Prepared) (func(int) error, netip.Ad
 	if !def.Container.JoinsNetworks() {
 		return nil, netip.Addr{}, nil
 	}
+	network.Trace = activation.Trace
 	var nets []*network.Network
 	for _, n := range def.Container.Networks {
 		net, err := network.Load(definitionFS, n)
@@ -29,6 +30,7 @@ func joinNetworks(name string, prep *launch.Prepared) (func(int) error, netip.Ad
 		}
 		nets = append(nets, net)
 	}
+	activation.Trace("shim: networks loaded")
 	var addrs []netip.Addr
 	for _, s := range def.Container.IP {
 		a, err := netip.ParseAddr(s)

@@ -283,3 +283,36 @@ func TestFirewallRestoredAfterFlush(t *testing.T) {
 		t.Errorf("the table made again is not whole:\n%s", rules)
 	}
 }
+
+// TestOthersStopsLeaveANetworkAlone: the stop of a container with
+// network = "none" (whose teardown runs in a network namespace of its
+// own, where no veth is seen) and of another container of the network
+// leave a running container's lease, bridge and rules alone: a third
+// container still reaches it by name.
+func TestOthersStopsLeaveANetworkAlone(t *testing.T) {
+	b := netBox(t)
+	defineNetwork(t, b, "keep", "[network]\nsubnet = \"10.98.0.0/24\"\n")
+	define(t, b, map[string]string{
+		"keeper":   longRunning("keep"),
+		"loner":    client("none", "echo done", ""),
+		"visitor1": client("keep", "echo done", ""),
+		"visitor2": client("keep", "wget -q -O- http://keeper:8080/ | head -1; echo done", ""),
+	})
+	t.Cleanup(func() { b.Systemctl("stop", "keeper") })
+	if out, err := b.Systemctl("start", "keeper"); err != nil {
+		t.Fatalf("start keeper: %v\n%s", err, out)
+	}
+	for _, u := range []string{"loner", "visitor1"} {
+		run(t, b, u, "done")
+		if err := b.WaitUnitState(u+".service", 20*time.Second, "inactive"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l := leases(t, b, "keep")["keeper"]; l.Holder.Pid == 0 {
+		t.Errorf("keeper runs, but its lease was released by another container's stop: %+v", l)
+	}
+	if j := run(t, b, "visitor2", "done"); !strings.Contains(j, "hello from dockah") {
+		links, _ := b.Run("ip", "-o", "link", "show", "master", "dk-keep")
+		t.Errorf("after others' stops, keeper is not reached:\n%s\nin dk-keep:\n%s", j, links)
+	}
+}
