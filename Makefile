@@ -118,6 +118,7 @@ bench: build ## benchmarks: go test -bench, the suite against crun, runc, podman
 	$(GO) run ./bench/suite
 	DOCKAH_BOX_OS=debian13 $(GO) run ./bench/suite
 	$(GO) run ./bench/forward
+	$(GO) run ./bench/network
 	$(GO) run ./bench/pull
 	$(GO) run ./bench/build
 
