@@ -20,12 +20,13 @@ import (
 // its address on app.
 func TestContribApp(t *testing.T) {
 	// The images are built (mmdebstrap, on the host) before the box
-	// boots, when this test runs first, as it does in the package's
-	// order: with a build running on the host while the box was up,
-	// every packet leaving the later containers' namespaces for
-	// anything but loopback was dropped (IpOutRequests twice
-	// IpOutTransmits, TCPRetransFail in postgres's namespace), in 5
-	// runs of 5; not once with the images built before.
+	// boots when this test runs first, as it does in the package's
+	// order. Known failure, not understood yet: in some runs postgres's
+	// namespace sends nothing but to loopback and drops what comes in
+	// (IpOutRequests twice IpOutTransmits, TCPRetransFail: the pattern
+	// of a cgroup filter allowing localhost only, though the unit has
+	// no IPAddressDeny=), so pgbouncer's connections time out; the
+	// diagnostics below print what was seen.
 	tars := map[string]string{}
 	for _, svc := range []string{"postgres", "pgbouncer"} {
 		tars[svc] = images.BuildContrib(t, svc)
@@ -78,7 +79,7 @@ func TestContribApp(t *testing.T) {
 	}
 	psql := func(port, sql string) string {
 		t.Helper()
-		out, err := b.Run("env", "PGPASSWORD="+password, "psql",
+		out, err := hostRun(b, "env", "PGPASSWORD="+password, "psql",
 			fmt.Sprintf("host=127.0.0.1 port=%s user=postgres dbname=app connect_timeout=120", port),
 			"--no-psqlrc", "--no-align", "--tuples-only", "-v", "ON_ERROR_STOP=1", "-c", sql)
 		if err != nil {

@@ -74,7 +74,7 @@ func leftovers(t *testing.T, b *box.Box, network, bridge string) string {
 			found = append(found, "link: "+strings.TrimSpace(l))
 		}
 	}
-	tables, err := b.Run("nft", "list", "tables")
+	tables, err := hostRun(b, "nft", "list", "tables")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,6 +199,10 @@ func TestKillNineLeavesNothing(t *testing.T) {
 			}
 		}
 		waitNothingLeft(t, b, "killed", "dk-killed")
+		if t.Failed() {
+			j, _ := b.Journal("victim1.service")
+			t.Logf("journal of victim1:\n%s", j)
+		}
 	})
 
 	t.Run("NoTeardown", func(t *testing.T) {
@@ -264,21 +268,21 @@ func TestFirewallRestoredAfterFlush(t *testing.T) {
 	if out, err := b.Systemctl("start", "resident"); err != nil {
 		t.Fatalf("start: %v\n%s", err, out)
 	}
-	if tables, _ := b.Run("nft", "list", "tables"); !strings.Contains(tables, "inet dockah-dockah") {
+	if tables, _ := hostRun(b, "nft", "list", "tables"); !strings.Contains(tables, "inet dockah-dockah") {
 		t.Fatalf("no table for the network dockah:\n%s", tables)
 	}
-	if out, err := b.Run("nft", "flush", "ruleset"); err != nil {
+	if out, err := hostRun(b, "nft", "flush", "ruleset"); err != nil {
 		t.Fatalf("nft flush ruleset: %v\n%s", err, out)
 	}
-	if tables, _ := b.Run("nft", "list", "tables"); strings.Contains(tables, "dockah") {
+	if tables, _ := hostRun(b, "nft", "list", "tables"); strings.Contains(tables, "dockah") {
 		t.Fatalf("the flush left a table: %s", tables)
 	}
 	j := run(t, b, "newcomer", "done")
 	if !strings.Contains(j, "outside sees "+boxAddr+":") {
-		rules, _ := b.Run("nft", "list", "ruleset")
+		rules, _ := hostRun(b, "nft", "list", "ruleset")
 		t.Errorf("after the flush, a new container did not reach the outside through NAT:\n%s\nruleset:\n%s", j, rules)
 	}
-	rules, _ := b.Run("nft", "list", "table", "inet", "dockah-dockah")
+	rules, _ := hostRun(b, "nft", "list", "table", "inet", "dockah-dockah")
 	if !strings.Contains(rules, "masquerade") || !strings.Contains(rules, "ct state established,related accept") {
 		t.Errorf("the table made again is not whole:\n%s", rules)
 	}
