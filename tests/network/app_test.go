@@ -3,6 +3,7 @@ package network
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -93,7 +94,10 @@ func TestContribApp(t *testing.T) {
 				"cat /proc/"+pgpid+"/cgroup; "+
 				"systemctl show -p IPAddressDeny -p IPAddressAllow -p IPIngressFilterPath -p RestrictNetworkInterfaces -p SocketBindDeny -p PrivateNetwork -p NetworkNamespacePath postgres.service pgbouncer.service; "+
 				"cat /var/lib/dockah/networks/app.json")
-			t.Fatalf("psql on port %s: %v\npostgres:\n%s\npgbouncer:\n%s\n%s", port, err, pg, pgb, diag)
+			cg, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", b.PID1()))
+			root := "/sys/fs/cgroup" + strings.TrimSpace(strings.TrimPrefix(string(cg), "0::"))
+			bpf, _ := exec.Command("sh", "-c", "bpftool cgroup tree "+root+"; for d in "+root+" "+root+"/system.slice "+root+"/system.slice/postgres.service; do echo $d; bpftool cgroup show $d effective; done").CombinedOutput()
+			t.Fatalf("psql on port %s: %v\npostgres:\n%s\npgbouncer:\n%s\n%s\nbpf:\n%s", port, err, pg, pgb, diag, bpf)
 		}
 		return strings.TrimSpace(out)
 	}
