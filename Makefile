@@ -69,6 +69,12 @@ install: build man ## install into $(DESTDIR)$(PREFIX) (PREFIX=/usr/local)
 		*.service|*.socket|*.timer|*.target) install -D -m 0644 $$f $(DESTDIR)$(UNITDIR)/$$(basename $$f) ;; \
 		esac; \
 	done
+	@for d in contrib/units/*.toml.d; do \
+		install -d -m 0755 $(DESTDIR)$(DATADIR)/dockah/examples/$$(basename $$d) && \
+		install -m 0644 $$d/*.toml $(DESTDIR)$(DATADIR)/dockah/examples/$$(basename $$d)/ ; \
+	done
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/dockah/networks $(DESTDIR)$(DATADIR)/dockah/examples/networks
+	install -m 0644 contrib/networks/*.toml $(DESTDIR)$(DATADIR)/dockah/examples/networks/
 
 deps: ## install the Debian packages the build and the tests need (root)
 	apt-get update
@@ -112,6 +118,7 @@ bench: build ## benchmarks: go test -bench, the suite against crun, runc, podman
 	$(GO) run ./bench/suite
 	DOCKAH_BOX_OS=debian13 $(GO) run ./bench/suite
 	$(GO) run ./bench/forward
+	$(GO) run ./bench/network
 	$(GO) run ./bench/pull
 	$(GO) run ./bench/build
 

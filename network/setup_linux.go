@@ -32,6 +32,16 @@ func VethName(addr netip.Addr) string {
 	return fmt.Sprintf("dkv%02x%02x%02x%02x", b[0], b[1], b[2], b[3])
 }
 
+// Trace, if set, is called at each step of a join, for DOCKAH_TRACE (the
+// shim sets it to activation.Trace).
+var Trace func(step string)
+
+func trace(step string) {
+	if Trace != nil {
+		Trace(step)
+	}
+}
+
 // Join gives the container r.Container its leases on nets, in order
 // (eth0 on the first), and makes sure each network's bridge, firewall
 // rules and forwarding are in place, under the network's lock. A network
@@ -55,6 +65,7 @@ func join(store string, n *Network, r Request) (*Lease, *Network, error) {
 		return nil, nil, err
 	}
 	defer lk.Close()
+	trace("network: state read")
 	st := lk.State
 	if !n.Subnet.IsValid() {
 		if !st.Subnet.IsValid() {
@@ -68,13 +79,16 @@ func join(store string, n *Network, r Request) (*Lease, *Network, error) {
 	if err := ensureNetwork(n); err != nil {
 		return nil, nil, fmt.Errorf("network %s: %w", n.Name, err)
 	}
+	trace("network: firewall checked")
 	lease, err := Allocate(st, n, r, alive)
 	if err != nil {
 		return nil, nil, err
 	}
+	trace("network: lease allocated")
 	if err := lk.Save(); err != nil {
 		return nil, nil, err
 	}
+	trace("network: state saved")
 	return lease, n, nil
 }
 
@@ -85,8 +99,8 @@ func alive(l *Lease) bool {
 	if holderAlive(l.Holder) {
 		return true
 	}
-	_, err := net.InterfaceByName(VethName(l.Addr))
-	return err == nil
+	ok, err := linkExists(VethName(l.Addr))
+	return ok || err != nil // in doubt, alive: its address is not handed out
 }
 
 // pickSubnet chooses the subnet of a network without one: none of the
@@ -143,7 +157,8 @@ func ipNet(p netip.Prefix, a netip.Addr) *net.IPNet {
 
 // ensureNetwork makes the network's bridge (with its gateways and the
 // resolver's address), its firewall table and the forwarding it needs,
-// each only when missing: at every start, that is a few lookups.
+// each only when missing: at every start, an ioctl, a read and one
+// netlink round trip.
 func ensureNetwork(n *Network) error {
 	if err := ensureBridge(n); err != nil {
 		return err
@@ -153,14 +168,36 @@ func ensureNetwork(n *Network) error {
 			return err
 		}
 	}
+	trace("network: bridge checked")
 	return ensureFirewall(n)
 }
 
+// linkExists reports whether the interface name exists in the caller's
+// network namespace: one ioctl, where a netlink lookup (or
+// net.InterfaceByName, which lists every link) costs a socket and a
+// round trip or more, on every start.
+func linkExists(name string) (bool, error) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return false, err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq(name)
+	if err != nil {
+		return false, err
+	}
+	err = unix.IoctlIfreq(fd, unix.SIOCGIFINDEX, ifr)
+	if errors.Is(err, unix.ENODEV) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 func ensureBridge(n *Network) error {
-	if _, err := netlink.LinkByName(n.Bridge); err == nil {
-		return nil
-	} else if !errors.As(err, new(netlink.LinkNotFoundError)) {
+	if ok, err := linkExists(n.Bridge); err != nil {
 		return fmt.Errorf("look up bridge %s: %w", n.Bridge, err)
+	} else if ok {
+		return nil
 	}
 	routes, err := HostRoutes(-1)
 	if err != nil {
@@ -316,12 +353,25 @@ func leave(store, name, container string) error {
 	}
 	defer lk.Close()
 	st := lk.State
-	changed := false
-	if l := st.Leases[container]; l != nil {
-		if link, err := netlink.LinkByName(VethName(l.Addr)); err == nil {
-			_ = netlink.LinkDel(link)
+	l := st.Leases[container]
+	if l == nil || !l.Active() {
+		// Not on this network (network = "none" or another): nothing
+		// of the container's to release, and its stop may run in a
+		// network namespace of its own (PrivateNetwork=), where no veth
+		// of this network is seen and every lease would look dead.
+		return nil
+	}
+	if link, err := netlink.LinkByName(VethName(l.Addr)); err == nil {
+		_ = netlink.LinkDel(link)
+	}
+	changed := Release(st, container)
+	if ok, err := linkExists(st.Bridge); err != nil || !ok {
+		// The bridge is not to be seen here: neither whether the other
+		// containers' veths exist. Their leases stay as they are.
+		if changed {
+			return lk.Save()
 		}
-		changed = Release(st, container)
+		return nil
 	}
 	for _, l := range st.Leases {
 		if l.Active() && !alive(l) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -42,7 +43,7 @@ func (f *forwarder) serveDatagram(ctx context.Context, fw Socket) error {
 		server, ok := peers[from.String()]
 		mu.Unlock()
 		if !ok {
-			server, err = f.dialer.dial(ctx, "udp", fw.Port)
+			server, err = f.dialer.dial(ctx, "udp", netip.AddrPortFrom(f.opts.Addr, uint16(fw.Port)))
 			if err != nil {
 				f.opts.Log(fmt.Sprintf("datagram from %s: port %d in the container: %v", from, fw.Port, err))
 				continue

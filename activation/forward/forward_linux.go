@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"runtime"
-	"strconv"
 	"sync"
 	"time"
 
@@ -22,7 +22,7 @@ type Socket struct {
 	Listener *os.File
 	// Datagram is set for a datagram socket (ListenDatagram=).
 	Datagram bool
-	// Port is the container's port on its loopback.
+	// Port is the container's port, on Options.Addr.
 	Port int
 }
 
@@ -38,6 +38,15 @@ type Options struct {
 	// namespace already (the confined forwarder process joined it before
 	// its first thread): no thread joins it, and NetNS is not used.
 	Joined bool
+	// Addr is the container's address the connections go to: its
+	// address on its network, which reaches an application bound to
+	// that address as well as one bound to any. A stream port that
+	// refuses connections there but accepts them on 127.0.0.1 (an image
+	// that binds loopback only, as it did when containers had nothing
+	// else) is relayed to 127.0.0.1, decided once, when it first
+	// listens. The zero Addr is 127.0.0.1, for a container with loopback
+	// only.
+	Addr netip.Addr
 	// Sockets are the sockets to serve.
 	Sockets []Socket
 	// ReadyTimeout bounds the wait for the application to listen on its
@@ -107,6 +116,9 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	if opts.Log == nil {
 		opts.Log = func(string) {}
+	}
+	if !opts.Addr.IsValid() {
+		opts.Addr = netip.AddrFrom4([4]byte{127, 0, 0, 1})
 	}
 	initExited, err := pidExited(opts.Init)
 	if err != nil {
@@ -244,10 +256,12 @@ func (f *forwarder) serveStreams(ctx context.Context, streams []Socket) error {
 	// Do not accept before the application listens: what arrives
 	// meanwhile waits in the backlog, where systemd's copy of the socket
 	// keeps it even if this process dies.
-	for _, fw := range streams {
-		if err := f.waitReady(ctx, fw.Port); err != nil {
+	for i, fw := range streams {
+		addr, err := f.waitReady(ctx, fw.Port)
+		if err != nil {
 			return err
 		}
+		targets[i].to = sockaddr(addr, fw.Port)
 	}
 	if err := f.ready(len(streams)); err != nil {
 		return err
@@ -306,21 +320,30 @@ func dupNonblocking(f *os.File) (int, error) {
 	return dup, nil
 }
 
-// waitReady polls the application's port until it accepts a connection.
-func (f *forwarder) waitReady(ctx context.Context, port int) error {
+// waitReady polls the application's port until it accepts a connection,
+// at the container's address or else at 127.0.0.1, and returns the
+// address that accepted.
+func (f *forwarder) waitReady(ctx context.Context, port int) (netip.Addr, error) {
 	deadline := time.Now().Add(f.opts.ReadyTimeout)
 	backoff := time.Millisecond
+	candidates := []netip.Addr{f.opts.Addr}
+	if loopback := netip.AddrFrom4([4]byte{127, 0, 0, 1}); f.opts.Addr != loopback {
+		candidates = append(candidates, loopback)
+	}
 	for {
-		c, err := f.dialer.dial(ctx, "tcp", port)
-		if err == nil {
-			c.Close()
-			return nil
+		var err error
+		for _, addr := range candidates {
+			var c net.Conn
+			if c, err = f.dialer.dial(ctx, "tcp", netip.AddrPortFrom(addr, uint16(port))); err == nil {
+				c.Close()
+				return addr, nil
+			}
 		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return netip.Addr{}, ctx.Err()
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%w: nothing accepted connections on port %d in the container within %s (last error: %v)", ErrNeverListened, port, f.opts.ReadyTimeout, err)
+			return netip.Addr{}, fmt.Errorf("%w: nothing accepted connections on port %d in the container within %s (last error: %v)", ErrNeverListened, port, f.opts.ReadyTimeout, err)
 		}
 		time.Sleep(backoff)
 		if backoff < 50*time.Millisecond {
@@ -366,7 +389,7 @@ type nsDialer struct {
 type dialRequest struct {
 	ctx     context.Context
 	network string
-	port    int
+	to      netip.AddrPort
 	reply   chan dialResult
 }
 
@@ -419,24 +442,31 @@ func (d *nsDialer) worker(ns int, started chan<- error) {
 		case <-d.stop:
 			return
 		case req := <-d.requests:
-			addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(req.port))
 			ctx, cancel := context.WithTimeout(req.ctx, 10*time.Second)
-			c, err := dialer.DialContext(ctx, req.network, addr)
+			c, err := dialer.DialContext(ctx, req.network, req.to.String())
 			cancel()
 			req.reply <- dialResult{c, err}
 		}
 	}
 }
 
-func (d *nsDialer) dial(ctx context.Context, network string, port int) (net.Conn, error) {
+func (d *nsDialer) dial(ctx context.Context, network string, to netip.AddrPort) (net.Conn, error) {
 	reply := make(chan dialResult, 1)
 	select {
-	case d.requests <- dialRequest{ctx, network, port, reply}:
+	case d.requests <- dialRequest{ctx, network, to, reply}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 	r := <-reply
 	return r.conn, r.err
+}
+
+// sockaddr is addr and port as connect takes them.
+func sockaddr(addr netip.Addr, port int) unix.Sockaddr {
+	if addr.Is4() {
+		return &unix.SockaddrInet4{Addr: addr.As4(), Port: port}
+	}
+	return &unix.SockaddrInet6{Addr: addr.As16(), Port: port}
 }
 
 func (d *nsDialer) close() {

@@ -35,7 +35,9 @@ const relayPipePool = 32
 // go.
 type relayTarget struct {
 	listener int // our duplicate of the activated socket, non-blocking
-	port     int
+	// to is the container's address and port the connections go to.
+	to   unix.Sockaddr
+	port int
 }
 
 // relayHooks connect the loops to their forwarder.
@@ -56,7 +58,7 @@ type relay struct {
 // relayLoop is one epoll loop and the connections it accepted.
 type relayLoop struct {
 	hooks   relayHooks
-	targets map[int]int // listener fd → container port
+	targets map[int]relayTarget // by listener fd
 	epfd    int
 	wake    int // eventfd: a command is waiting in cmd
 	mu      sync.Mutex
@@ -156,7 +158,7 @@ func newRelayLoop(targets []relayTarget, hooks relayHooks) (*relayLoop, error) {
 		return nil, fmt.Errorf("forwarder: eventfd: %w", err)
 	}
 	l := &relayLoop{
-		hooks: hooks, targets: map[int]int{}, epfd: epfd, wake: wake,
+		hooks: hooks, targets: map[int]relayTarget{}, epfd: epfd, wake: wake,
 		conns: map[int]*relayConn{}, events: make([]unix.EpollEvent, 64),
 	}
 	if err := l.watch(wake, unix.EPOLLIN); err != nil {
@@ -169,7 +171,7 @@ func newRelayLoop(targets []relayTarget, hooks relayHooks) (*relayLoop, error) {
 			l.close()
 			return nil, err
 		}
-		l.targets[t.listener] = t.port
+		l.targets[t.listener] = t
 	}
 	return l, nil
 }
@@ -218,8 +220,8 @@ func (l *relayLoop) run(netns int, started chan<- error) {
 				}
 				continue
 			}
-			if port, ok := l.targets[fd]; ok {
-				l.accept(fd, port)
+			if t, ok := l.targets[fd]; ok {
+				l.accept(t)
 				continue
 			}
 			if c := l.conns[fd]; c != nil {
@@ -268,30 +270,35 @@ func (l *relayLoop) command() relayCommand {
 }
 
 // accept takes every waiting connection of a listening socket.
-func (l *relayLoop) accept(listener, port int) {
+func (l *relayLoop) accept(t relayTarget) {
 	for {
-		client, from, err := unix.Accept4(listener, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		client, from, err := unix.Accept4(t.listener, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		switch {
 		case err == nil:
-			l.open(client, from, port)
+			l.open(client, from, t)
 		case errors.Is(err, unix.EINTR), errors.Is(err, unix.ECONNABORTED):
 		case errors.Is(err, unix.EAGAIN):
 			return // another loop may have taken it
 		default:
 			// Out of descriptors or memory: what waits stays in the
 			// backlog until a connection closes.
-			l.hooks.log(fmt.Sprintf("forwarder: accept on the socket of port %d: %v", port, err))
+			l.hooks.log(fmt.Sprintf("forwarder: accept on the socket of port %d: %v", t.port, err))
 			return
 		}
 	}
 }
 
 // open connects a new client to the container's port and starts relaying.
-func (l *relayLoop) open(client int, from unix.Sockaddr, port int) {
+func (l *relayLoop) open(client int, from unix.Sockaddr, t relayTarget) {
+	port := t.port
 	if l.hooks.logConnections {
 		l.hooks.log(fmt.Sprintf("connection from %s to port %d", sockaddrString(from), port))
 	}
-	server, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	family := unix.AF_INET
+	if _, v6 := t.to.(*unix.SockaddrInet6); v6 {
+		family = unix.AF_INET6
+	}
+	server, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		l.refuse(client, from, port, err)
 		return
@@ -299,7 +306,7 @@ func (l *relayLoop) open(client int, from unix.Sockaddr, port int) {
 	// As net.Dial does: the small writes of a request/response protocol
 	// must not wait for Nagle's algorithm.
 	_ = unix.SetsockoptInt(server, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	err = unix.Connect(server, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}})
+	err = unix.Connect(server, t.to)
 	connecting := errors.Is(err, unix.EINPROGRESS)
 	if err != nil && !connecting {
 		unix.Close(server)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,7 +64,7 @@ func startTestRelay(t testing.TB, network string, port, loops int) *relayFixture
 		t.Fatal(err)
 	}
 	fx := &relayFixture{client: func() (net.Conn, error) { return net.Dial(network, addr) }}
-	fx.relay, err = startRelay(-1, []relayTarget{{listener: fd, port: port}}, loops, relayHooks{
+	fx.relay, err = startRelay(-1, []relayTarget{{listener: fd, to: sockaddr(netip.MustParseAddr("127.0.0.1"), port), port: port}}, loops, relayHooks{
 		track: func(delta int) { fx.open.Add(int64(delta)) },
 		log: func(s string) {
 			fx.mu.Lock()

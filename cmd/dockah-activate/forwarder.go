@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -33,7 +34,8 @@ import (
 // forwarderConfig is what the forwarder needs besides its sockets.
 type forwarderConfig struct {
 	Name           string
-	Init           int // the container's init, whose end ends the forwarder
+	Init           int        // the container's init, whose end ends the forwarder
+	Addr           netip.Addr // the container's, on its first network: forward.Options.Addr
 	Ports          []int
 	Datagram       []bool
 	ReadyTimeout   time.Duration
@@ -45,11 +47,12 @@ type forwarderConfig struct {
 // its requests until it ends. systemd learns the container's pid and
 // readiness only once the application listens on its ports, so
 // "systemctl start" means "serving"; an application that never listens
-// fails the start instead of hanging it.
-func serveForwards(name string, prep *launch.Prepared, c *activation.Container, forwards []forward.Socket, state string) error {
+// fails the start instead of hanging it. addr is the container's address
+// on its network, the zero address for loopback.
+func serveForwards(name string, prep *launch.Prepared, c *activation.Container, forwards []forward.Socket, addr netip.Addr, state string) error {
 	def := prep.Definition
 	cfg := forwarderConfig{
-		Name: name, Init: c.Pid, ReadyTimeout: readyTimeout(def.Service.StartTimeout),
+		Name: name, Init: c.Pid, Addr: addr, ReadyTimeout: readyTimeout(def.Service.StartTimeout),
 		IdleTimeout: def.Service.IdleTimeout,
 		// Environment=DOCKAH_LOG_CONNECTIONS=1 in a drop-in of the unit.
 		LogConnections: os.Getenv("DOCKAH_LOG_CONNECTIONS") == "1",
@@ -205,7 +208,7 @@ func runForwarder() {
 		sockets[i] = forward.Socket{Listener: f, Port: cfg.Ports[i], Datagram: cfg.Datagram[i]}
 	}
 	err = forward.Run(context.Background(), forward.Options{
-		Init: cfg.Init, Joined: true, Sockets: sockets,
+		Init: cfg.Init, Addr: cfg.Addr, Joined: true, Sockets: sockets,
 		ReadyTimeout: cfg.ReadyTimeout, IdleTimeout: cfg.IdleTimeout,
 		Ready: func() error {
 			if _, err := control.Write([]byte("ready")); err != nil {

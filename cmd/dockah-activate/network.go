@@ -13,26 +13,29 @@ import (
 // joinNetworks gives a container on networks its addresses (under each
 // network's lock, with the bridge and firewall rules made if missing) and
 // the /etc/hosts and /etc/resolv.conf that go with them, and returns what
-// attaches it once its network namespace exists (StartOptions.Network).
-// A container without networks gets nil.
-func joinNetworks(name string, prep *launch.Prepared) (func(int) error, error) {
+// attaches it once its network namespace exists (StartOptions.Network)
+// and its address on its first network, where the forwarder connects. A
+// container without networks gets nil and the zero address.
+func joinNetworks(name string, prep *launch.Prepared) (func(int) error, netip.Addr, error) {
 	def := prep.Definition
 	if !def.Container.JoinsNetworks() {
-		return nil, nil
+		return nil, netip.Addr{}, nil
 	}
+	network.Trace = activation.Trace
 	var nets []*network.Network
 	for _, n := range def.Container.Networks {
 		net, err := network.Load(definitionFS, n)
 		if err != nil {
-			return nil, launch.ConfigError{Err: err}
+			return nil, netip.Addr{}, launch.ConfigError{Err: err}
 		}
 		nets = append(nets, net)
 	}
+	activation.Trace("shim: networks loaded")
 	var addrs []netip.Addr
 	for _, s := range def.Container.IP {
 		a, err := netip.ParseAddr(s)
 		if err != nil {
-			return nil, launch.ConfigError{Err: fmt.Errorf("ip %q: %w", s, err)}
+			return nil, netip.Addr{}, launch.ConfigError{Err: fmt.Errorf("ip %q: %w", s, err)}
 		}
 		addrs = append(addrs, a)
 	}
@@ -41,7 +44,7 @@ func joinNetworks(name string, prep *launch.Prepared) (func(int) error, error) {
 		Container: name, Addrs: addrs, Hostname: hostname, Aliases: def.Container.Aliases, Holder: network.Self(),
 	})
 	if err != nil {
-		return nil, err
+		return nil, netip.Addr{}, err
 	}
 	activation.Trace("shim: networks joined")
 	host, _ := os.ReadFile("/etc/resolv.conf")
@@ -51,7 +54,7 @@ func joinNetworks(name string, prep *launch.Prepared) (func(int) error, error) {
 		err := network.Attach(atts, netns)
 		activation.Trace("shim: networks attached")
 		return err
-	}, nil
+	}, atts[0].Lease.Addr, nil
 }
 
 // leaveNetworks is the network part of a container's stop: its leases,

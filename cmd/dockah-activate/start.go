@@ -124,7 +124,7 @@ func start(name, definitionFile string) (status int, err error) {
 		}
 	}()
 	defer func() { <-planSaved }()
-	attach, err := joinNetworks(name, prep)
+	attach, addr, err := joinNetworks(name, prep)
 	if err != nil {
 		return 0, err
 	}
@@ -210,7 +210,7 @@ func start(name, definitionFile string) (status int, err error) {
 		activation.Trace("shim: notified")
 	}
 	if len(forwards) > 0 {
-		return 0, serveForwards(name, prep, c, forwards, state())
+		return 0, serveForwards(name, prep, c, forwards, addr, state())
 	}
 	auditStarted(name, prep, c.Pid)
 	if byHand && scope != nil {

@@ -123,11 +123,14 @@ func readRunExit(fsys fs.FS, name string) *exitStatus {
 }
 
 // removeRunContainer removes what dockah run keeps of a container once
-// its unit is gone: the definition, how it ended, and its writable layer.
+// its unit is gone: the definition, how it ended, its writable layer and
+// the addresses its networks kept for it.
 func removeRunContainer(store *rootfs.Store, name string) error {
 	var errs []error
 	if store != nil {
-		errs = append(errs, removeContainerState(store, name))
+		// The shim's --stopped left its networks; the addresses kept
+		// for the name go with the container.
+		errs = append(errs, removeContainerState(store, name), network.Forget(store.Root(), name))
 	}
 	for _, p := range []string{runExitPath(name), runDefinitionPath(name), runScopePath(name)} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -181,9 +184,7 @@ func endRun(storeRoot, name string, remove bool, exit exitStatus) error {
 		if err != nil {
 			return err
 		}
-		// The shim's --stopped, before this, left its networks; the
-		// address kept for the name goes with the container.
-		return errors.Join(removeRunContainer(store, name), network.Forget(store.Root(), name))
+		return removeRunContainer(store, name)
 	}
 	return writeRunExit(name, exit)
 }

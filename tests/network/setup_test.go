@@ -1,12 +1,15 @@
 package network
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
+	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -50,7 +53,7 @@ func netBox(t *testing.T) *box.Box {
 			t.Fatal(err)
 		}
 		hello := images.Build(t, "./contrib/hello", b.Path("/opt/dockah-net"))
-		entries := append(images.Busybox(t, "sh", "wget", "nslookup", "ip", "sleep", "cat", "echo"), images.Entry{Name: "hello", Source: hello})
+		entries := append(images.Busybox(t, "sh", "wget", "nslookup", "ip", "sleep", "cat", "echo", "timeout"), images.Entry{Name: "hello", Source: hello})
 		images.Import(t, b, "net:test", entries)
 		for name, def := range map[string]string{
 			"other":  "[network]\nsubnet = \"10.91.0.0/24\"\n",
@@ -143,4 +146,17 @@ func answerDNS(pc net.PacketConn) {
 		out, _ := b.Finish()
 		_, _ = pc.WriteTo(out, from)
 	}
+}
+
+// hostRun runs a program of the host (nft, psql) in the box's network
+// namespace only: the box's own tree (Debian 13's) need not have it.
+func hostRun(b *box.Box, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), box.DefaultTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "nsenter", append([]string{"-t", strconv.Itoa(b.PID1()), "-n", "--"}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("in the box's network namespace: %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
 }

@@ -1,10 +1,8 @@
 package services
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dockah/dockah/tests/box"
+	"github.com/dockah/dockah/tests/images"
 	"github.com/dockah/dockah/unitgen"
 )
 
@@ -51,12 +50,6 @@ func projectDir(t testing.TB) string {
 	return project.dir
 }
 
-// imagesDir is where the box gets a copy of contrib/images and the tars.
-// Not under the box's /tmp, which nspawn hides behind a tmpfs.
-const imagesDir = "/opt/dockah-images"
-
-var copyScripts sync.Once
-
 // start builds and imports the service's image, installs its definition
 // and starts its socket, once per box; the container itself is left to
 // the first connection.
@@ -64,8 +57,7 @@ func (s *service) start(t *testing.T) *box.Box {
 	t.Helper()
 	b := box.Shared(t)
 	s.once.Do(func() {
-		tar := buildImage(t, s.name)
-		importImage(t, b, s.name, tar)
+		images.Contrib(t, b, s.name)
 		s.install(t, b)
 		s.ready = true
 	})
@@ -79,60 +71,6 @@ func (s *service) start(t *testing.T) *box.Box {
 		}
 	})
 	return b
-}
-
-// buildImage builds the service's image on the host with
-// contrib/images/build (or finds it in its cache) and returns the tar.
-func buildImage(t *testing.T, svc string) string {
-	t.Helper()
-	script := filepath.Join(projectDir(t), "contrib/images/build")
-	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, script, "--no-import", svc)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s --no-import %s: %v (the image is built from Debian's packages: the Debian mirror must be reachable)\n%s",
-			script, svc, err, tail(stderr.String(), 60))
-	}
-	tar := strings.TrimSpace(stdout.String())
-	if _, err := os.Stat(tar); err != nil {
-		t.Fatalf("%s --no-import %s printed %q: %v", script, svc, tar, err)
-	}
-	t.Logf("image %s: %s (%s)", svc, tail(stderr.String(), 1), time.Since(start).Round(time.Second))
-	return tar
-}
-
-// importImage imports a tar into the box's store with the box's dockah,
-// through the same script.
-func importImage(t *testing.T, b *box.Box, svc, tar string) {
-	t.Helper()
-	copyScripts.Do(func() {
-		if err := copyTree(filepath.Join(projectDir(t), "contrib/images"), b.Path(imagesDir+"/src")); err != nil {
-			t.Fatalf("copy contrib/images into the box: %v", err)
-		}
-	})
-	inside := imagesDir + "/" + svc + ".tar"
-	if err := copyFile(tar, b.Path(inside), 0o644); err != nil {
-		t.Fatalf("copy the image into the box: %v", err)
-	}
-	// The box's root is in memory: the tar goes once it is imported.
-	defer os.Remove(b.Path(inside))
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
-	start := time.Now()
-	// Errors of the box's Run include the output.
-	out, err := b.RunContext(ctx, imagesDir+"/src/build", "--import", inside, svc)
-	if err != nil {
-		t.Fatalf("import the image %s: %v", svc, err)
-	}
-	// mmdebstrap's tar has /dev/console, /dev/null...: left out, with a
-	// notice, not refused.
-	if !strings.Contains(out, "device nodes left out") {
-		t.Errorf("importing the mmdebstrap image %s said nothing of its /dev nodes:\n%s", svc, out)
-	}
-	t.Logf("image %s: imported in %s", svc, time.Since(start).Round(100*time.Millisecond))
 }
 
 // install writes the definition of contrib/units with the drop-ins that
@@ -280,49 +218,4 @@ func mustClient(t *testing.T, stdin string, env []string, name string, args ...s
 		t.Fatal(err)
 	}
 	return out
-}
-
-func tail(s string, lines int) string {
-	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(l) > lines {
-		l = l[len(l)-lines:]
-	}
-	return strings.Join(l, "\n")
-}
-
-func copyTree(src, dst string) error {
-	return filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		target := filepath.Join(dst, rel)
-		if info.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		if !info.Mode().IsRegular() {
-			return nil
-		}
-		return copyFile(path, target, info.Mode().Perm())
-	})
-}
-
-func copyFile(src, dst string, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
