@@ -109,7 +109,8 @@ func TestContribApp(t *testing.T) {
 	if app["pgbouncer"].Addr == "" || app["postgres"].Addr == "" || out != want {
 		t.Errorf("through pgbouncer, the server sees %q (client, server), want %q: pgbouncer at its address on app, postgres at its own", out, want)
 	}
-	psql("18061", "CREATE TABLE notes (body text); INSERT INTO notes VALUES ('through the pooler')")
+	// The database's volume outlives the test (-count=N runs it again).
+	psql("18061", "DROP TABLE IF EXISTS notes; CREATE TABLE notes (body text); INSERT INTO notes VALUES ('through the pooler')")
 	// The database's own socket, from the host, sees the same data.
 	if out := psql("18060", "SELECT body FROM notes"); out != "through the pooler" {
 		t.Errorf("through postgres.socket: %q", out)
