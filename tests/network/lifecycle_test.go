@@ -190,8 +190,19 @@ func TestKillNineLeavesNothing(t *testing.T) {
 		if n := activeLeases(t, b, "killed"); n != 2 {
 			t.Fatalf("%d active leases, want 2", n)
 		}
-		if out, err := b.Systemctl("kill", "--signal=KILL", "victim1", "victim2"); err != nil {
-			t.Fatalf("kill -9: %v\n%s", err, out)
+		// kill -9 of the containers' processes, by pid: systemd 257's
+		// "systemctl kill --signal=KILL" kills the unit's cgroup with
+		// cgroup.kill, which also takes the ExecStopPost= it starts
+		// right after ("Control process exited, code=killed"), so the
+		// teardown would never run there; NoTeardown below covers that.
+		for _, u := range []string{"victim1.service", "victim2.service"} {
+			pid, err := b.Property(u, "MainPID")
+			if err != nil || pid == "0" {
+				t.Fatalf("the main pid of %s: %q %v", u, pid, err)
+			}
+			if out, err := b.Run("kill", "-KILL", pid); err != nil {
+				t.Fatalf("kill -9 %s: %v\n%s", pid, err, out)
+			}
 		}
 		for _, u := range []string{"victim1.service", "victim2.service"} {
 			if err := b.WaitUnitState(u, 20*time.Second, "inactive", "failed"); err != nil {
