@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -176,9 +177,14 @@ func (s *session) served(units []string, n int) (map[string][]sample, error) {
 	// The definitions must be older than the shim's racy margin for the
 	// first start to store its plan.
 	time.Sleep(2500 * time.Millisecond)
+	// Each round in an order shuffled anew (seeded): with a fixed order,
+	// a unit always came right after the same one, and paid for what
+	// that one still did (bench/suite, measureLatency).
+	shuffle := rand.New(rand.NewPCG(16, 17))
 	for r := 0; r <= n; r++ { // round 0 warms up
-		for k := range units {
-			unit := units[(r+k)%len(units)]
+		order := append([]string{}, units...)
+		shuffle.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
+		for _, unit := range order {
 			service := unit + ".service"
 			if _, err := s.box.Systemctl("stop", service); err != nil {
 				return nil, err

@@ -1,11 +1,12 @@
 package main
 
 import (
-	"github.com/dockah/dockah/bench/measure"
-
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
+
+	"github.com/dockah/dockah/bench/measure"
 )
 
 // variant is one way of running the image: a row of the report.
@@ -115,15 +116,22 @@ func (s *suite) measureLatency() error {
 	for i := 0; i < s.opts.cold; i++ {
 		// Every variant stopped and at rest (its teardown, and the
 		// kernel's of its namespaces, done), then each started by a
-		// first connection in turn, in an order that rotates from
-		// round to round: a start does not overlap the teardown of the
-		// container it replaces, as after an idle stop.
+		// first connection in turn: a start does not overlap the
+		// teardown of the container it replaces, as after an idle stop.
+		// The order is shuffled anew each round, and each start waits
+		// a moment after the one before: with a fixed order (rotated),
+		// each variant always came right after the same one, and the
+		// floor's starts ran into what nspawn's still did after its
+		// first byte (the floor measured 20 to 30 ms, the same server
+		// under a sandbox 7 to 13 ms, right after the floor).
 		if err := s.stopServed(); err != nil {
 			return err
 		}
 		time.Sleep(settle)
-		for k := range vs {
-			v := vs[(i+k)%len(vs)]
+		order := append([]*variant{}, vs...)
+		shuffle.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
+		for _, v := range order {
+			time.Sleep(startGap)
 			d, err := measure.FirstByte(v.addr)
 			if err != nil {
 				return fmt.Errorf("%s: %w", v.name, err)
@@ -145,6 +153,14 @@ func (s *suite) measureLatency() error {
 	}
 	return nil
 }
+
+// startGap is the rest before each cold start of a round, so that what
+// the start before still does after its first byte is done.
+const startGap = 150 * time.Millisecond
+
+// shuffle orders the cold starts of each round; seeded, so that a run can
+// be repeated in the same order.
+var shuffle = rand.New(rand.NewPCG(16, 17))
 
 // cold stops the service, keeps the socket, and times the first byte.
 func (s *suite) cold(v *variant) (time.Duration, error) {
