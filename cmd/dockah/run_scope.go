@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -290,11 +289,8 @@ func (r *transientRun) recordScopeEnd(how string, status int) error {
 	case status != 0:
 		result = "exit-code"
 	}
-	code := strconv.Itoa(status)
-	exit := exitFromEnvironment(func(k string) string {
-		return map[string]string{"EXIT_CODE": how, "EXIT_STATUS": code, "SERVICE_RESULT": result}[k]
-	}, time.Now())
-	return endRun(r.store, r.name, r.remove, exit)
+	now := time.Now()
+	return endRun(r.store, r.name, r.remove, exitStatus{How: how, Status: int32(status), Result: result, At: &now})
 }
 
 // unrecordedScopeEnd is how a run container ended whose attached run's
