@@ -33,7 +33,7 @@ DEB_PACKAGES := make gcc pkg-config libseccomp-dev systemd-container \
 	crun runc skopeo umoci buildah busybox-static curl netcat-openbsd socat \
 	iproute2 jq hyperfine gnuplot-nox podman \
 	mmdebstrap debian-archive-keyring redis-tools postgresql-client openssh-client \
-	docker-registry apache2-utils openssl rpm zlib1g-dev
+	docker-registry apache2-utils openssl rpm zlib1g-dev nftables
 
 BINARIES := bin/dockah bin/dockah-generator bin/dockah-activate bin/dockah-stage bin/hello
 
