@@ -289,6 +289,10 @@ func (b *Box) start() error {
 	}
 	defer console.Close()
 	machine := "dockah-" + strings.TrimPrefix(filepath.Base(b.dir), "box-")
+	cgroups, err := makeCgroups(b.dir)
+	if err != nil {
+		return err
+	}
 	cmd := exec.Command("systemd-nspawn", "--quiet", "-D", b.root,
 		"--machine="+machine, "--register=no", "--keep-unit",
 		// The containers under test need capabilities (NET_ADMIN for
@@ -304,8 +308,10 @@ func (b *Box) start() error {
 		// (databases, getty) must not start in a box that shares the
 		// host's network. dbus and machined are activated on demand.
 		"-b", "systemd.unit=basic.target")
-	cmd.Args = b.withNetworkArgs(cmd.Args)
+	cmd.Args = intoCgroups(cgroups, b.withNetworkArgs(cmd.Args))
+	cmd.Path = cmd.Args[0]
 	cmd.Env = append(os.Environ(),
+		"DOCKAH_BOX_CGROUPS="+strings.Join(cgroups, " "),
 		// nspawn's own seccomp filter would hide what our filter does
 		// (the attack tests need to see which syscalls we allow).
 		"SYSTEMD_SECCOMP=0")
@@ -426,7 +432,7 @@ func (b *Box) Close() error {
 			<-b.waited
 		}
 	}
-	err := teardownDir(b.dir)
+	err := errors.Join(removeCgroups(b.dir), teardownDir(b.dir))
 	b.dir = ""
 	return err
 }

@@ -21,6 +21,12 @@
 // Processes are ended by pid, never by name, and only after checking that
 // the pid still belongs to the box.
 //
+// Each box boots in a cgroup of its own, dockah-box-N at the top of the
+// host's cgroup2 hierarchy (and of the v1 "systemd" one in the hybrid
+// layout), removed with everything below it at teardown: units of a new
+// box never start in a cgroup an earlier box left behind, with that box's
+// BPF programs still attached (cgroup.go).
+//
 // Use one box per test package:
 //
 //	func TestMain(m *testing.M) { os.Exit(box.Main(m)) }

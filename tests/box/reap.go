@@ -140,7 +140,7 @@ func cmdlineHas(pid int, s string) bool {
 // ReapStale tears down every box whose owning test process is gone: a run
 // that was killed (SIGKILL, a go test timeout) could not clean up itself.
 func ReapStale() error {
-	return reapWhere(func(dir string) bool { return !ownerAlive(dir) })
+	return errors.Join(reapWhere(func(dir string) bool { return !ownerAlive(dir) }), reapStaleCgroups())
 }
 
 // ReapOwn tears down every box this process booted, including one still
@@ -166,6 +166,9 @@ func reapWhere(match func(dir string) bool) error {
 		killBox(uint64(readPid(dir, "rootdev")))
 		if pid := readPid(dir, "nspawn.pid"); pid != 0 && cmdlineHas(pid, filepath.Join(dir, "root")) {
 			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+		if err := removeCgroups(dir); err != nil {
+			errs = append(errs, err)
 		}
 		if err := teardownDir(dir); err != nil {
 			errs = append(errs, err)
