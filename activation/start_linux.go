@@ -53,6 +53,14 @@ type StartOptions struct {
 	// networks there. On the thread start it runs while the root is
 	// built.
 	Network func(netns int) error
+	// NetNSCreated, if set, is called with the container's network
+	// namespace as soon as it exists, before the root is built, on the
+	// thread that builds the container, whose namespaces are already
+	// the container's: it must only start work elsewhere, with a
+	// duplicate of the file. The shim starts a forwarder there, so that
+	// the forwarder's own start overlaps the container's. Only the
+	// thread start calls it.
+	NetNSCreated func(netns *os.File)
 	// Sibling makes the container's init a child of the shim's parent
 	// (CLONE_PARENT): under systemd, of systemd itself, which then
 	// supervises it as any main process it started, reaps it and reports

@@ -136,6 +136,9 @@ func buildOnThread(cfg *Config, opts StartOptions) (*Container, error) {
 			return nil, fmt.Errorf("open the container's network namespace: %w", err)
 		}
 		netns = os.NewFile(uintptr(fd), "netns")
+		if opts.NetNSCreated != nil {
+			opts.NetNSCreated(netns)
+		}
 		if opts.Network != nil {
 			// The network is set up while the root is built; the
 			// entrypoint waits for it before BeforeExec.

@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dockah/dockah/activation"
 	"github.com/dockah/dockah/activation/confine"
 	"github.com/dockah/dockah/activation/forward"
 	"github.com/dockah/dockah/cmd/internal/launch"
+	"golang.org/x/sys/unix"
 )
 
 // The forwarder of a container whose image binds its own port is a
@@ -49,7 +52,7 @@ type forwarderConfig struct {
 // "systemctl start" means "serving"; an application that never listens
 // fails the start instead of hanging it. addr is the container's address
 // on its network, the zero address for loopback.
-func serveForwards(name string, prep *launch.Prepared, c *activation.Container, forwards []forward.Socket, addr netip.Addr, state string) error {
+func serveForwards(name string, prep *launch.Prepared, c *activation.Container, early *earlyForwarder, forwards []forward.Socket, addr netip.Addr, state string) error {
 	def := prep.Definition
 	cfg := forwarderConfig{
 		Name: name, Init: c.Pid, Addr: addr, ReadyTimeout: readyTimeout(def.Service.StartTimeout),
@@ -63,7 +66,15 @@ func serveForwards(name string, prep *launch.Prepared, c *activation.Container, 
 		cfg.Datagram = append(cfg.Datagram, fw.Datagram)
 		files = append(files, fw.Listener)
 	}
-	fp, err := startForwarder(c, files, cfg)
+	defer early.finish()
+	fp, err := early.take()
+	if fp == nil && err == nil {
+		// The setup stage built the container: no early start.
+		fp, err = startForwarder(c, files, cfg.Name)
+	}
+	if err == nil {
+		err = configureForwarder(fp, cfg)
+	}
 	if err != nil {
 		c.Kill()
 		return err
@@ -102,9 +113,9 @@ func serveForwards(name string, prep *launch.Prepared, c *activation.Container, 
 	return nil
 }
 
-// startForwarder starts the forwarder in the container's network
-// namespace and sends it its configuration.
-func startForwarder(c *activation.Container, files []*os.File, cfg forwarderConfig) (*confine.ForwarderProcess, error) {
+// startForwarder starts the forwarder in the network namespace of the
+// container c, once the container runs.
+func startForwarder(c *activation.Container, files []*os.File, name string) (*confine.ForwarderProcess, error) {
 	netns := c.NetNS
 	if netns == nil {
 		f, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", c.Pid))
@@ -114,17 +125,27 @@ func startForwarder(c *activation.Container, files []*os.File, cfg forwarderConf
 		defer f.Close()
 		netns = f
 	}
+	return startForwarderIn(netns, files, name)
+}
+
+// startForwarderIn starts the forwarder in the network namespace netns.
+func startForwarderIn(netns *os.File, files []*os.File, name string) (*confine.ForwarderProcess, error) {
 	var env []string
 	for _, k := range []string{"JOURNAL_STREAM", "DOCKAH_TRACE"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}
 	}
-	fp, err := confine.StartForwarder(netns, files, os.Stderr, cfg.Name, env)
+	fp, err := confine.StartForwarder(netns, files, os.Stderr, name, env)
 	if err != nil {
 		return nil, err
 	}
 	activation.Trace("shim: forwarder started")
+	return fp, nil
+}
+
+// configureForwarder sends the forwarder its configuration, or ends it.
+func configureForwarder(fp *confine.ForwarderProcess, cfg forwarderConfig) error {
 	msg, err := json.Marshal(cfg)
 	if err == nil {
 		_, err = fp.Control.Write(msg)
@@ -133,9 +154,94 @@ func startForwarder(c *activation.Container, files []*os.File, cfg forwarderConf
 		fp.Control.Close()
 		_ = fp.Cmd.Process.Kill()
 		_ = fp.Cmd.Wait()
-		return nil, fmt.Errorf("configure the forwarder: %w", err)
+		return fmt.Errorf("configure the forwarder: %w", err)
 	}
-	return fp, nil
+	return nil
+}
+
+// earlyForwarder is a forwarder started as soon as the container's network
+// namespace exists (activation.StartOptions.NetNSCreated), while the
+// container is still being built: the forwarder's own start (an exec of
+// this binary, its Go runtime and its confinement, about 4 to 6 ms) then
+// overlaps the container's instead of following it on every cold
+// connection. It waits for its configuration, which needs the container's
+// pid, until serveForwards sends it.
+type earlyForwarder struct {
+	name  string
+	files []*os.File
+	once  sync.Once
+	done  chan struct{} // closed once the start has been tried
+	fp    *confine.ForwarderProcess
+	err   error
+	// release ends the thread the forwarder was started from, which
+	// must live as long as the forwarder: its end would send the
+	// forwarder its parent-death signal.
+	release     chan struct{}
+	releaseOnce sync.Once
+}
+
+func newEarlyForwarder(name string, forwards []forward.Socket) *earlyForwarder {
+	e := &earlyForwarder{name: name, done: make(chan struct{}), release: make(chan struct{})}
+	for _, fw := range forwards {
+		e.files = append(e.files, fw.Listener)
+	}
+	return e
+}
+
+// start is activation.StartOptions.NetNSCreated: on the building thread,
+// it only duplicates the namespace's descriptor and hands it over.
+func (e *earlyForwarder) start(netns *os.File) {
+	e.once.Do(func() {
+		fd, err := unix.FcntlInt(netns.Fd(), unix.F_DUPFD_CLOEXEC, 3)
+		go func() {
+			// A thread of its own, never unlocked, kept until the
+			// forwarder is done with (release).
+			runtime.LockOSThread()
+			if err != nil {
+				e.err = fmt.Errorf("start the forwarder: %w", err)
+				close(e.done)
+				return
+			}
+			f := os.NewFile(uintptr(fd), "netns")
+			e.fp, e.err = startForwarderIn(f, e.files, e.name)
+			f.Close()
+			close(e.done)
+			<-e.release
+		}()
+	})
+}
+
+// take returns the forwarder started early, or nil and no error if none
+// was (the setup stage built the container); after it, start does
+// nothing.
+func (e *earlyForwarder) take() (*confine.ForwarderProcess, error) {
+	if e == nil {
+		return nil, nil
+	}
+	e.once.Do(func() { close(e.done) })
+	<-e.done
+	return e.fp, e.err
+}
+
+// abandon ends a forwarder started early for a container that did not
+// start.
+func (e *earlyForwarder) abandon() {
+	if e == nil {
+		return
+	}
+	if fp, _ := e.take(); fp != nil {
+		fp.Control.Close()
+		_ = fp.Cmd.Process.Kill()
+		_ = fp.Cmd.Wait()
+	}
+	e.finish()
+}
+
+// finish lets the forwarder's parent thread end, once the forwarder has.
+func (e *earlyForwarder) finish() {
+	if e != nil {
+		e.releaseOnce.Do(func() { close(e.release) })
+	}
 }
 
 // serveForwarder answers the forwarder's requests until it ends, and
@@ -178,6 +284,7 @@ func serveForwarder(fp *confine.ForwarderProcess, ready func() error, idle func(
 // reads its configuration and relays until the container's init exits.
 // It only returns through exit.
 func runForwarder() {
+	activation.Trace("forwarder: running")
 	control, files, err := confine.Forwarder()
 	if err != nil {
 		forwarderExit(control, "", err)
@@ -211,6 +318,7 @@ func runForwarder() {
 		Init: cfg.Init, Addr: cfg.Addr, Joined: true, Sockets: sockets,
 		ReadyTimeout: cfg.ReadyTimeout, IdleTimeout: cfg.IdleTimeout,
 		Ready: func() error {
+			activation.Trace("forwarder: application listens")
 			if _, err := control.Write([]byte("ready")); err != nil {
 				return err
 			}

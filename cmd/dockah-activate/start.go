@@ -137,6 +137,12 @@ func start(name, definitionFile string) (status int, err error) {
 			forwards = append(forwards, forward.Socket{Listener: files[p.Index], Port: p.Port, Datagram: p.Datagram})
 		}
 	}
+	// A forwarder starts as soon as the container's network namespace
+	// exists (on the thread start), while the root is built.
+	var early *earlyForwarder
+	if len(forwards) > 0 {
+		early = newEarlyForwarder(name, forwards)
+	}
 	// The bus connection to machined is made while the root is built.
 	machine := make(chan machineConn, 1)
 	go func() {
@@ -161,9 +167,14 @@ func start(name, definitionFile string) (status int, err error) {
 		}
 		activation.Trace("shim: in its scope")
 	}
+	var netnsCreated func(*os.File)
+	if early != nil {
+		netnsCreated = early.start
+	}
 	c, err := activation.Start(prep.Config, activation.StartOptions{
-		Sockets: inside,
-		Network: attach,
+		Sockets:      inside,
+		Network:      attach,
+		NetNSCreated: netnsCreated,
 		Started: func(initPid int) {
 			pid = initPid
 			go func() { registered <- register(name, initPid, machine) }()
@@ -200,6 +211,7 @@ func start(name, definitionFile string) (status int, err error) {
 		if barrier != nil {
 			_ = barrier.Wait(time.Second)
 		}
+		early.abandon()
 		return 0, err
 	}
 	activation.Trace("shim: started")
@@ -210,7 +222,7 @@ func start(name, definitionFile string) (status int, err error) {
 		activation.Trace("shim: notified")
 	}
 	if len(forwards) > 0 {
-		return 0, serveForwards(name, prep, c, forwards, addr, state())
+		return 0, serveForwards(name, prep, c, early, forwards, addr, state())
 	}
 	auditStarted(name, prep, c.Pid)
 	if byHand && scope != nil {
