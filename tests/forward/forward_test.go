@@ -308,3 +308,59 @@ func TestRunWithTerminal(t *testing.T) {
 		t.Errorf("the container has no terminal:\n%s", out)
 	}
 }
+
+// TestFailedStartLeavesNoForwarder: the forwarder starts while the
+// container is still being built; when the build then fails (the
+// entrypoint does not exist in the image), the unit fails and the
+// forwarder goes with it.
+func TestFailedStartLeavesNoForwarder(t *testing.T) {
+	b := fwdBox(t)
+	const addr = "127.0.0.1:18607"
+	if err := b.WriteFile("/etc/dockah/containers/broken.toml", []byte(`[container]
+image = "fwd:test"
+entrypoint = ["/no-such-server"]
+
+[[socket]]
+listen = "`+addr+`"
+port = 8080
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WriteFile("/etc/systemd/system/broken.service.d/trace.conf", []byte("[Service]\nEnvironment=DOCKAH_TRACE=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = b.Systemctl("stop", "broken.socket", "broken.service")
+		_ = os.Remove(b.Path("/etc/dockah/containers/broken.toml"))
+		_, _ = b.Systemctl("daemon-reload")
+		_, _ = b.Systemctl("reset-failed", "broken.service", "broken.socket")
+	})
+	if _, err := b.Systemctl("daemon-reload"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := b.Systemctl("start", "broken.socket"); err != nil {
+		t.Fatalf("start broken.socket: %v\n%s", err, out)
+	}
+	if _, err := get("http://" + addr + "/"); err == nil {
+		t.Fatal("a container whose entrypoint does not exist answered")
+	}
+	if err := b.WaitUnitState("broken.service", 20*time.Second, "failed"); err != nil {
+		t.Fatal(err)
+	}
+	journal, _ := b.Journal("broken.service")
+	if !strings.Contains(journal, "no-such-server") {
+		t.Errorf("the journal does not name the missing entrypoint:\n%s", journal)
+	}
+	// The trace says the forwarder had started before the build failed:
+	// the case this test is for.
+	if !strings.Contains(journal, "shim: forwarder started") {
+		t.Errorf("no forwarder had started before the failure (not the early start?):\n%s", journal)
+	}
+	ps, err := b.Run("ps", "-eo", "args")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(ps, "[forward broken]") {
+		t.Errorf("a forwarder of the failed start is left:\n%s\njournal:\n%s", ps, journal)
+	}
+}
