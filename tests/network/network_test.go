@@ -201,8 +201,9 @@ port = 8080
 }
 
 // TestIPv6: on a network with an IPv6 subnet, a container gets an IPv6
-// address besides its IPv4 one, and reaches another container at its
-// IPv6 address, which the resolver gives for its name.
+// address besides its IPv4 one, reaches another container at its IPv6
+// address, which the resolver gives for its name, and the outside
+// through NAT.
 func TestIPv6(t *testing.T) {
 	b := netBox(t)
 	defineNetwork(t, b, "six", "[network]\nsubnet = \"10.94.0.0/24\"\nsubnet6 = \"fd42:94::/64\"\n")
@@ -217,7 +218,8 @@ func TestIPv6(t *testing.T) {
 	}
 	define(t, b, map[string]string{
 		"client6": client("six", "ip -o -6 addr show eth0 scope global; ip -6 route; "+
-			"wget -q -O- http://["+addr6+"]:8080/ | head -1; nslookup -type=AAAA db6; echo done", ""),
+			"wget -q -O- http://["+addr6+"]:8080/ | head -1; nslookup -type=AAAA db6; "+
+			"wget -q -O- http://["+outsideAddr6+"]:8081/ || echo no-route6; echo done", ""),
 	})
 	j := run(t, b, "client6", "done")
 	if !regexp.MustCompile(`inet6 fd42:94::[0-9a-f:]+/64`).MatchString(j) {
@@ -231,6 +233,11 @@ func TestIPv6(t *testing.T) {
 	}
 	if !strings.Contains(j, "Address: "+addr6) {
 		t.Errorf("the resolver did not give db6's IPv6 address %s:\n%s", addr6, j)
+	}
+	// Outbound IPv6 is masqueraded as IPv4 is: the outside sees the
+	// box's address, not the container's.
+	if !strings.Contains(j, "outside sees ["+boxAddr6+"]:") {
+		t.Errorf("client6 did not reach the outside over IPv6 from the box's address %s:\n%s", boxAddr6, j)
 	}
 	if out, err := b.Systemctl("stop", "db6", "client6"); err != nil {
 		t.Fatalf("stop: %v\n%s", err, out)

@@ -26,11 +26,14 @@ func TestMain(m *testing.M) {
 	os.Exit(box.Main(m))
 }
 
-// The outside world: 192.0.2.0/24 (TEST-NET-1) between it and the box.
+// The outside world: 192.0.2.0/24 (TEST-NET-1) and 2001:db8::/64 (the
+// documentation prefix) between it and the box.
 const (
-	outsideAddr = "192.0.2.1"
-	boxAddr     = "192.0.2.2"
-	outsideName = "outside.test"
+	outsideAddr  = "192.0.2.1"
+	boxAddr      = "192.0.2.2"
+	outsideAddr6 = "2001:db8::1"
+	boxAddr6     = "2001:db8::2"
+	outsideName  = "outside.test"
 )
 
 var (
@@ -47,6 +50,19 @@ func netBox(t *testing.T) *box.Box {
 		var err error
 		if outside, err = b.NewOutside(outsideAddr+"/24", boxAddr+"/24", outsideAddr); err != nil {
 			t.Fatal(err)
+		}
+		// IPv6 beside IPv4, without duplicate address detection (it
+		// would hold the addresses tentative for a second or two).
+		if _, err := outside.Run("ip", "-6", "addr", "add", outsideAddr6+"/64", "dev", "outside0", "nodad"); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range [][]string{
+			{"ip", "-6", "addr", "add", boxAddr6 + "/64", "dev", "uplink0", "nodad"},
+			{"ip", "-6", "route", "add", "default", "via", outsideAddr6},
+		} {
+			if _, err := b.Run(s...); err != nil {
+				t.Fatal(err)
+			}
 		}
 		serveOutside(t, outside.NS())
 		if err := b.WriteFile("/etc/resolv.conf", []byte("nameserver "+outsideAddr+"\n"), 0o644); err != nil {
@@ -88,9 +104,9 @@ func define(t *testing.T, b *box.Box, defs map[string]string) {
 // at, and a resolver on outsideAddr:53 that knows outsideName.
 func serveOutside(t *testing.T, ns int) {
 	type socks struct {
-		l   net.Listener
-		pc  net.PacketConn
-		err error
+		l, l6 net.Listener
+		pc    net.PacketConn
+		err   error
 	}
 	done := make(chan socks)
 	go func() {
@@ -106,16 +122,23 @@ func serveOutside(t *testing.T, ns int) {
 			done <- socks{err: err}
 			return
 		}
+		l6, err := net.Listen("tcp", "["+outsideAddr6+"]:8081")
+		if err != nil {
+			done <- socks{err: err}
+			return
+		}
 		pc, err := net.ListenPacket("udp", outsideAddr+":53")
-		done <- socks{l, pc, err}
+		done <- socks{l, l6, pc, err}
 	}()
 	s := <-done
 	if s.err != nil {
 		t.Fatalf("serve in the outside namespace: %v", s.err)
 	}
-	go http.Serve(s.l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	whoSees := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "outside sees %s\n", r.RemoteAddr)
-	}))
+	})
+	go http.Serve(s.l, whoSees)
+	go http.Serve(s.l6, whoSees)
 	go answerDNS(s.pc)
 }
 
