@@ -172,6 +172,9 @@ func runContainerOrFail(c *cobra.Command, g *globalOptions, o runOptions, image 
 	// socket, as systemd-run --scope does: a hop through the bus less
 	// for every call and signal.
 	scoped := scopeRunFlags(o)
+	if scoped {
+		primeCgroupMove()
+	}
 	systemd := dialSystemd(ctx, scoped)
 	defer systemd.Close()
 	if o.name == "" {
