@@ -50,6 +50,7 @@ type variant struct {
 func main() {
 	n := flag.Int("n", 30, "samples per variant")
 	only := flag.String("only", "", "comma-separated variants to run (all when empty)")
+	shim = flag.String("shim", "", "install this binary as the box's shim (a build with symbols, for perf)")
 	verbose = flag.Bool("v", false, "log every sample: variant, start (Unix µs), first byte (µs)")
 	flag.Parse()
 	signals := make(chan os.Signal, 1)
@@ -65,7 +66,10 @@ func main() {
 	}
 }
 
-var verbose *bool
+var (
+	verbose *bool
+	shim    *string
+)
 
 func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, "filtercost: "+format+"\n", args...) }
 
@@ -100,6 +104,15 @@ func run(n int, only string) error {
 	resetAll, err := measure.SandboxReset(sandbox, nil)
 	if err != nil {
 		return err
+	}
+	if *shim != "" {
+		data, err := os.ReadFile(*shim)
+		if err != nil {
+			return err
+		}
+		if err := b.WriteFile("/usr/libexec/dockah/dockah-activate", data, 0o755); err != nil {
+			return err
+		}
 	}
 	hello, err := os.ReadFile("bin/hello")
 	if err != nil {
@@ -219,6 +232,9 @@ func run(n int, only string) error {
 			}
 			if at, ok := running(journal, from, to); ok {
 				v.running = append(v.running, at)
+				if *verbose {
+					logf("running %s %d %d", v.name, from, at.Microseconds())
+				}
 			}
 		}
 	}

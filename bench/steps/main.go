@@ -42,6 +42,7 @@ func main() {
 	base := flag.String("base", "", "also run the shim and the CLI of another build (its bin/ directory, made by make build), interleaved: steps-base and run-base")
 	out := flag.String("out", "", "also write the report to this file")
 	ablate := flag.Bool("ablate", false, "also start, for every directive of the unit's sandbox, the served unit with only that directive reset, and tell what each costs")
+	runOnly := flag.Bool("run-only", false, "take apart dockah run only, not the served starts")
 	flag.Parse()
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
@@ -50,7 +51,7 @@ func main() {
 		_ = box.ReapOwn()
 		os.Exit(130)
 	}()
-	report, err := run(*n, *base, *ablate)
+	report, err := run(*n, *base, *ablate, *runOnly)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "steps: %v\n", err)
 		os.Exit(1)
@@ -68,7 +69,7 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "steps: "+format+"\n", args...)
 }
 
-func run(n int, base string, ablate bool) (string, error) {
+func run(n int, base string, ablate, runOnly bool) (string, error) {
 	b, err := box.Boot(box.Options{Log: logf})
 	if err != nil {
 		return "", err
@@ -90,9 +91,14 @@ func run(n int, base string, ablate bool) (string, error) {
 		ablated = append(ablated, unit)
 	}
 	sort.Strings(ablated)
-	served, err := s.served(append(units, ablated...), n)
-	if err != nil {
-		return "", err
+	if runOnly {
+		units, ablated = nil, nil
+	}
+	served := map[string][]sample{}
+	if len(units) > 0 {
+		if served, err = s.served(append(units, ablated...), n); err != nil {
+			return "", err
+		}
 	}
 	if len(ablated) > 0 {
 		sb.WriteString(ablationTable(served, ablated, s.ablated))
