@@ -125,7 +125,7 @@ var notes = map[string]string{
 	"steps-served":    "The generated unit, with its sandbox; from the second start on the shim reads its start plan.",
 	"steps-noplan":    "The same with `DOCKAH_PLAN=0`: every start computes its configuration from the definition, the image and the policy.",
 	"steps-nosandbox": "The generated unit with every directive of its sandbox reset by a drop-in: the shim's own time, without systemd's mount namespace.",
-	"run":             "The CLI and its shim, in the scope it makes for an attached run (docs/cli.md), each step on the time since the command began (`date` before and after).",
+	"run":             "The CLI and its shim, in the scope it makes for an attached run (docs/cli.md), each step on the time since the command began (`date` before and after); the command runs in a transient service of the box (`systemd-run --wait --pipe`), 0.2 s after its start.",
 	"steps-base":      "steps-served's definition started by the shim of the -base build (a drop-in sets its ExecStart=).",
 	"run-base":        "The CLI of the -base build (its own `run-ended`; the transient unit runs this build's shim), alternating with run.",
 }
