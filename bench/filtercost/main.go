@@ -131,8 +131,19 @@ func run(n int, only string) error {
 	if _, err := b.Run("dockah", "image", "import", "-q", "/var/lib/dockah/fc/image.tar", "--name", "hello:fc", "--entrypoint", "/hello"); err != nil {
 		return err
 	}
+	// hello-dep: the plain server with the dependency a generated unit
+	// has on its image's pull (dockah-pull@NAME.service, skipped by its
+	// condition once the image is present), to tell what that costs
+	// systemd at each start.
+	unitExtra := map[string]string{
+		"hello-dep": "After=dockah-pull@fc-hello-dep.service\nRequires=dockah-pull@fc-hello-dep.service\n",
+	}
+	if err := b.WriteFile("/etc/systemd/system/dockah-pull@fc-hello-dep.service.d/50-present.conf", []byte("[Unit]\nConditionPathExists=!/etc/hostname\n"), 0o644); err != nil {
+		return err
+	}
 	plain := map[string]string{
 		"hello":         "",
+		"hello-dep":     "",
 		"hello-seccomp": seccomp.String(),
 		"hello-sandbox": all.String(),
 	}
@@ -154,7 +165,7 @@ func run(n int, only string) error {
 		if err := b.WriteFile("/etc/systemd/system/"+v.name+".socket", []byte("[Socket]\nListenStream="+v.addr+"\n"), 0o644); err != nil {
 			return err
 		}
-		unit := "[Unit]\nStartLimitIntervalSec=0\n\n[Service]\nExecStart=/usr/local/bin/fc-hello\n" + plain[name]
+		unit := "[Unit]\nStartLimitIntervalSec=0\n" + unitExtra[name] + "\n[Service]\nExecStart=/usr/local/bin/fc-hello\n" + plain[name]
 		if err := b.WriteFile("/etc/systemd/system/"+v.name+".service", []byte(unit), 0o644); err != nil {
 			return err
 		}
