@@ -43,6 +43,7 @@ func main() {
 	out := flag.String("out", "", "also write the report to this file")
 	ablate := flag.Bool("ablate", false, "also start, for every directive of the unit's sandbox, the served unit with only that directive reset, and tell what each costs")
 	runOnly := flag.Bool("run-only", false, "take apart dockah run only, not the served starts")
+	flag.StringVar(&runArgs, "run-args", "", "the options of the measured dockah run instead of --rm (\"--restart=on-failure\" makes it a transient service instead of a scope)")
 	flag.Parse()
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
@@ -113,12 +114,20 @@ func run(n int, base string, ablate, runOnly bool) (string, error) {
 	}
 	for _, name := range []string{"run", "run-base"} {
 		if samples := runs[name]; samples != nil {
-			fmt.Fprintf(&sb, "## %s: dockah run --rm (entrypoint /bin/true)\n\n%s\n\n", name, notes[name])
+			args := "--rm"
+			if runArgs != "" {
+				args = runArgs
+			}
+			fmt.Fprintf(&sb, "## %s: dockah run %s (entrypoint /bin/true)\n\n%s\n\n", name, args, notes[name])
 			sb.WriteString(table(samples, "since the command began"))
 		}
 	}
 	return sb.String(), nil
 }
+
+// runArgs are the options of the measured dockah run (-run-args), "" for
+// --rm.
+var runArgs string
 
 // notes say what each table measures.
 var notes = map[string]string{

@@ -235,13 +235,17 @@ func (s *session) dockahRun(n int) (map[string][]sample, error) {
 		clis["run-base"] = baseCLI
 	}
 	out := map[string][]sample{}
+	args := "--rm"
+	if runArgs != "" {
+		args = runArgs
+	}
 	for i := 0; i <= n; i++ {
 		for name, cli := range clis {
 			// The sleep lets the move of sh into that service's cgroup
 			// age: a move less than an RCU grace period before makes the
 			// next one cheap (cmd/dockah/run_prime.go), which a command
 			// typed in a shell does not have.
-			script := `sleep 0.2; date +%s%6N; DOCKAH_TRACE=1 ` + cli + ` run --rm true:steps 2>&1; echo "status $?"; date +%s%6N`
+			script := `sleep 0.2; date +%s%6N; DOCKAH_TRACE=1 ` + cli + ` run ` + args + ` true:steps 2>&1; echo "status $?"; date +%s%6N`
 			// In a transient service of the box's systemd, as a user's
 			// command runs in a unit's cgroup (the box's nsenter leaves
 			// a process in the host's, outside the box's cgroup
