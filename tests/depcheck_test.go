@@ -61,7 +61,7 @@ func TestDependencyDirection(t *testing.T) {
 		"cmd/internal/launch":    {"activation", "policy", "rootfs", "unitgen"},
 		"cmd/internal/unitwatch": nil,
 		"build":                  {"rootfs"},
-		"kube":                   {"unitgen"},
+		"kube":                   {"unitgen", "rootfs"},
 		"cmd/dockah-generator":   {"unitgen"},
 		"cmd/dockah-activate":    {"activation", "cmd/internal", "machined", "network", "policy", "rootfs", "unitgen"},
 		"cmd/dockah-stage":       {"activation"},

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -122,7 +123,7 @@ func dialSystemd(ctx context.Context, private bool) *pendingConn {
 	p := &pendingConn{done: make(chan struct{})}
 	go func() {
 		if private {
-			p.conn, p.err = sd.NewSystemdConnectionContext(ctx)
+			p.conn, p.err = privateSystemd(ctx)
 			if p.err == nil {
 				close(p.done)
 				return
@@ -132,6 +133,32 @@ func dialSystemd(ctx context.Context, private bool) *pendingConn {
 		close(p.done)
 	}()
 	return p
+}
+
+// privateSystemd connects to systemd's own socket, as
+// sd.NewSystemdConnectionContext does but once: go-systemd asks its dial
+// function for two connections, one for calls and one for the signals
+// it follows jobs with, and on a direct connection systemd sends every
+// signal to every client, which asked for them or not. One connection
+// serves both: a run makes one handshake with systemd instead of two.
+func privateSystemd(ctx context.Context) (*sd.Conn, error) {
+	var conn *dbus.Conn
+	return sd.NewConnection(func() (*dbus.Conn, error) {
+		if conn != nil {
+			return conn, nil
+		}
+		c, err := dbus.Dial("unix:path=/run/systemd/private", dbus.WithContext(ctx))
+		if err != nil {
+			return nil, err
+		}
+		// EXTERNAL with the uid, as go-systemd: no user name lookup.
+		if err := c.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
+			c.Close()
+			return nil, err
+		}
+		conn = c
+		return c, nil
+	})
 }
 
 // get waits for the connection.
@@ -172,6 +199,9 @@ func runContainerOrFail(c *cobra.Command, g *globalOptions, o runOptions, image 
 	// socket, as systemd-run --scope does: a hop through the bus less
 	// for every call and signal.
 	scoped := scopeRunFlags(o)
+	if scoped {
+		primeCgroupMove()
+	}
 	systemd := dialSystemd(ctx, scoped)
 	defer systemd.Close()
 	if o.name == "" {
