@@ -2,6 +2,14 @@
 // "dockah-activate NAME", which builds the container and execs its
 // entrypoint, leaving nothing of dockah resident: systemd's main pid
 // becomes the container's init.
+//
+// GOMAXPROCS is the number of CPUs, not read from the cgroup's CPU
+// limit: Go reads /proc/self/mountinfo and the cgroup files for it at
+// every start, which a short-lived process of the start path does not
+// need (and it never changes it later).
+//
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
 package main
 
 import (

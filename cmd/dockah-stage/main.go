@@ -6,6 +6,14 @@
 // shim's own stage, built without the shim's definition, image store and
 // policy code (-tags stage, no cgo), so the process that sits between the
 // shim and the entrypoint starts fast and its sealed copy for exec is small.
+//
+// GOMAXPROCS is the number of CPUs, not read from the cgroup's CPU
+// limit: Go reads /proc/self/mountinfo and the cgroup files for it at
+// every start, which a short-lived process of the start path does not
+// need (and it never changes it later).
+//
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
 package main
 
 import (

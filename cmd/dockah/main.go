@@ -1,5 +1,13 @@
 // Command dockah is the command line for dockah: images, generated units,
 // and inspection of containers that systemd runs.
+//
+// GOMAXPROCS is the number of CPUs, not read from the cgroup's CPU
+// limit: Go reads /proc/self/mountinfo and the cgroup files for it at
+// every start, which a short-lived process of the start path does not
+// need (and it never changes it later).
+//
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
 package main
 
 import (
