@@ -236,7 +236,7 @@ const (
 	// in the container is root on the host, bounded by the policy.
 	UserNSHost = "host"
 	// UserNSDefault is the mode of a definition that does not choose.
-	UserNSDefault = UserNSHost
+	UserNSDefault = UserNSAuto
 	// DefaultUserNSSize is the number of IDs of a range: every 16-bit ID
 	// an image may use (nobody is 65534).
 	DefaultUserNSSize = 65536
