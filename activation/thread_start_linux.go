@@ -28,8 +28,8 @@ import (
 const stageProcessEnv = "DOCKAH_STAGE_PROCESS"
 
 // canStartOnThread reports whether cfg can start from a thread: the cgo
-// build, stdio that are files (or the shim's), no init, no SELinux label,
-// new mount and pid namespaces, and nothing mounted under /proc but the
+// build, stdio that are files (or the shim's), no init (but with a user
+// namespace, whose pid 1 becomes the init), new mount and pid namespaces, and nothing mounted under /proc but the
 // procfs itself.
 func canStartOnThread(cfg *Config, opts StartOptions) bool {
 	if !spawnAvailable || os.Getenv(stageProcessEnv) == "1" {
@@ -47,7 +47,7 @@ func canStartOnThread(cfg *Config, opts StartOptions) bool {
 		}
 	}
 	spec := cfg.Spec
-	if spec == nil || spec.Process == nil || spec.Process.SelinuxLabel != "" {
+	if spec == nil || spec.Process == nil {
 		return false
 	}
 	flags := cloneFlags(spec)

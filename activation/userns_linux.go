@@ -112,7 +112,7 @@ func (b *usernsBuild) close() {
 
 // errUserNSStage refuses a container with a user namespace that only the
 // setup stage could start.
-var errUserNSStage = errors.New(`userns = "auto" is not supported yet with SELinux labels, stdio that are not files, or DOCKAH_STAGE_PROCESS=1: set [security] userns = "host" for this container`)
+var errUserNSStage = errors.New(`a user namespace of its own (userns = "auto", the default) needs the shim built with cgo, stdio that are files and no mount under /proc but its procfs, and cannot be used with DOCKAH_STAGE_PROCESS=1: set [security] userns = "host" for this container`)
 
 // mapLine is the single line of a uid_map or gid_map.
 func mapLine(host, size uint32) []byte {

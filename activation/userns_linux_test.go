@@ -120,6 +120,20 @@ grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status; echo made > /e
 	if !strings.Contains(out, "1000\n") || !strings.Contains(out, "CapEff:\t0000000000000000") {
 		t.Errorf("exec as 1000:\n%s", out)
 	}
+	// With an SELinux label, the trampoline sets it once in the user
+	// namespace, through the container's /proc: a host whose kernel
+	// takes no exec label refuses it there, and the command never runs.
+	if current, err := os.ReadFile("/proc/self/attr/current"); err == nil && len(current) > 0 && !strings.HasPrefix(string(current), "unconfined") {
+		return
+	}
+	labelled := *cfg
+	proc := *cfg.Spec.Process
+	proc.SelinuxLabel = "system_u:system_r:container_t:s0:c1,c2"
+	labelled.Spec = &specs.Spec{Process: &proc}
+	out, status = execOut(t, ExecOptions{Config: &labelled, Pid: c.Pid, Args: []string{"echo", "RAN"}})
+	if status == 0 || strings.Contains(out, "RAN") || !strings.Contains(out, "set the SELinux exec label: Invalid argument") {
+		t.Errorf("exec with a label on a host without SELinux: exit %d:\n%s", status, out)
+	}
 }
 
 // TestUserNamespaceInit: under init = true, pid 1 of a container with a
@@ -160,5 +174,34 @@ func TestOwnedByRange(t *testing.T) {
 		if got := b.ownedByRange(tt.fstype, tt.in); got != tt.want {
 			t.Errorf("ownedByRange(%s, %q) = %q, want %q", tt.fstype, tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestUserNamespaceSetsExecLabel: a container with an SELinux label and a
+// user namespace takes the thread start, whose pid 1 writes the label to
+// its own /proc/thread-self/attr/exec before it joins the user
+// namespace. On a host with SELinux that is the exec label; on one
+// without (no security module takes attr/exec) the kernel refuses it with
+// EINVAL, which shows the step ran in pid 1 and stopped the entrypoint.
+func TestUserNamespaceSetsExecLabel(t *testing.T) {
+	cfg, _ := usernsConfig(t, "echo ran")
+	cfg.Spec.Process.SelinuxLabel = "system_u:system_r:container_t:s0:c1,c2"
+	if !canStartOnThread(cfg, StartOptions{}) {
+		t.Fatal("a labelled container with a user namespace does not take the thread start")
+	}
+	if current, err := os.ReadFile("/proc/self/attr/current"); err == nil && len(current) > 0 && !strings.HasPrefix(string(current), "unconfined") {
+		t.Skipf("this host has a security module (%q): the label would be set or refused by its policy", current)
+	}
+	c, err := Start(cfg, StartOptions{})
+	if err == nil {
+		_ = unix.Kill(c.Pid, unix.SIGKILL)
+		_, _ = c.Wait()
+		if data, rerr := os.ReadFile("/proc/self/attr/exec"); rerr == nil && len(data) == 0 {
+			t.Fatal("the container started with a label on a host whose kernel takes no exec label")
+		}
+		return
+	}
+	if !strings.Contains(err.Error(), "set the SELinux exec label: invalid argument") {
+		t.Fatalf("start: %v, want the pid 1's label step and the kernel's EINVAL", err)
 	}
 }
