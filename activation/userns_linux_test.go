@@ -3,6 +3,7 @@ package activation
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -203,5 +204,49 @@ func TestUserNamespaceSetsExecLabel(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "set the SELinux exec label: invalid argument") {
 		t.Fatalf("start: %v, want the pid 1's label step and the kernel's EINVAL", err)
+	}
+}
+
+// TestUserNamespaceVolumeWithoutIDMap: a bind volume on overlayfs, which
+// cannot be idmapped, fails the start with an error that names the
+// volume, its source, the file system and the three ways out; marked
+// chown = true (its files given to the range before the start, by
+// launch) it is mounted as it is.
+func TestUserNamespaceVolumeWithoutIDMap(t *testing.T) {
+	cfg, _ := usernsConfig(t, "stat -c '%u %n' /ovl/f")
+	dir := t.TempDir()
+	for _, d := range []string{"lower", "upper", "work", "merged"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	merged := filepath.Join(dir, "merged")
+	opts := "lowerdir=" + filepath.Join(dir, "lower") + ",upperdir=" + filepath.Join(dir, "upper") + ",workdir=" + filepath.Join(dir, "work")
+	if err := unix.Mount("overlay", merged, "overlay", 0, opts); err != nil {
+		t.Skipf("no overlayfs to test with: %v", err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(merged, unix.MNT_DETACH) })
+	if err := os.WriteFile(filepath.Join(merged, "f"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := cfg.Spec.Mounts
+	cfg.Spec.Mounts = append(slices.Clip(base), specs.Mount{Destination: "/ovl", Type: "bind", Source: merged, Options: []string{"rbind", "nosuid", "nodev"}})
+	_, err := Start(cfg, StartOptions{})
+	if err == nil {
+		t.Fatal("a volume on overlayfs was idmapped")
+	}
+	for _, want := range []string{"mount " + merged + " on /ovl", "its file system (overlayfs) does not support idmapped mounts",
+		"set chown = true on this [[volume]]", "idmap = false", `userns = "host"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	if err := os.Lchown(filepath.Join(merged, "f"), int(cfg.UserNS.UID)+7, int(cfg.UserNS.GID)+7); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Spec.Mounts = append(slices.Clip(base), specs.Mount{Destination: "/ovl", Type: "bind", Source: merged, Options: []string{"rbind", "nosuid", "nodev", chownMount, NoIDMapMount}})
+	out, status := run(t, cfg)
+	if status != 0 || !strings.Contains(out, "7 /ovl/f") {
+		t.Errorf("chown volume: exit %d, want the range's 7 as the container's 7:\n%s", status, out)
 	}
 }

@@ -177,6 +177,13 @@ type Volume struct {
 	// volume is idmapped: its files keep the IDs the container knows
 	// them by, as the image layers do.
 	HostIDs bool
+	// Chown ([[volume]] chown = true), for a bind volume of a container
+	// with a user namespace, gives the source's files to the container's
+	// range once (host ID n becomes the range's n, recorded so that later
+	// starts do not walk it again), and mounts it as it then is: for a
+	// file system that cannot be idmapped. With userns = "host" a volume
+	// given to a range before gets its host IDs back.
+	Chown bool
 }
 
 // IsNamed reports whether Source names a named volume rather than a path.

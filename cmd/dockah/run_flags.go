@@ -138,6 +138,7 @@ type runVolume struct {
 	ReadOnly bool   `toml:"read_only,omitempty"`
 	Relabel  string `toml:"relabel,omitempty"`
 	IDMap    *bool  `toml:"idmap,omitempty"`
+	Chown    bool   `toml:"chown,omitempty"`
 }
 
 type runTmpfs struct {
@@ -384,8 +385,11 @@ func volumeFlag(v, cwd string) (runVolume, error) {
 				// With --userns auto: the host's IDs as they are.
 				no := false
 				vol.IDMap = &no
+			case "chown":
+				// Its files given to the container's range once.
+				vol.Chown = true
 			default:
-				return runVolume{}, fmt.Errorf("-v %q: option %q is not supported; accepted: ro, rw, z, Z, noidmap", v, opt)
+				return runVolume{}, fmt.Errorf("-v %q: option %q is not supported; accepted: ro, rw, z, Z, noidmap, chown", v, opt)
 			}
 		}
 	}

@@ -332,6 +332,11 @@ func finish(store *rootfs.Store, p *plan, o Options) (*Prepared, error) {
 			return nil, err
 		}
 	}
+	if o.Mode == ModeStart {
+		if err := chownVolumes(store, p.Name, cfg.Spec.Mounts, cfg.UserNS); err != nil {
+			return nil, err
+		}
+	}
 	if p.Container.Notify && o.Mode == ModeStart && o.NotifySocket != "" {
 		const inside = "/run/host/notify"
 		spec, proc := *cfg.Spec, *cfg.Spec.Process

@@ -6,6 +6,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/dockah/dockah/activation"
 	"github.com/dockah/dockah/policy"
@@ -59,6 +62,23 @@ func shiftWritable(store *rootfs.Store, name string, m *activation.IDMapping) er
 		want = rootfs.IDRange{UID: m.UID, GID: m.GID, Size: m.Size}
 	}
 	return store.ShiftWritable(name, want)
+}
+
+// chownVolumes gives the bind volumes marked chown = true to the
+// container's range (m), or back to the host's IDs (m nil), once.
+func chownVolumes(store *rootfs.Store, name string, mounts []specs.Mount, m *activation.IDMapping) error {
+	var want rootfs.IDRange
+	if m != nil {
+		want = rootfs.IDRange{UID: m.UID, GID: m.GID, Size: m.Size}
+	}
+	for _, mnt := range mounts {
+		if slices.Contains(mnt.Options, unitgen.ChownMount) {
+			if err := store.ChownVolume(name, mnt.Source, want); err != nil {
+				return fmt.Errorf("volume %s (chown = true): %w", mnt.Destination, err)
+			}
+		}
+	}
+	return nil
 }
 
 // IDPools reads the "containers" entries of /etc/subuid and /etc/subgid;
