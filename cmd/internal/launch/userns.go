@@ -82,7 +82,9 @@ func chownVolumes(store *rootfs.Store, name string, mounts []specs.Mount, m *act
 }
 
 // IDPools reads the "containers" entries of /etc/subuid and /etc/subgid;
-// a file without one (or missing) gives policy.DefaultIDPool.
+// a file without one (or missing) gives the largest span of
+// policy.DefaultIDPool that none of its entries overlaps
+// (policy.DefaultPoolFor), which is what `dockah system subids` writes.
 func IDPools() (policy.Pools, error) {
 	var pools policy.Pools
 	for _, f := range []struct {
@@ -98,7 +100,7 @@ func IDPools() (policy.Pools, error) {
 			return pools, fmt.Errorf("user namespace ranges: %w", err)
 		}
 		if len(ranges) == 0 {
-			ranges = policy.DefaultIDPool
+			ranges = policy.DefaultPoolFor(data)
 		}
 		*f.out = ranges
 	}
