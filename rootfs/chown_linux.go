@@ -92,12 +92,26 @@ func shiftTree(dir string, have, want IDRange) error {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return &os.PathError{Op: "stat", Path: dir, Err: err}
 	}
-	return shiftDir(fd, dir, st, have, want)
+	mnt, err := mountID(fd)
+	if err != nil {
+		return &os.PathError{Op: "statx", Path: dir, Err: err}
+	}
+	return shiftDir(fd, dir, st, mnt, have, want)
+}
+
+// mountID is the id of the mount fd is on. (Not st_dev: overlayfs shows
+// the device of the layer a file comes from for all but directories.)
+func mountID(fd int) (uint64, error) {
+	var stx unix.Statx_t
+	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &stx); err != nil {
+		return 0, err
+	}
+	return stx.Mnt_id, nil
 }
 
 // shiftDir shifts the directory open as fd (whose stat is st) and, below
-// it, every entry on the same file system.
-func shiftDir(fd int, name string, st unix.Stat_t, have, want IDRange) error {
+// it, every entry on the same mount (mnt).
+func shiftDir(fd int, name string, st unix.Stat_t, mnt uint64, have, want IDRange) error {
 	if err := shiftFd(fd, name, st, have, want); err != nil {
 		return err
 	}
@@ -111,7 +125,7 @@ func shiftDir(fd int, name string, st unix.Stat_t, have, want IDRange) error {
 	for {
 		names, err := d.Readdirnames(256)
 		for _, n := range names {
-			if err := shiftEntry(fd, name, n, st.Dev, have, want); err != nil {
+			if err := shiftEntry(fd, name, n, mnt, have, want); err != nil {
 				return err
 			}
 		}
@@ -125,7 +139,7 @@ func shiftDir(fd int, name string, st unix.Stat_t, have, want IDRange) error {
 }
 
 // shiftEntry shifts the entry n of the directory dirfd.
-func shiftEntry(dirfd int, dirName, n string, dev uint64, have, want IDRange) error {
+func shiftEntry(dirfd int, dirName, n string, mnt uint64, have, want IDRange) error {
 	p := dirName + "/" + n
 	fd, err := unix.Openat(dirfd, n, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if errors.Is(err, unix.ENOENT) {
@@ -139,8 +153,10 @@ func shiftEntry(dirfd int, dirName, n string, dev uint64, have, want IDRange) er
 	if err := unix.Fstat(fd, &st); err != nil {
 		return &os.PathError{Op: "stat", Path: p, Err: err}
 	}
-	if st.Dev != dev {
-		return nil // a mount of another file system
+	if id, err := mountID(fd); err != nil {
+		return &os.PathError{Op: "statx", Path: p, Err: err}
+	} else if id != mnt {
+		return nil // another mount
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return shiftFd(fd, p, st, have, want)
@@ -159,7 +175,7 @@ func shiftEntry(dirfd int, dirName, n string, dev uint64, have, want IDRange) er
 	if dst.Dev != st.Dev || dst.Ino != st.Ino {
 		return &os.PathError{Op: "open", Path: p, Err: errors.New("changed while it was being walked")}
 	}
-	return shiftDir(d, p, dst, have, want)
+	return shiftDir(d, p, dst, mnt, have, want)
 }
 
 // shiftFd changes the owner of the file open as fd (an O_PATH descriptor

@@ -83,3 +83,53 @@ func TestChownVolume(t *testing.T) {
 	must(s.ChownVolume("web", vol, IDRange{}))
 	owners(map[string][2]uint32{vol: {0, 0}, filepath.Join(vol, "a", "b", "f"): {1000, 1001}, filepath.Join(vol, "link"): {0, 0}})
 }
+
+// TestChownVolumeOverlayAndMounts: on overlayfs, whose files show the
+// device of their layer, every file is given to the range; a mount below
+// the volume is left alone.
+func TestChownVolumeOverlayAndMounts(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root: chown, mounts")
+	}
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, d := range []string{"lower/sub", "upper", "work", "merged"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "lower", "sub", "f"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vol := filepath.Join(dir, "merged")
+	opts := "lowerdir=" + filepath.Join(dir, "lower") + ",upperdir=" + filepath.Join(dir, "upper") + ",workdir=" + filepath.Join(dir, "work")
+	if err := unix.Mount("overlay", vol, "overlay", 0, opts); err != nil {
+		t.Skipf("no overlayfs: %v", err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(vol, unix.MNT_DETACH) })
+	if err := os.Mkdir(filepath.Join(vol, "mnt"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", filepath.Join(vol, "mnt"), "tmpfs", 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(filepath.Join(vol, "mnt"), unix.MNT_DETACH) })
+	if err := os.WriteFile(filepath.Join(vol, "mnt", "g"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ChownVolume("web", vol, IDRange{UID: 100000, GID: 100000, Size: 65536}); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]uint32{"sub/f": 100000, "sub": 100000, "mnt": 0, "mnt/g": 0} {
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(vol, p), &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Uid != want {
+			t.Errorf("%s is %d, want %d", p, st.Uid, want)
+		}
+	}
+}

@@ -277,6 +277,18 @@ type Security struct {
 	// UserNSSize is the number of host IDs of the container's range
 	// (UserNSAuto).
 	UserNSSize uint32
+	// UIDMap and GIDMap, when set (uid_map, gid_map), are the range the
+	// definition chooses instead of one allocated from the pool
+	// (UserNSAuto); GIDMap is UIDMap's when only uid_map is given, and
+	// UserNSSize is their size.
+	UIDMap *IDMap `json:",omitempty"`
+	GIDMap *IDMap `json:",omitempty"`
+}
+
+// IDMap is one line of a uid_map or gid_map: container IDs 0 to Size-1
+// are host IDs Host to Host+Size-1.
+type IDMap struct {
+	Host, Size uint32
 }
 
 // Restart policies (Restart= of systemd).

@@ -295,6 +295,9 @@ func compute(name string, store *rootfs.Store, o Options, rec *recorder) (*plan,
 		// Read once by configure already (go-selinux keeps it).
 		selinux: policy.HostSELinux().Enabled(),
 	}
+	if uid, gid, ok := def.Security.IDMaps(); ok {
+		p.Container.UIDMap, p.Container.GIDMap, p.Container.UserNSSize = uid.Host, gid.Host, uid.Size
+	}
 	return p, def, image, nil
 }
 

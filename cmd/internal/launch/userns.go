@@ -33,11 +33,20 @@ func userNamespace(storeRoot, name string, c Container, mode Mode) (*activation.
 	if c.UserNS != unitgen.UserNSAuto || mode != ModeStart {
 		return nil, nil
 	}
-	pools, err := IDPools()
+	reg, err := UserNSRegistry(storeRoot)
 	if err != nil {
 		return nil, err
 	}
-	reg, err := UserNSRegistry(storeRoot)
+	if c.UIDMap != 0 {
+		// The definition's own range: recorded, so that no allocated
+		// range overlaps it, and refused if it overlaps another's.
+		m := policy.IDMapping{UID: c.UIDMap, GID: c.GIDMap, Size: c.UserNSSize}
+		if err := reg.Reserve(name, m); err != nil {
+			return nil, err
+		}
+		return &activation.IDMapping{UID: m.UID, GID: m.GID, Size: m.Size}, nil
+	}
+	pools, err := IDPools()
 	if err != nil {
 		return nil, err
 	}
