@@ -113,9 +113,9 @@ func lockShadowFile(path string) (func(), error) {
 }
 
 // replaceFile writes data to path by an atomic rename, keeping the mode
-// and owner of the file it replaces (0644 root:root for a new one).
+// and owner of the file it replaces (0644, ours, for a new one).
 func replaceFile(path string, data []byte) error {
-	mode, uid, gid := fs.FileMode(0o644), 0, 0
+	mode, uid, gid := fs.FileMode(0o644), os.Geteuid(), os.Getegid()
 	if st, err := os.Stat(path); err == nil {
 		mode = st.Mode().Perm()
 		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
@@ -131,7 +131,7 @@ func replaceFile(path string, data []byte) error {
 	if err == nil {
 		err = f.Chmod(mode)
 	}
-	if err == nil {
+	if err == nil && (uid != os.Geteuid() || gid != os.Getegid()) {
 		err = f.Chown(uid, gid)
 	}
 	if err == nil {
