@@ -217,7 +217,14 @@ static void become_init(const struct dockah_spawn *a) {
 		fail(a, a->path, errno);
 	}
 	close(rp[0]);
-	for (int c = 0; c <= a->last_cap; c++)
+	// Dropping from the bounding set takes CAP_SETPCAP, which a
+	// container whose user is not root (or that dropped SETPCAP) does
+	// not hold: its init has no capability to give up then, and keeps a
+	// bounding set that nothing it runs can use (it execs only the
+	// pinned stage binary, which has neither set-ID bits nor file
+	// capabilities).
+	int setpcap = (a->effective >> CAP_SETPCAP) & 1;
+	for (int c = 0; c <= a->last_cap && setpcap; c++)
 		TRY(a, "drop a capability from the bounding set", prctl(PR_CAPBSET_DROP, c, 0, 0, 0));
 	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct none[2] = {{0, 0, 0}, {0, 0, 0}};

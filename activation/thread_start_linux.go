@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -75,8 +76,19 @@ type threadResult struct {
 	err error
 }
 
+// pidfdChecked makes Go's one-time check of pidfd support, which forks a
+// child that exits at once (os.checkPidfd), happen here, on a thread of
+// the host's pid namespace: made first by the building thread's
+// os.FindProcess, after its unshare, it would be the container's pid 2.
+var pidfdChecked = sync.OnceFunc(func() {
+	if p, err := os.FindProcess(os.Getpid()); err == nil {
+		_ = p.Release()
+	}
+})
+
 // startOnThread is Start by the thread start.
 func startOnThread(cfg *Config, opts StartOptions) (*Container, error) {
+	pidfdChecked()
 	done := make(chan threadResult, 1)
 	go buildOnOwnThread(cfg, opts, done)
 	r := <-done

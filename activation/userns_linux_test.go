@@ -158,6 +158,16 @@ func TestUserNamespaceInit(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+
+	// As a user other than root (an image's USER with its STOPSIGNAL):
+	// no capability to drop, and nothing to fail on.
+	cfg, _ = usernsConfig(t, `id -u; grep CapEff /proc/1/status; exit 3`)
+	cfg.Init = true
+	cfg.Spec.Process.User = specs.User{UID: 1000, GID: 1000}
+	out, status = run(t, cfg)
+	if status != 3 || !strings.Contains(out, "1000\nCapEff:\t0000000000000000") {
+		t.Errorf("init as uid 1000: exit %d, want 3:\n%s", status, out)
+	}
 }
 
 func TestOwnedByRange(t *testing.T) {
