@@ -120,11 +120,15 @@ func prepareCommand(req *execRequest, self *os.File) (*exec.Cmd, *pty, error) {
 	proc := *req.Config.Spec.Process
 	// The exec label is per thread and set through /proc/thread-self,
 	// which the container's /proc does not show for this process: set
-	// it while the host's /proc is in view.
-	if err := setExecLabel(proc.SelinuxLabel); err != nil {
-		return nil, nil, err
+	// it while the host's /proc is in view. The trampoline, a process
+	// of the container's pid namespace, sets it itself, once it has
+	// joined the user namespace: it must exec as the shim's domain.
+	if self == nil {
+		if err := setExecLabel(proc.SelinuxLabel); err != nil {
+			return nil, nil, err
+		}
+		proc.SelinuxLabel = ""
 	}
-	proc.SelinuxLabel = ""
 	var userns *os.File
 	if self != nil {
 		// Opened while the host's /proc is in view.

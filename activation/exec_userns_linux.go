@@ -5,6 +5,7 @@ package activation
 /*
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -62,11 +63,13 @@ __attribute__((constructor)) static void dockah_exec_trampoline(int argc, char *
 	const char *path = getenv("_DOCKAH_TRAMPOLINE_PATH");
 	if (spec == NULL || path == NULL)
 		return;
-	char *buf = strdup(spec), *cmd = strdup(path);
-	if (buf == NULL || cmd == NULL)
+	const char *l = getenv("_DOCKAH_TRAMPOLINE_LABEL");
+	char *buf = strdup(spec), *cmd = strdup(path), *label = l ? strdup(l) : NULL;
+	if (buf == NULL || cmd == NULL || (l != NULL && label == NULL))
 		tramp_fail("start", ENOMEM);
 	unsetenv("_DOCKAH_TRAMPOLINE");
 	unsetenv("_DOCKAH_TRAMPOLINE_PATH");
+	unsetenv("_DOCKAH_TRAMPOLINE_LABEL");
 	char *p = buf;
 	int self = (int)next_num(&p), userns = (int)next_num(&p), filter = (int)next_num(&p);
 	unsigned int uid = (unsigned int)next_num(&p), gid = (unsigned int)next_num(&p);
@@ -81,6 +84,17 @@ __attribute__((constructor)) static void dockah_exec_trampoline(int argc, char *
 
 	TTRY("join the container's user namespace", setns(userns, CLONE_NEWUSER));
 	close(userns);
+	if (label != NULL && *label) {
+		// Through the container's /proc, in whose pid namespace this
+		// process is: its thread-self is this thread.
+		int fd = open("/proc/thread-self/attr/exec", O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			tramp_fail("set the SELinux exec label", errno);
+		size_t len = strlen(label);
+		if (write(fd, label, len) != (ssize_t)len)
+			tramp_fail("set the SELinux exec label", errno);
+		close(fd);
+	}
 	if (filter >= 0 && !nnp)
 		load_filter(filter); // needs CAP_SYS_ADMIN without no_new_privs
 	for (int c = 0; c <= last; c++)
@@ -175,6 +189,9 @@ func trampolineCommand(cmd *exec.Cmd, self, userns *os.File, cfg *Config, user U
 		fields = append(fields, strconv.FormatUint(uint64(g), 10))
 	}
 	cmd.Env = append(cmd.Env, "_DOCKAH_TRAMPOLINE="+strings.Join(fields, " "), "_DOCKAH_TRAMPOLINE_PATH="+cmd.Path)
+	if label := cfg.Spec.Process.SelinuxLabel; label != "" {
+		cmd.Env = append(cmd.Env, "_DOCKAH_TRAMPOLINE_LABEL="+label)
+	}
 	cmd.Path = "/proc/self/fd/3"
 	cmd.ExtraFiles = files
 	return nil

@@ -21,6 +21,10 @@ const OptionalMount = "x-dockah.optional"
 // container's range ([[volume]] idmap = false).
 const NoIDMapMount = "x-dockah.noidmap"
 
+// chownMount is unitgen.ChownMount: the volume was given to the
+// container's range before the start.
+const chownMount = "x-dockah.chown"
+
 // mountAll mounts the spec's mounts into the root, in order, each target
 // resolved inside the root. With a user namespace (ns not nil), bind
 // mounts of directories are idmapped onto it, and tmpfs and devpts
@@ -53,6 +57,9 @@ func mountOne(root int, m specs.Mount, ns *usernsBuild) error {
 		if o == NoIDMapMount {
 			userns = nil
 			continue
+		}
+		if o == chownMount {
+			continue // done before the start (unitgen.ChownMount)
 		}
 		options = append(options, o)
 	}

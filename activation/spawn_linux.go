@@ -61,6 +61,7 @@ struct dockah_spawn {
 	int init_fd;        // init = true: the pinned shim to re-execute as the init; -1: none
 	int stop_signal;    // what the init turns SIGTERM into (0: SIGTERM)
 	const char *init_name; // the init's argv[1]
+	const char *exec_label; // the SELinux label the entrypoint (and the init) get at exec, or NULL
 };
 
 
@@ -156,6 +157,23 @@ static void set_caps(const struct dockah_spawn *a) {
 			TRY(a, "raise an ambient capability", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0));
 }
 
+// set_exec_label sets the SELinux label of the next exec, as the setup
+// stage's setExecLabel does: through the container's own /proc, in which
+// this process is pid 1, so it is its own thread-self. The label is part
+// of the credentials: it survives the join of the user namespace, the
+// change of user and, under init = true, the fork of the entrypoint.
+static void set_exec_label(const struct dockah_spawn *a) {
+	if (a->exec_label == NULL)
+		return;
+	int fd = open("/proc/thread-self/attr/exec", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		fail(a, "set the SELinux exec label", errno);
+	size_t len = strlen(a->exec_label);
+	if (write(fd, a->exec_label, len) != (ssize_t)len)
+		fail(a, "set the SELinux exec label", errno);
+	close(fd);
+}
+
 static void load_filter(const struct dockah_spawn *a) {
 	if (a->filter_len == 0)
 		return;
@@ -199,7 +217,14 @@ static void become_init(const struct dockah_spawn *a) {
 		fail(a, a->path, errno);
 	}
 	close(rp[0]);
-	for (int c = 0; c <= a->last_cap; c++)
+	// Dropping from the bounding set takes CAP_SETPCAP, which a
+	// container whose user is not root (or that dropped SETPCAP) does
+	// not hold: its init has no capability to give up then, and keeps a
+	// bounding set that nothing it runs can use (it execs only the
+	// pinned stage binary, which has neither set-ID bits nor file
+	// capabilities).
+	int setpcap = (a->effective >> CAP_SETPCAP) & 1;
+	for (int c = 0; c <= a->last_cap && setpcap; c++)
 		TRY(a, "drop a capability from the bounding set", prctl(PR_CAPBSET_DROP, c, 0, 0, 0));
 	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct none[2] = {{0, 0, 0}, {0, 0, 0}};
@@ -245,6 +270,9 @@ static int dockah_child(void *arg) {
 		mount_proc(a);
 	for (int i = 0; i < a->nrlimit; i++)
 		TRY(a, "set a resource limit", setrlimit(a->rlimit_res[i], &a->rlimits[i]));
+	// With the shim's own credentials, which the policy lets set a
+	// container's label, before the user namespace's.
+	set_exec_label(a);
 	// Into the container's user namespace: after /proc (mounted with the
 	// shim's privilege) and the limits (raising one needs host
 	// privilege), before anything the capability sets decide, since
@@ -453,6 +481,9 @@ func spawnChild(cfg *Config, stdio [3]*os.File, sockets []*os.File, procMount mo
 		args.filter_len, args.filter = C.ushort(n/8), (*C.struct_sock_filter)(filter)
 	}
 
+	if proc.SelinuxLabel != "" {
+		args.exec_label = arena.str(proc.SelinuxLabel)
+	}
 	args.userns_fd = -1
 	args.init_fd = -1
 	if ns != nil {

@@ -87,7 +87,7 @@ type StartOptions struct {
 //     from the stage binary (StageBinary) reads cfg from a socket, builds
 //     the root, applies the policy and execs the entrypoint, or with
 //     init = true starts the app stage and becomes the init. It is taken
-//     for init = true, an SELinux label, stdio that are not files, mounts
+//     for init = true without a user namespace, stdio that are not files, mounts
 //     under /proc other than its procfs, a binary built without cgo, and
 //     with DOCKAH_STAGE_PROCESS=1.
 func Start(cfg *Config, opts StartOptions) (*Container, error) {

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -28,8 +29,8 @@ import (
 const stageProcessEnv = "DOCKAH_STAGE_PROCESS"
 
 // canStartOnThread reports whether cfg can start from a thread: the cgo
-// build, stdio that are files (or the shim's), no init, no SELinux label,
-// new mount and pid namespaces, and nothing mounted under /proc but the
+// build, stdio that are files (or the shim's), no init (but with a user
+// namespace, whose pid 1 becomes the init), new mount and pid namespaces, and nothing mounted under /proc but the
 // procfs itself.
 func canStartOnThread(cfg *Config, opts StartOptions) bool {
 	if !spawnAvailable || os.Getenv(stageProcessEnv) == "1" {
@@ -47,7 +48,7 @@ func canStartOnThread(cfg *Config, opts StartOptions) bool {
 		}
 	}
 	spec := cfg.Spec
-	if spec == nil || spec.Process == nil || spec.Process.SelinuxLabel != "" {
+	if spec == nil || spec.Process == nil {
 		return false
 	}
 	flags := cloneFlags(spec)
@@ -75,8 +76,19 @@ type threadResult struct {
 	err error
 }
 
+// pidfdChecked makes Go's one-time check of pidfd support, which forks a
+// child that exits at once (os.checkPidfd), happen here, on a thread of
+// the host's pid namespace: made first by the building thread's
+// os.FindProcess, after its unshare, it would be the container's pid 2.
+var pidfdChecked = sync.OnceFunc(func() {
+	if p, err := os.FindProcess(os.Getpid()); err == nil {
+		_ = p.Release()
+	}
+})
+
 // startOnThread is Start by the thread start.
 func startOnThread(cfg *Config, opts StartOptions) (*Container, error) {
+	pidfdChecked()
 	done := make(chan threadResult, 1)
 	go buildOnOwnThread(cfg, opts, done)
 	r := <-done

@@ -144,3 +144,36 @@ func namespaceLinks(t *testing.T) string {
 	}
 	return b.String()
 }
+
+// TestCanStartOnThread: which configurations the thread start serves. A
+// user namespace can only be built there (Start refuses it otherwise), so
+// everything a default container may ask for must be in this table.
+func TestCanStartOnThread(t *testing.T) {
+	if !spawnAvailable || os.Getenv(stageProcessEnv) == "1" {
+		t.Skip("this run starts containers through the setup stage")
+	}
+	userns := &IDMapping{UID: 1000000, GID: 1000000, Size: 65536}
+	for _, tt := range []struct {
+		name string
+		edit func(*Config)
+		want bool
+	}{
+		{"default", func(*Config) {}, true},
+		{"SELinux label", func(c *Config) { c.Spec.Process.SelinuxLabel = "system_u:system_r:container_t:s0:c1,c2" }, true},
+		{"SELinux label and user namespace", func(c *Config) {
+			c.Spec.Process.SelinuxLabel = "system_u:system_r:container_t:s0:c1,c2"
+			c.UserNS = userns
+		}, true},
+		{"init, user namespace", func(c *Config) { c.Init, c.UserNS = true, userns }, true},
+		{"init, host IDs", func(c *Config) { c.Init = true }, false},
+		{"a mount under /proc", func(c *Config) {
+			c.Spec.Mounts = append(c.Spec.Mounts, specs.Mount{Destination: "/proc/x", Type: "bind", Source: "/tmp"})
+		}, false},
+	} {
+		cfg := testConfig(t, "/bin/true")
+		tt.edit(cfg)
+		if got := canStartOnThread(cfg, StartOptions{}); got != tt.want {
+			t.Errorf("%s: canStartOnThread = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -112,7 +112,7 @@ func (b *usernsBuild) close() {
 
 // errUserNSStage refuses a container with a user namespace that only the
 // setup stage could start.
-var errUserNSStage = errors.New(`userns = "auto" is not supported yet with SELinux labels, stdio that are not files, or DOCKAH_STAGE_PROCESS=1: set [security] userns = "host" for this container`)
+var errUserNSStage = errors.New(`a user namespace of its own (userns = "auto", the default) needs the shim built with cgo, stdio that are files and no mount under /proc but its procfs, and cannot be used with DOCKAH_STAGE_PROCESS=1: set [security] userns = "host" for this container`)
 
 // mapLine is the single line of a uid_map or gid_map.
 func mapLine(host, size uint32) []byte {
@@ -246,8 +246,18 @@ func joinHelperNamespaces(pid int, flags uintptr) (*os.File, error) {
 	return userns, nil
 }
 
-// errNoIDMap explains a file system that refuses idmapped mounts.
-var errNoIDMap = errors.New("its file system does not support idmapped mounts (Linux 5.12 and later on ext4, xfs, btrfs, f2fs, fat; 6.3 for tmpfs; not on NFS or overlayfs)")
+// errNoIDMap explains a file system that refuses idmapped mounts; it
+// follows the name of the file system (fsTypeOf).
+var errNoIDMap = errors.New("does not support idmapped mounts (Linux 5.12 and later on ext4, xfs, btrfs, f2fs, fat; 6.3 for tmpfs; not on NFS, overlayfs or FUSE)")
+
+// fsTypeOf names the type of the file system path is on, for an error.
+func fsTypeOf(path string) string {
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return "unknown"
+	}
+	return fsTypeName(int64(st.Type))
+}
 
 // idmappedTree returns a detached copy of the mount tree at path (just
 // the mount at path unless recursive), idmapped onto userns.
@@ -266,7 +276,7 @@ func idmappedTree(path string, userns *os.File, recursive bool) (int, error) {
 	if err := unix.MountSetattr(fd, "", setFlags, &attr); err != nil {
 		unix.Close(fd)
 		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EOPNOTSUPP) {
-			return -1, fmt.Errorf("idmap %s: %w: %w", path, err, errNoIDMap)
+			return -1, fmt.Errorf("idmap %s: %w: its file system (%s) %w", path, err, fsTypeOf(path), errNoIDMap)
 		}
 		return -1, fmt.Errorf("idmap %s: %w", path, err)
 	}
@@ -349,7 +359,7 @@ func idmapBind(source string, target int, userns *os.File, recursive bool) error
 	fd, err := idmappedTree(source, userns, recursive)
 	if err != nil {
 		if errors.Is(err, errNoIDMap) {
-			return fmt.Errorf("%w; set idmap = false on this [[volume]] to mount it with its host IDs, or userns = \"host\"", err)
+			return fmt.Errorf("%w; set chown = true on this [[volume]] to give its files to the container's range once, idmap = false to mount it with its host IDs as they are, or [security] userns = \"host\"", err)
 		}
 		return err
 	}

@@ -3,6 +3,7 @@ package activation
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -120,6 +121,20 @@ grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status; echo made > /e
 	if !strings.Contains(out, "1000\n") || !strings.Contains(out, "CapEff:\t0000000000000000") {
 		t.Errorf("exec as 1000:\n%s", out)
 	}
+	// With an SELinux label, the trampoline sets it once in the user
+	// namespace, through the container's /proc: a host whose kernel
+	// takes no exec label refuses it there, and the command never runs.
+	if current, err := os.ReadFile("/proc/self/attr/current"); err == nil && len(current) > 0 && !strings.HasPrefix(string(current), "unconfined") {
+		return
+	}
+	labelled := *cfg
+	proc := *cfg.Spec.Process
+	proc.SelinuxLabel = "system_u:system_r:container_t:s0:c1,c2"
+	labelled.Spec = &specs.Spec{Process: &proc}
+	out, status = execOut(t, ExecOptions{Config: &labelled, Pid: c.Pid, Args: []string{"echo", "RAN"}})
+	if status == 0 || strings.Contains(out, "RAN") || !strings.Contains(out, "set the SELinux exec label: Invalid argument") {
+		t.Errorf("exec with a label on a host without SELinux: exit %d:\n%s", status, out)
+	}
 }
 
 // TestUserNamespaceInit: under init = true, pid 1 of a container with a
@@ -143,6 +158,16 @@ func TestUserNamespaceInit(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+
+	// As a user other than root (an image's USER with its STOPSIGNAL):
+	// no capability to drop, and nothing to fail on.
+	cfg, _ = usernsConfig(t, `id -u; grep CapEff /proc/1/status; exit 3`)
+	cfg.Init = true
+	cfg.Spec.Process.User = specs.User{UID: 1000, GID: 1000}
+	out, status = run(t, cfg)
+	if status != 3 || !strings.Contains(out, "1000\nCapEff:\t0000000000000000") {
+		t.Errorf("init as uid 1000: exit %d, want 3:\n%s", status, out)
+	}
 }
 
 func TestOwnedByRange(t *testing.T) {
@@ -160,5 +185,78 @@ func TestOwnedByRange(t *testing.T) {
 		if got := b.ownedByRange(tt.fstype, tt.in); got != tt.want {
 			t.Errorf("ownedByRange(%s, %q) = %q, want %q", tt.fstype, tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestUserNamespaceSetsExecLabel: a container with an SELinux label and a
+// user namespace takes the thread start, whose pid 1 writes the label to
+// its own /proc/thread-self/attr/exec before it joins the user
+// namespace. On a host with SELinux that is the exec label; on one
+// without (no security module takes attr/exec) the kernel refuses it with
+// EINVAL, which shows the step ran in pid 1 and stopped the entrypoint.
+func TestUserNamespaceSetsExecLabel(t *testing.T) {
+	cfg, _ := usernsConfig(t, "echo ran")
+	cfg.Spec.Process.SelinuxLabel = "system_u:system_r:container_t:s0:c1,c2"
+	if !canStartOnThread(cfg, StartOptions{}) {
+		t.Fatal("a labelled container with a user namespace does not take the thread start")
+	}
+	if current, err := os.ReadFile("/proc/self/attr/current"); err == nil && len(current) > 0 && !strings.HasPrefix(string(current), "unconfined") {
+		t.Skipf("this host has a security module (%q): the label would be set or refused by its policy", current)
+	}
+	c, err := Start(cfg, StartOptions{})
+	if err == nil {
+		_ = unix.Kill(c.Pid, unix.SIGKILL)
+		_, _ = c.Wait()
+		if data, rerr := os.ReadFile("/proc/self/attr/exec"); rerr == nil && len(data) == 0 {
+			t.Fatal("the container started with a label on a host whose kernel takes no exec label")
+		}
+		return
+	}
+	if !strings.Contains(err.Error(), "set the SELinux exec label: invalid argument") {
+		t.Fatalf("start: %v, want the pid 1's label step and the kernel's EINVAL", err)
+	}
+}
+
+// TestUserNamespaceVolumeWithoutIDMap: a bind volume on overlayfs, which
+// cannot be idmapped, fails the start with an error that names the
+// volume, its source, the file system and the three ways out; marked
+// chown = true (its files given to the range before the start, by
+// launch) it is mounted as it is.
+func TestUserNamespaceVolumeWithoutIDMap(t *testing.T) {
+	cfg, _ := usernsConfig(t, "stat -c '%u %n' /ovl/f")
+	dir := t.TempDir()
+	for _, d := range []string{"lower", "upper", "work", "merged"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	merged := filepath.Join(dir, "merged")
+	opts := "lowerdir=" + filepath.Join(dir, "lower") + ",upperdir=" + filepath.Join(dir, "upper") + ",workdir=" + filepath.Join(dir, "work")
+	if err := unix.Mount("overlay", merged, "overlay", 0, opts); err != nil {
+		t.Skipf("no overlayfs to test with: %v", err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(merged, unix.MNT_DETACH) })
+	if err := os.WriteFile(filepath.Join(merged, "f"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := cfg.Spec.Mounts
+	cfg.Spec.Mounts = append(slices.Clip(base), specs.Mount{Destination: "/ovl", Type: "bind", Source: merged, Options: []string{"rbind", "nosuid", "nodev"}})
+	_, err := Start(cfg, StartOptions{})
+	if err == nil {
+		t.Fatal("a volume on overlayfs was idmapped")
+	}
+	for _, want := range []string{"mount " + merged + " on /ovl", "its file system (overlayfs) does not support idmapped mounts",
+		"set chown = true on this [[volume]]", "idmap = false", `userns = "host"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	if err := os.Lchown(filepath.Join(merged, "f"), int(cfg.UserNS.UID)+7, int(cfg.UserNS.GID)+7); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Spec.Mounts = append(slices.Clip(base), specs.Mount{Destination: "/ovl", Type: "bind", Source: merged, Options: []string{"rbind", "nosuid", "nodev", chownMount, NoIDMapMount}})
+	out, status := run(t, cfg)
+	if status != 0 || !strings.Contains(out, "7 /ovl/f") {
+		t.Errorf("chown volume: exit %d, want the range's 7 as the container's 7:\n%s", status, out)
 	}
 }

@@ -79,7 +79,14 @@ func (b *builder) run(ctx context.Context, st *state, scope *argScope, c *instru
 		if status != 0 {
 			return nil, runFailed(argv, status, out.String(), b.o.Quiet)
 		}
-		info, err := archive.CommitLayer(b.o.Store, name, nil, layer.IDShift{})
+		// A step's container has a user namespace of its own (the
+		// default): its layer holds the range's IDs, committed as the
+		// container's, as dockah commit does.
+		r, err := b.o.Store.ContainerIDRange(name)
+		if err != nil {
+			return nil, err
+		}
+		info, err := archive.CommitLayer(b.o.Store, name, nil, layer.IDShift{UID: r.UID, GID: r.GID, Size: r.Size})
 		if err != nil {
 			return nil, err
 		}

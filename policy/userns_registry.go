@@ -111,6 +111,46 @@ func (r *UserNSRegistry) Allocate(name string, size uint32, pools Pools) (IDMapp
 	return out, err
 }
 
+// Reserve records m, a mapping the definition gives explicitly
+// (uid_map, gid_map), as the container's, so that no range allocated
+// later overlaps it; it refuses one that overlaps another container's
+// range, naming that container. A container that holds m already takes a
+// shared lock and writes nothing.
+func (r *UserNSRegistry) Reserve(name string, m IDMapping) error {
+	if err := checkContainerName(name); err != nil {
+		return err
+	}
+	var held IDMapping
+	found := false
+	err := r.locked(unix.LOCK_SH, func() error {
+		f, err := r.load()
+		held, found = f.Containers[name]
+		return err
+	})
+	if err != nil || (found && held == m) {
+		return err
+	}
+	return r.locked(unix.LOCK_EX, func() error {
+		f, err := r.load()
+		if err != nil {
+			return err
+		}
+		for other, o := range f.Containers {
+			if other == name {
+				continue
+			}
+			if m.UIDRange().overlaps(o.UIDRange()) {
+				return fmt.Errorf("uid_map \"0 %d %d\" of %s overlaps the user IDs %d to %d of container %s: choose host IDs no other container holds (dockah inspect shows each container's)", m.UID, m.Size, name, o.UID, uint64(o.UID)+uint64(o.Size)-1, other)
+			}
+			if m.GIDRange().overlaps(o.GIDRange()) {
+				return fmt.Errorf("gid_map \"0 %d %d\" of %s overlaps the group IDs %d to %d of container %s: choose host IDs no other container holds (dockah inspect shows each container's)", m.GID, m.Size, name, o.GID, uint64(o.GID)+uint64(o.Size)-1, other)
+			}
+		}
+		f.Containers[name] = m
+		return r.save(f)
+	})
+}
+
 // Release frees the container's range. Releasing an unknown name is not
 // an error.
 func (r *UserNSRegistry) Release(name string) error {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -233,5 +234,36 @@ func BenchmarkUserNSAllocateHeld(b *testing.B) {
 		if _, err := reg.Allocate("c50", 65536, pools); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestUserNSRegistryReserve: an explicit mapping is recorded, ranges
+// allocated after it avoid it, and one that overlaps another container's
+// range is refused with that container's name.
+func TestUserNSRegistryReserve(t *testing.T) {
+	reg := newUserNSRegistry(t)
+	pools := Pools{UID: []IDRange{{Start: 100000, Size: 1 << 20}}, GID: []IDRange{{Start: 100000, Size: 1 << 20}}}
+	fixed := IDMapping{UID: 100000, GID: 100000, Size: 65536}
+	if err := reg.Reserve("fixed", fixed); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Reserve("fixed", fixed); err != nil {
+		t.Fatalf("again: %v", err)
+	}
+	a, err := reg.Allocate("a", 65536, pools)
+	if err != nil || a.UIDRange().overlaps(fixed.UIDRange()) {
+		t.Fatalf("a = %+v (%v) overlaps the reserved %+v", a, err, fixed)
+	}
+	err = reg.Reserve("b", IDMapping{UID: a.UID + 10, GID: 900000, Size: 10})
+	if err == nil || !strings.Contains(err.Error(), "uid_map \"0 "+strconv.Itoa(int(a.UID+10))+" 10\" of b overlaps") || !strings.Contains(err.Error(), "container a") {
+		t.Fatalf("overlapping uid_map: %v", err)
+	}
+	err = reg.Reserve("b", IDMapping{UID: 900000, GID: 100005, Size: 10})
+	if err == nil || !strings.Contains(err.Error(), "gid_map") || !strings.Contains(err.Error(), "container fixed") {
+		t.Fatalf("overlapping gid_map: %v", err)
+	}
+	// A container may move its own reservation.
+	if err := reg.Reserve("fixed", IDMapping{UID: 100010, GID: 100010, Size: 100}); err != nil {
+		t.Fatal(err)
 	}
 }

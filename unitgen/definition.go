@@ -177,6 +177,13 @@ type Volume struct {
 	// volume is idmapped: its files keep the IDs the container knows
 	// them by, as the image layers do.
 	HostIDs bool
+	// Chown ([[volume]] chown = true), for a bind volume of a container
+	// with a user namespace, gives the source's files to the container's
+	// range once (host ID n becomes the range's n, recorded so that later
+	// starts do not walk it again), and mounts it as it then is: for a
+	// file system that cannot be idmapped. With userns = "host" a volume
+	// given to a range before gets its host IDs back.
+	Chown bool
 }
 
 // IsNamed reports whether Source names a named volume rather than a path.
@@ -236,7 +243,7 @@ const (
 	// in the container is root on the host, bounded by the policy.
 	UserNSHost = "host"
 	// UserNSDefault is the mode of a definition that does not choose.
-	UserNSDefault = UserNSHost
+	UserNSDefault = UserNSAuto
 	// DefaultUserNSSize is the number of IDs of a range: every 16-bit ID
 	// an image may use (nobody is 65534).
 	DefaultUserNSSize = 65536
@@ -270,6 +277,18 @@ type Security struct {
 	// UserNSSize is the number of host IDs of the container's range
 	// (UserNSAuto).
 	UserNSSize uint32
+	// UIDMap and GIDMap, when set (uid_map, gid_map), are the range the
+	// definition chooses instead of one allocated from the pool
+	// (UserNSAuto); GIDMap is UIDMap's when only uid_map is given, and
+	// UserNSSize is their size.
+	UIDMap *IDMap `json:",omitempty"`
+	GIDMap *IDMap `json:",omitempty"`
+}
+
+// IDMap is one line of a uid_map or gid_map: container IDs 0 to Size-1
+// are host IDs Host to Host+Size-1.
+type IDMap struct {
+	Host, Size uint32
 }
 
 // Restart policies (Restart= of systemd).

@@ -1,6 +1,7 @@
 package unitgen
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -81,4 +82,23 @@ func checkUnits(t *testing.T, out *Output) {
 			t.Fatalf("link path %q leaves the output directory", l.Path)
 		}
 	}
+}
+
+// FuzzParseIDMap: a map it accepts never includes host root nor reaches
+// past 2^32-1, and prints back to what it parses.
+func FuzzParseIDMap(f *testing.F) {
+	f.Add("0 100000 65536")
+	f.Add("0 4294901760 65536")
+	f.Fuzz(func(t *testing.T, s string) {
+		m, msg := ParseIDMap(s)
+		if msg != "" {
+			return
+		}
+		if m.Host == 0 || m.Size == 0 || uint64(m.Host)+uint64(m.Size) > 1<<32 {
+			t.Fatalf("%q accepted as %+v", s, m)
+		}
+		if again, msg := ParseIDMap(fmt.Sprintf("0 %d %d", m.Host, m.Size)); msg != "" || again != m {
+			t.Fatalf("%+v does not print back: %+v %q", m, again, msg)
+		}
+	})
 }

@@ -29,6 +29,7 @@ var topFields = withPrefix("", []field[Definition]{
 	}},
 	{"security", func(c *converter, n *node, key string, d *Definition) {
 		walk(c, n, key, securityFields, &d.Security)
+		checkUserNS(c, n, key, &d.Security)
 	}},
 	{"service", func(c *converter, n *node, key string, d *Definition) {
 		walk(c, n, key, serviceFields, &d.Service)

@@ -68,6 +68,7 @@ var volumeFields = withPrefix("volume", []field[Volume]{
 			out.HostIDs = !idmap
 		}
 	}},
+	{"chown", func(c *converter, n *node, key string, out *Volume) { out.Chown, _ = c.boolean(n, key) }},
 })
 
 // checkVolumes checks what depends on several keys of a volume: copy is a
@@ -75,6 +76,23 @@ var volumeFields = withPrefix("volume", []field[Volume]{
 // copy key there says the author expects something that will not happen).
 func checkVolumes(c *converter, n *node, key string, volumes []Volume) {
 	for i := range volumes {
+		var table map[string]*node
+		if i < len(n.list) {
+			table = n.list[i].table
+		}
+		if volumes[i].Chown {
+			at := n
+			if table != nil && table["chown"] != nil {
+				at = table["chown"]
+			}
+			// chown gives a host directory to the range; a named volume
+			// is the store's, made for the container's own IDs.
+			if volumes[i].IsNamed() {
+				c.fail(at, key+".chown", "chown with a bind volume (an absolute source path) only", "%s is a named volume, which is idmapped", quote(volumes[i].Source))
+			} else if im := table["idmap"]; table != nil && im != nil && !volumes[i].HostIDs {
+				c.fail(im, key+".idmap", "idmap = false, or no idmap key, with chown = true", "chown = true gives the files to the range on disk instead of idmapping them")
+			}
+		}
 		if volumes[i].IsNamed() {
 			continue
 		}

@@ -1,6 +1,8 @@
 package unitgen
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -90,7 +92,92 @@ var securityFields = withPrefix("security", []field[Security]{
 			out.UserNSSize = uint32(v)
 		}
 	}},
+	{"uid_map", func(c *converter, n *node, key string, out *Security) { out.UIDMap = c.idMap(n, key) }},
+	{"gid_map", func(c *converter, n *node, key string, out *Security) { out.GIDMap = c.idMap(n, key) }},
 })
+
+const acceptIDMap = `"0 HOST SIZE" (container IDs 0 to SIZE-1 are host IDs HOST to HOST+SIZE-1; HOST at least 1, SIZE 1 to 1073741824, HOST+SIZE at most 4294967296)`
+
+// idMap returns a uid_map or gid_map line, or nil.
+func (c *converter) idMap(n *node, key string) *IDMap {
+	s, ok := c.line(n, key)
+	if !ok {
+		return nil
+	}
+	m, msg := ParseIDMap(s)
+	if msg != "" {
+		c.fail(n, key, acceptIDMap, "%s %s", quote(s), msg)
+		return nil
+	}
+	return &m
+}
+
+// ParseIDMap parses "0 HOST SIZE", the one line of a uid_map or gid_map
+// dockah takes (as /proc/PID/uid_map and dockah inspect show it); msg
+// says what is wrong, or is empty.
+func ParseIDMap(s string) (IDMap, string) {
+	f := strings.Fields(s)
+	if len(f) != 3 {
+		return IDMap{}, "is not three numbers"
+	}
+	var v [3]uint64
+	for i, x := range f {
+		n, err := strconv.ParseUint(x, 10, 32)
+		if err != nil {
+			return IDMap{}, fmt.Sprintf("has %q, which is not a number from 0 to 4294967295", x)
+		}
+		v[i] = n
+	}
+	switch {
+	case v[0] != 0:
+		return IDMap{}, "does not start at container ID 0 (one line, from 0, is what dockah maps)"
+	case v[1] == 0:
+		return IDMap{}, "maps onto host root (host ID 0)"
+	case v[2] == 0 || v[2] > MaxUserNSSize:
+		return IDMap{}, fmt.Sprintf("has the size %d", v[2])
+	case v[1]+v[2] > 1<<32:
+		return IDMap{}, "reaches past host ID 4294967295"
+	}
+	return IDMap{Host: uint32(v[1]), Size: uint32(v[2])}, ""
+}
+
+// checkUserNS checks what depends on several keys of [security] (n):
+// explicit maps need a user namespace of its own, gid_map needs uid_map
+// and its size, and userns_size is theirs. It changes nothing: gid_map
+// defaults to uid_map (Security.IDMaps), so that a drop-in that changes
+// uid_map alone moves both.
+func checkUserNS(c *converter, n *node, key string, s *Security) {
+	at := func(k string) *node {
+		if n.table != nil && n.table[k] != nil {
+			return n.table[k]
+		}
+		return n
+	}
+	switch {
+	case s.UIDMap == nil && s.GIDMap == nil:
+	case s.UIDMap == nil:
+		c.fail(at("gid_map"), key+".gid_map", "gid_map with uid_map", "gid_map is given without uid_map")
+	case s.UserNS != UserNSAuto:
+		c.fail(at("uid_map"), key+".uid_map", `uid_map with userns = "auto" (the default)`, "uid_map maps a user namespace of the container's own, and userns is %s", quote(s.UserNS))
+	case s.GIDMap != nil && s.GIDMap.Size != s.UIDMap.Size:
+		c.fail(at("gid_map"), key+".gid_map", "a gid_map of uid_map's size", "its size %d is not uid_map's %d", s.GIDMap.Size, s.UIDMap.Size)
+	case n.table != nil && n.table["userns_size"] != nil && s.UserNSSize != s.UIDMap.Size:
+		c.fail(at("userns_size"), key+".userns_size", "no userns_size with uid_map, or uid_map's size", "%d is not uid_map's size %d", s.UserNSSize, s.UIDMap.Size)
+	}
+}
+
+// IDMaps returns the explicit maps of the definition (uid_map, and
+// gid_map or uid_map's again), or false when the range is allocated.
+func (s Security) IDMaps() (uid, gid IDMap, ok bool) {
+	if s.UserNS != UserNSAuto || s.UIDMap == nil {
+		return IDMap{}, IDMap{}, false
+	}
+	uid, gid = *s.UIDMap, *s.UIDMap
+	if s.GIDMap != nil {
+		gid = *s.GIDMap
+	}
+	return uid, gid, true
+}
 
 // capability returns the element check of a capability list: it
 // canonicalises the name ("net_admin" is "CAP_NET_ADMIN").

@@ -25,6 +25,12 @@ const OptionalMount = "x-dockah.optional"
 // container's range. activation.NoIDMapMount is the same string.
 const NoIDMapMount = "x-dockah.noidmap"
 
+// ChownMount is a mount option of dockah's own: the bind volume's files
+// are given to the container's range before it is mounted ([[volume]]
+// chown = true). The shim does it (rootfs.Store.ChownVolume) and
+// activation ignores the option.
+const ChownMount = "x-dockah.chown"
+
 // JournalSyslogSocket is the host journal's syslog socket, bound at
 // /dev/log in every container so syslog messages reach the host journal.
 const JournalSyslogSocket = "/run/systemd/journal/dev-log"
@@ -251,7 +257,10 @@ func userMounts(def *Definition, volumeDir string) []specs.Mount {
 		if v.ReadOnly {
 			opts = append(opts, "ro")
 		}
-		if v.HostIDs {
+		if v.Chown {
+			// The files are the range's on disk: mounted as they are.
+			opts = append(opts, ChownMount, NoIDMapMount)
+		} else if v.HostIDs {
 			opts = append(opts, NoIDMapMount)
 		}
 		mounts = append(mounts, specs.Mount{Destination: v.Target, Type: "bind", Source: source, Options: opts})

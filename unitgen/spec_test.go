@@ -65,7 +65,8 @@ func TestEnvironmentLayers(t *testing.T) {
 func TestSpecFromDefinition(t *testing.T) {
 	def := &Definition{Name: "web@blue", Container: Container{
 		Image: "nginx", WorkingDir: "/srv", User: "www-data", ReadOnly: true, Network: NetworkHost,
-	}, Volumes: []Volume{{Source: "data", Target: "/data"}, {Source: "/srv/www", Target: "/www", ReadOnly: true}},
+	}, Volumes: []Volume{{Source: "data", Target: "/data"}, {Source: "/srv/www", Target: "/www", ReadOnly: true},
+		{Source: "/srv/up", Target: "/up", Chown: true}, {Source: "/srv/ro", Target: "/ro", HostIDs: true}},
 		Tmpfs:     []Tmpfs{{Target: "/run", Size: 1 << 20}},
 		Security:  Security{NoNewPrivileges: true},
 		Resources: Resources{MemoryMax: 1 << 30, TasksMax: 64, CPUQuota: 50},
@@ -90,6 +91,8 @@ func TestSpecFromDefinition(t *testing.T) {
 		"tmpfs tmpfs /run nosuid,nodev,mode=1777,size=1048576",
 		"bind /var/lib/dockah/volumes/data/_data /data rbind,nosuid,nodev",
 		"bind /srv/www /www rbind,nosuid,nodev,ro",
+		"bind /srv/up /up rbind,nosuid,nodev,x-dockah.chown,x-dockah.noidmap",
+		"bind /srv/ro /ro rbind,nosuid,nodev,x-dockah.noidmap",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("mounts (-want +got):\n%s", diff)

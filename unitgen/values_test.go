@@ -1,6 +1,7 @@
 package unitgen
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -183,4 +184,29 @@ func TestCheckOthers(t *testing.T) {
 	checkTable(t, "checkFDName", checkFDName,
 		[]string{"http", "a.b-c_1"},
 		[]string{"", "a:b", "a b", string(make([]byte, 65))})
+}
+
+func TestParseIDMap(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want IDMap
+		msg  string
+	}{
+		{"0 100000 65536", IDMap{Host: 100000, Size: 65536}, ""},
+		{"  0\t1 1 ", IDMap{Host: 1, Size: 1}, ""},
+		{"0 4294901760 65536", IDMap{Host: 4294901760, Size: 65536}, ""},
+		{"0 4294901761 65536", IDMap{}, "reaches past host ID 4294967295"},
+		{"1 100000 10", IDMap{}, "does not start at container ID 0"},
+		{"0 0 10", IDMap{}, "maps onto host root"},
+		{"0 100000 0", IDMap{}, "has the size 0"},
+		{"0 100000 1073741825", IDMap{}, "has the size 1073741825"},
+		{"0 100000", IDMap{}, "is not three numbers"},
+		{"0 -5 10", IDMap{}, "not a number"},
+		{"0 100000 10\n0 5 5", IDMap{}, "is not three numbers"},
+	} {
+		got, msg := ParseIDMap(tt.in)
+		if got != tt.want || !strings.Contains(msg, tt.msg) || (tt.msg == "") != (msg == "") {
+			t.Errorf("ParseIDMap(%q) = %+v %q, want %+v %q", tt.in, got, msg, tt.want, tt.msg)
+		}
+	}
 }

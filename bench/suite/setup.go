@@ -134,7 +134,7 @@ func (s *suite) writeDefinitions() error {
 	defs := map[string]string{
 		"bench-dockah":           servedDefinition("dockah"),
 		"bench-dockah-nosandbox": servedDefinition("dockah-nosandbox"),
-		"bench-dockah-userns":    definition().Table("[[socket]]", `listen = "`+addrOf("dockah-userns")+`"`).Table("[security]", `userns = "auto"`).String(),
+		"bench-dockah-hostids":   definition().Table("[[socket]]", `listen = "`+addrOf("dockah-hostids")+`"`).Table("[security]", `userns = "host"`).String(),
 		"bench-dockah-fwd":       definition().Table("[[socket]]", `listen = "`+addrOf("dockah-fwd")+`"`, "port = 8080").String(),
 		"bench-true":             definition().Container(`entrypoint = ["/bin/true"]`).String(),
 	}
@@ -155,7 +155,7 @@ func (s *suite) writeDefinitions() error {
 var ports = map[string]int{
 	"floor": 18501, "dockah": 18502, "dockah-fwd": 18503, "crun": 18504,
 	"crun-seccomp": 18505, "runc": 18506, "podman": 18507, "nspawn": 18508,
-	"floor-sandbox": 18509, "dockah-nosandbox": 18510, "dockah-userns": 18511,
+	"floor-sandbox": 18509, "dockah-nosandbox": 18510, "dockah-hostids": 18511,
 	"socket-proxyd": 18513,
 }
 
@@ -210,7 +210,7 @@ func (s *suite) writeUnits() error {
 	if s.podman.broken {
 		delete(units, "podman")
 	}
-	sockets := []string{"bench-dockah.socket", "bench-dockah-nosandbox.socket", "bench-dockah-fwd.socket", "bench-dockah-userns.socket", "bench-proxyd-backend.socket"}
+	sockets := []string{"bench-dockah.socket", "bench-dockah-nosandbox.socket", "bench-dockah-fwd.socket", "bench-dockah-hostids.socket", "bench-proxyd-backend.socket"}
 	backend := map[string]string{
 		"/etc/systemd/system/bench-proxyd-backend.socket":  "[Socket]\nListenStream=" + proxydBackend + "\n",
 		"/etc/systemd/system/bench-proxyd-backend.service": "[Unit]\nStartLimitIntervalSec=0\nPartOf=bench-socket-proxyd.service\n\n[Service]\nExecStart=" + rootfs + "/hello\n",

@@ -53,6 +53,13 @@ func (r buildRunner) Run(ctx context.Context, name string, req build.RunRequest)
 	if err != nil {
 		return 0, err
 	}
+	// The step's range goes back to the pool with it (its layer records
+	// the range it holds, for the commit).
+	defer func() {
+		if reg, err := launch.UserNSRegistry(r.storeRoot); err == nil {
+			_ = reg.Release(name)
+		}
+	}()
 	return startStep(ctx, prep.Config, req.Output)
 }
 

@@ -65,7 +65,7 @@ Nice = 5
 		"socket":    []any{map[string]any{"listen": "127.0.0.1:8080", "port": float64(80), "type": "stream"}},
 		"tmpfs":     []any{map[string]any{"target": "/cache", "mode": "0700"}},
 		"resources": map[string]any{"memory_max": float64(512 << 20), "tasks_max": "infinity", "cpu_quota": float64(50)},
-		"security":  map[string]any{"selinux_type": "spc_t", "no_new_privileges": true, "seccomp": "default", "unit_sandbox": "shim", "userns": "host", "userns_size": float64(65536)},
+		"security":  map[string]any{"selinux_type": "spc_t", "no_new_privileges": true, "seccomp": "default", "unit_sandbox": "shim", "userns": "auto", "userns_size": float64(65536)},
 		"service":   map[string]any{"stop_timeout": "1m30s", "wanted_by": []any{"multi-user.target"}},
 		"systemd":   map[string]any{"service": []any{map[string]any{"key": "Nice", "value": "5"}}},
 	}

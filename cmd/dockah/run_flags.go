@@ -92,7 +92,7 @@ func (o *runOptions) addFlags(fl *pflag.FlagSet) {
 	fl.StringSliceVar(&o.capAdd, "cap-add", nil, "add capabilities (NET_ADMIN, CAP_SYS_TIME, ALL)")
 	fl.StringSliceVar(&o.capDrop, "cap-drop", nil, "drop capabilities")
 	fl.StringArrayVar(&o.securityOpt, "security-opt", nil, "seccomp=unconfined|PROFILE.json, no-new-privileges[=true|false]")
-	fl.StringVar(&o.userns, "userns", "", `user namespace: "auto" (a range of host IDs of its own) or "host" (the definitions' default)`)
+	fl.StringVar(&o.userns, "userns", "", `user namespace: "auto" (a range of host IDs of its own, the default) or "host" (the host's IDs)`)
 	fl.StringVar(&o.network, "network", "", "none (loopback only, the default) or host")
 	fl.StringVar(&o.stopSignal, "stop-signal", "", "signal that stops the container (default SIGTERM)")
 	fl.StringVar(&o.stopTimeout, "stop-timeout", "", "seconds to wait after the stop signal before killing (default 10)")
@@ -138,6 +138,7 @@ type runVolume struct {
 	ReadOnly bool   `toml:"read_only,omitempty"`
 	Relabel  string `toml:"relabel,omitempty"`
 	IDMap    *bool  `toml:"idmap,omitempty"`
+	Chown    bool   `toml:"chown,omitempty"`
 }
 
 type runTmpfs struct {
@@ -384,8 +385,11 @@ func volumeFlag(v, cwd string) (runVolume, error) {
 				// With --userns auto: the host's IDs as they are.
 				no := false
 				vol.IDMap = &no
+			case "chown":
+				// Its files given to the container's range once.
+				vol.Chown = true
 			default:
-				return runVolume{}, fmt.Errorf("-v %q: option %q is not supported; accepted: ro, rw, z, Z, noidmap", v, opt)
+				return runVolume{}, fmt.Errorf("-v %q: option %q is not supported; accepted: ro, rw, z, Z, noidmap, chown", v, opt)
 			}
 		}
 	}

@@ -86,7 +86,11 @@ func TestRunFlagsBecomeTheDefinition(t *testing.T) {
 			v := d.Volumes
 			return d.Security.UserNS == unitgen.UserNSAuto && len(v) == 2 && v[0].HostIDs && v[0].ReadOnly && !v[1].HostIDs
 		}},
-		{[]string{"x"}, func(d *unitgen.Definition) bool { return d.Security.UserNS == unitgen.UserNSDefault }},
+		{[]string{"-v", "/srv/up:/up:chown", "x"}, func(d *unitgen.Definition) bool {
+			return len(d.Volumes) == 1 && d.Volumes[0].Chown
+		}},
+		{[]string{"--userns", "host", "x"}, func(d *unitgen.Definition) bool { return d.Security.UserNS == unitgen.UserNSHost }},
+		{[]string{"x"}, func(d *unitgen.Definition) bool { return d.Security.UserNS == unitgen.UserNSAuto }},
 		{[]string{"--tmpfs", "/run", "--tmpfs", "/tmp:size=64m,mode=1770,rw,nosuid", "x"}, func(d *unitgen.Definition) bool {
 			tm := d.Tmpfs
 			return len(tm) == 2 && tm[0].Target == "/run" && tm[1].Size == 64<<20 && tm[1].Mode == 0o770|fs.ModeSticky

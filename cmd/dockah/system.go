@@ -12,11 +12,12 @@ import (
 func newSystemCommand(opts *globalOptions) *cobra.Command {
 	system := &cobra.Command{
 		Use:   "system COMMAND",
-		Short: "Show and reclaim the disk space of the image store",
+		Short: "Show and reclaim the disk space of the image store; record the pool of containers' IDs",
 		Example: `  dockah system df
-  dockah system prune`,
+  dockah system prune
+  dockah system subids`,
 	}
-	system.AddCommand(newSystemDfCommand(opts), newSystemPruneCommand(opts))
+	system.AddCommand(newSystemDfCommand(opts), newSystemPruneCommand(opts), newSystemSubidsCommand())
 	requireSubcommand(system)
 	return system
 }

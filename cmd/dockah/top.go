@@ -34,8 +34,10 @@ init = true, dockah's init is the container's pid 1 and is shown.
 Without more arguments the columns are podman top's: USER PID PPID %CPU
 ELAPSED TTY TIME COMMAND, read from /proc. PIDs are the host's (those of
 systemctl status, kill and dockah ps); the descriptor cpid is the pid
-inside the container. USER and GROUP are named from the container's
-/etc/passwd and /etc/group, huser and hgroup from the host's.
+inside the container. USER and GROUP are the IDs the container knows
+(its user namespace's, the default), named from its /etc/passwd and
+/etc/group; huser and hgroup are the host's IDs (a range's, with a user
+namespace of its own), named from the host's files.
 
 Other columns are chosen with podman's format descriptors, as arguments
 or comma-separated: ` + topDescriptorNames() + `,
@@ -145,12 +147,22 @@ func namedProcesses(initPID int, procs []*usage.Process) []*topProcess {
 		root.Close()
 	}
 	hUsers, hGroups := idNames(func(name string) (*os.File, error) { return os.Open("/" + name) })
+	// The container's own names are of the IDs its user namespace knows
+	// the processes by: the host's, mapped by the init's maps.
+	uids, uerr := usage.ReadIDMap(initPID, "uid_map")
+	gids, gerr := usage.ReadIDMap(initPID, "gid_map")
+	inside := func(m usage.IDMap, err error, id int) int {
+		if err != nil {
+			return id
+		}
+		return m.Inside(id)
+	}
 	out := make([]*topProcess, len(procs))
 	for i, p := range procs {
 		out[i] = &topProcess{
 			Process: *p,
-			User:    idName(cUsers, p.UID), RealUser: idName(cUsers, p.RealUID),
-			Group: idName(cGroups, p.GID), RealGroup: idName(cGroups, p.RealGID),
+			User:    idName(cUsers, inside(uids, uerr, p.UID)), RealUser: idName(cUsers, inside(uids, uerr, p.RealUID)),
+			Group: idName(cGroups, inside(gids, gerr, p.GID)), RealGroup: idName(cGroups, inside(gids, gerr, p.RealGID)),
 			HostUser: idName(hUsers, p.UID), HostGroup: idName(hGroups, p.GID),
 			Label: processLabel(p.PID),
 		}

@@ -91,16 +91,22 @@ func TestTop(t *testing.T) {
 		t.Errorf("no process of busy uses CPU:\n%s", b.Dockah(t, "top", "busy", "pid", "%C", "etime", "time"))
 	}
 
-	// Descriptors: the init is pid 1 inside.
-	_, rows = topRows(t, b.Dockah(t, "top", "busy", "pid,cpid", "huser", "seccomp", "args"))
+	// Descriptors: the init is pid 1 inside; on the host it is the
+	// first ID of its user namespace's range (a number: the host's
+	// files do not name it), root in the container.
+	uidMap := strings.Fields(b.Exec(t, "", "cat", "/proc/"+pid+"/uid_map").Stdout)
+	if len(uidMap) != 3 || uidMap[0] != "0" || uidMap[1] == "0" {
+		t.Fatalf("busy's uid_map %q: want a range of its own (the default)", uidMap)
+	}
+	_, rows = topRows(t, b.Dockah(t, "top", "busy", "pid,cpid", "huser", "user", "seccomp", "args"))
 	found := false
 	for _, r := range rows {
 		if r[0] == pid {
-			found = r[1] == "1" && r[2] == "root" && r[3] == "filter"
+			found = r[1] == "1" && r[2] == uidMap[1] && r[3] == "root" && r[4] == "filter"
 		}
 	}
 	if !found {
-		t.Errorf("no row for the init %s with cpid 1, user root and a seccomp filter: %q", pid, rows)
+		t.Errorf("no row for the init %s with cpid 1, host user %s, user root and a seccomp filter: %q", pid, uidMap[1], rows)
 	}
 
 	// ps options: the host's ps, the container's lines only.

@@ -88,6 +88,13 @@ func confineBox(t *testing.T) *box.Box {
 				t.Fatal(err)
 			}
 		}
+		// The bind volumes are idmapped onto the containers' ranges,
+		// which the box's overlayfs root cannot be: tmpfs can.
+		for _, dir := range []string{dataDir, roDir} {
+			if err := b.MountTmpfs(dir); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for name, def := range definitions {
 			if err := b.WriteFile("/etc/dockah/containers/"+name+".toml", []byte(def), 0o644); err != nil {
 				t.Fatal(err)

@@ -37,7 +37,12 @@ func runBox(t *testing.T) *box.Box {
 		if err := b.WriteFile("/srv/env/app.env", []byte("# app\nFROM_FILE=yes\nMODE=file\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := b.WriteFile("/srv/share/host.txt", []byte("from the host\n"), 0o644); err != nil {
+		// A tmpfs: the bind volume is idmapped onto the container's
+		// range, which the box's overlayfs root cannot be.
+		if err := b.MountTmpfs("/srv/share"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Run("sh", "-c", "echo 'from the host' > /srv/share/host.txt"); err != nil {
 			t.Fatal(err)
 		}
 	})

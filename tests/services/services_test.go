@@ -280,6 +280,11 @@ func TestSSHD(t *testing.T) {
 	if _, err := ssh("root", "yes", "true"); err == nil {
 		t.Error("root logged in")
 	}
+	// sshd is the container's root: on the host, the first ID of its
+	// range (mainUID checks the map).
+	if uid := sshd.mainUID(t, b); uid != "0" {
+		t.Errorf("sshd runs as uid %s in its container, want root", uid)
+	}
 	// A session with a terminal: sshd gives the user a pty of the
 	// container's devpts.
 	if out, err := ssh("dockah", "yes", "-tt", "tty"); err != nil || !strings.HasPrefix(out, "/dev/pts/") {

@@ -105,8 +105,9 @@ func (s *service) install(t *testing.T, b *box.Box) {
 		files[dir+name] = content
 	}
 	if mode := os.Getenv("DOCKAH_TEST_USERNS"); mode != "" {
-		// The real services with their own user namespaces (or
-		// explicitly without): DOCKAH_TEST_USERNS=auto.
+		// The real services run with the default (a user namespace of
+		// their own); DOCKAH_TEST_USERNS=host runs them with the host's
+		// IDs instead.
 		files[dir+"52-test-userns.toml"] = fmt.Sprintf("[security]\nuserns = %q\n", mode)
 	}
 	for path, content := range s.files {
@@ -169,9 +170,9 @@ func (s *service) mainUID(t *testing.T, b *box.Box) string {
 		t.Fatal(err)
 	}
 	uid := strings.TrimSpace(out)
-	// In a user namespace of its own (DOCKAH_TEST_USERNS=auto), the
-	// container's uid is the host's minus its range's start, and root
-	// must not be the host's.
+	// In a user namespace of its own (the default), the container's uid
+	// is the host's minus its range's start, and root must not be the
+	// host's.
 	idmap, err := b.Run("cat", "/proc/"+pid+"/uid_map")
 	if err != nil {
 		t.Fatal(err)
@@ -184,8 +185,8 @@ func (s *service) mainUID(t *testing.T, b *box.Box) string {
 		}
 		return strconv.FormatUint(host-start, 10)
 	}
-	if os.Getenv("DOCKAH_TEST_USERNS") == "auto" {
-		t.Errorf("%s runs in the host's user namespace (uid_map %q) with DOCKAH_TEST_USERNS=auto", s.name, idmap)
+	if os.Getenv("DOCKAH_TEST_USERNS") != "host" {
+		t.Errorf("%s runs in the host's user namespace (uid_map %q), not in one of its own (the default)", s.name, idmap)
 	}
 	return uid
 }

@@ -62,10 +62,10 @@ func define(t *testing.T, b *box.Box, name, text string) {
 	})
 }
 
-// sleeper is a container that sleeps, with userns = "auto" and extra
-// definition text.
+// sleeper is a container that sleeps, with the default user namespace
+// (userns = "auto") and extra text in its [security] table.
 func sleeper(extra string) string {
-	return "[container]\nimage = \"" + image + "\"\nentrypoint = [\"/bin/sh\", \"-c\", \"touch /made-by-root; exec sleep 600\"]\n\n[service]\nstop_signal = \"SIGKILL\"\n\n[security]\nuserns = \"auto\"\n" + extra
+	return "[container]\nimage = \"" + image + "\"\nentrypoint = [\"/bin/sh\", \"-c\", \"touch /made-by-root; exec sleep 600\"]\n\n[service]\nstop_signal = \"SIGKILL\"\n\n[security]\n" + extra
 }
 
 // start starts name and returns the main pid (in the box's pid
@@ -275,8 +275,120 @@ if echo x >> /hostroot/owned-by-host-root; then echo WROTE-HOST-ROOT; fi`
 		t.Fatalf("a bind volume that cannot be idmapped started")
 	}
 	journal, _ = b.Journal("uns-badbind.service")
-	if !strings.Contains(journal, "idmapped mounts") || !strings.Contains(journal, "idmap = false") {
-		t.Errorf("the failure does not say what to do:\n%s", journal)
+	for _, want := range []string{"mount " + hostDir + " on /hostroot", "its file system (overlayfs) does not support idmapped mounts",
+		"set chown = true on this [[volume]]", "idmap = false", `userns = \"host\"`} {
+		if !strings.Contains(journal, want) && !strings.Contains(journal, strings.ReplaceAll(want, `\"`, `"`)) {
+			t.Errorf("the failure does not say %q:\n%s", want, journal)
+		}
+	}
+}
+
+// TestChownVolume: a bind volume on the box's overlayfs root with
+// chown = true is given to the container's range once (the container sees
+// its files with the IDs it had on the host), not walked again at the
+// next start, and given back to the host's IDs with userns = "host".
+func TestChownVolume(t *testing.T) {
+	b := usernsBox(t)
+	const dir = "/opt/uns-chown"
+	for _, f := range []string{"by-root", "sub/by-app"} {
+		if err := b.WriteFile(dir+"/"+f, []byte(f+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chown(b.Path(dir+"/sub/by-app"), 1000, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/passwd", b.Path(dir+"/link")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(b.Path(dir)) })
+	const name = "uns-chown"
+	vol := "\n[[volume]]\nsource = \"" + dir + "\"\ntarget = \"/v\"\nchown = true\n"
+	define(t, b, name, sleeper(vol))
+	pid := start(t, b, name)
+	m := readMap(t, b, pid, "uid_map")
+	owner := func(f string) uint64 {
+		t.Helper()
+		var st unix.Stat_t
+		if err := unix.Lstat(b.Path(dir+"/"+f), &st); err != nil {
+			t.Fatal(err)
+		}
+		return uint64(st.Uid)
+	}
+	for f, want := range map[string]uint64{"": m.Host, "by-root": m.Host, "sub/by-app": m.Host + 1000, "link": m.Host} {
+		if got := owner(f); got != want {
+			t.Errorf("%s/%s is %d on the host, want %d", dir, f, got, want)
+		}
+	}
+	var passwd unix.Stat_t
+	if err := unix.Stat(b.Path("/etc/passwd"), &passwd); err != nil || passwd.Uid != 0 {
+		t.Errorf("the link's target changed owner: %d %v", passwd.Uid, err)
+	}
+	r := b.Exec(t, "", "dockah", "exec", name, "stat", "-c", "%u %n", "/v/by-root", "/v/sub/by-app")
+	if !strings.Contains(r.Stdout, "0 /v/by-root") || !strings.Contains(r.Stdout, "1000 /v/sub/by-app") {
+		t.Errorf("inside, the volume's owners are %q (%s)", r.Stdout, r.Stderr)
+	}
+	// Recorded: the next start does not walk the tree again.
+	if _, err := b.Systemctl("stop", name+".service"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(b.Path(dir+"/by-root"), 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	start(t, b, name)
+	if got := owner("by-root"); got != 0 {
+		t.Errorf("the second start walked the volume again (by-root is %d)", got)
+	}
+	// Back to the host's IDs.
+	if _, err := b.Systemctl("stop", name+".service"); err != nil {
+		t.Fatal(err)
+	}
+	define(t, b, name, sleeper("userns = \"host\"\n"+vol))
+	start(t, b, name)
+	if got, app := owner("sub/by-app"), owner(""); got != 1000 || app != 0 {
+		t.Errorf("with userns = \"host\" the volume is %d (sub/by-app %d), want 0 and 1000", app, got)
+	}
+}
+
+// TestSystemSubids: dockah system subids writes the "containers" entry
+// of the box's /etc/subuid and /etc/subgid, and a container's range is
+// inside it.
+func TestSystemSubids(t *testing.T) {
+	b := usernsBox(t)
+	out := b.Dockah(t, "system", "subids")
+	entry := func(file string) idMap {
+		t.Helper()
+		data, err := os.ReadFile(b.Path(file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if f := strings.Split(line, ":"); len(f) == 3 && f[0] == "containers" {
+				start, _ := strconv.ParseUint(f[1], 10, 32)
+				size, _ := strconv.ParseUint(f[2], 10, 32)
+				return idMap{start, size}
+			}
+		}
+		t.Fatalf("%s has no containers entry after dockah system subids (%s):\n%s", file, out, data)
+		return idMap{}
+	}
+	uids, gids := entry("/etc/subuid"), entry("/etc/subgid")
+	if uids.Host < 524288 || gids.Host < 524288 {
+		t.Errorf("entries %+v %+v reach below systemd's container range", uids, gids)
+	}
+	define(t, b, "uns-subids", sleeper(""))
+	pid := start(t, b, "uns-subids")
+	for _, c := range []struct {
+		file string
+		pool idMap
+	}{{"uid_map", uids}, {"gid_map", gids}} {
+		m := readMap(t, b, pid, c.file)
+		if m.Host < c.pool.Host || m.Host+m.Size > c.pool.Host+c.pool.Size {
+			t.Errorf("%s %+v is outside the entry %+v", c.file, m, c.pool)
+		}
+	}
+	if again := b.Dockah(t, "system", "subids"); !strings.Contains(again, "(present)") || strings.Contains(again, "(added)") {
+		t.Errorf("a second run:\n%s", again)
 	}
 }
 
@@ -356,7 +468,7 @@ func TestCommitIsUnshifted(t *testing.T) {
 	}
 	b.Dockah(t, "commit", "uns-commit", "uns-committed:test")
 	t.Cleanup(func() { _ = b.Exec(t, "", "dockah", "image", "rm", "uns-committed:test") })
-	define(t, b, "uns-from-commit", "[container]\nimage = \"uns-committed:test\"\nentrypoint = [\"/bin/stat\", \"-c\", \"owner=%u:%g\", \"/made-by-root\"]\n")
+	define(t, b, "uns-from-commit", "[container]\nimage = \"uns-committed:test\"\nentrypoint = [\"/bin/stat\", \"-c\", \"owner=%u:%g\", \"/made-by-root\"]\n\n[security]\nuserns = \"host\"\n")
 	if _, err := b.Systemctl("start", "uns-from-commit.service"); err != nil {
 		t.Fatal(err)
 	}
@@ -387,7 +499,8 @@ func TestUnderSystemdSandbox(t *testing.T) {
 func TestSwitchingModesShiftsTheWritableLayer(t *testing.T) {
 	b := usernsBox(t)
 	const name = "uns-switch"
-	hostDef := "[container]\nimage = \"" + image + "\"\nentrypoint = [\"/bin/sh\", \"-c\", \"touch /made-by-root; touch /made-by-app; chown 1000:1000 /made-by-app; exec sleep 600\"]\n\n[service]\nstop_signal = \"SIGKILL\"\n"
+	base := "[container]\nimage = \"" + image + "\"\nentrypoint = [\"/bin/sh\", \"-c\", \"touch /made-by-root; touch /made-by-app; chown 1000:1000 /made-by-app; exec sleep 600\"]\n\n[service]\nstop_signal = \"SIGKILL\"\n"
+	hostDef := base + "\n[security]\nuserns = \"host\"\n"
 	define(t, b, name, hostDef)
 	start(t, b, name)
 	upper := filepath.Join(b.StoreDir(), "containers", name, "upper")
@@ -405,7 +518,7 @@ func TestSwitchingModesShiftsTheWritableLayer(t *testing.T) {
 	if _, err := b.Systemctl("stop", name+".service"); err != nil {
 		t.Fatal(err)
 	}
-	define(t, b, name, hostDef+"\n[security]\nuserns = \"auto\"\n")
+	define(t, b, name, base) // the default: userns = "auto"
 	pid := start(t, b, name)
 	m := readMap(t, b, pid, "uid_map")
 	if uid, _ := owner("made-by-app"); uint64(uid) != m.Host+1000 {

@@ -295,6 +295,9 @@ func compute(name string, store *rootfs.Store, o Options, rec *recorder) (*plan,
 		// Read once by configure already (go-selinux keeps it).
 		selinux: policy.HostSELinux().Enabled(),
 	}
+	if uid, gid, ok := def.Security.IDMaps(); ok {
+		p.Container.UIDMap, p.Container.GIDMap, p.Container.UserNSSize = uid.Host, gid.Host, uid.Size
+	}
 	return p, def, image, nil
 }
 
@@ -329,6 +332,11 @@ func finish(store *rootfs.Store, p *plan, o Options) (*Prepared, error) {
 	}
 	if root.Upper != "" {
 		if err := shiftWritable(store, p.Name, cfg.UserNS); err != nil {
+			return nil, err
+		}
+	}
+	if o.Mode == ModeStart {
+		if err := chownVolumes(store, p.Name, cfg.Spec.Mounts, cfg.UserNS); err != nil {
 			return nil, err
 		}
 	}

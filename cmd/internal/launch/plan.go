@@ -83,6 +83,9 @@ type Container struct {
 	// (userns.go), never kept in a plan.
 	UserNS     string
 	UserNSSize uint32
+	// UIDMap and GIDMap are the first host IDs of the definition's
+	// explicit maps (uid_map, gid_map), of UserNSSize IDs; 0: allocated.
+	UIDMap, GIDMap uint32
 }
 
 // socketSpec is one socket of a socket unit: its container port (0: the

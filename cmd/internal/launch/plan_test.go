@@ -30,7 +30,24 @@ type planHost struct {
 	boot  string // stands in for the boot id
 }
 
-const webDefinition = "[container]\nimage = \"app:1\"\nenvironment = { A = \"1\" }\n"
+// webDefinition ends in its [container] table, which cases extend. As
+// root it has the default user namespace; a run as nobody cannot give the
+// writable layer to a range (chown), so there it says userns = "host".
+var webDefinition = securityTable("") + webContainer
+
+const webContainer = "[container]\nimage = \"app:1\"\nenvironment = { A = \"1\" }\n"
+
+// securityTable is the [security] table of a test's definition: lines, and
+// userns = "host" when the test runs as nobody.
+func securityTable(lines string) string {
+	if os.Geteuid() != 0 {
+		lines += "userns = \"host\"\n"
+	}
+	if lines == "" {
+		return ""
+	}
+	return "[security]\n" + lines + "\n"
+}
 
 // newPlanHost makes one, with web.toml in /etc/dockah/containers. Its
 // clock runs ahead of the files' times by more than racyMargin, so that
@@ -189,7 +206,7 @@ func TestPlanInvalidation(t *testing.T) {
 			}
 		}, wantEnv("A=4")},
 		{"a definition higher in the search path", func(h *planHost) {
-			h.write(h.def("run", "web.toml"), "[container]\nimage = \"app:1\"\nenvironment = { C = \"1\" }\n")
+			h.write(h.def("run", "web.toml"), securityTable("")+"[container]\nimage = \"app:1\"\nenvironment = { C = \"1\" }\n")
 			if err := os.Remove(h.def("etc", "web.toml")); err != nil {
 				h.t.Fatal(err)
 			}
@@ -243,7 +260,7 @@ func TestPlanInvalidation(t *testing.T) {
 				h.write(h.def("etc", "web.toml"), webDefinition+"environment_files = [\""+filepath.Join(h.root, "env")+"\"]\n")
 			case strings.HasPrefix(tc.name, "a seccomp profile"):
 				h.write(filepath.Join(h.root, "seccomp.json"), `{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"}]}`)
-				h.write(h.def("etc", "web.toml"), webDefinition+"[security]\nseccomp = \""+filepath.Join(h.root, "seccomp.json")+"\"\n")
+				h.write(h.def("etc", "web.toml"), securityTable("seccomp = \""+filepath.Join(h.root, "seccomp.json")+"\"\n")+webContainer)
 			}
 			h.warm(h.start())
 			tc.change(h)

@@ -202,6 +202,8 @@ func (w *planWriter) plan(p *plan) {
 	w.int(int64(c.IdleTimeout))
 	w.str(c.UserNS)
 	w.uint(uint64(c.UserNSSize))
+	w.uint(uint64(c.UIDMap))
+	w.uint(uint64(c.GIDMap))
 	names := make([]string, 0, len(p.Sockets))
 	for name := range p.Sockets {
 		names = append(names, name)
@@ -250,6 +252,7 @@ func (r *planReader) plan() *plan {
 	p.Container = Container{Image: r.str(), Unit: r.str(), Notify: r.bool(),
 		StartTimeout: time.Duration(r.int()), IdleTimeout: time.Duration(r.int())}
 	p.Container.UserNS, p.Container.UserNSSize = r.str(), uint32(r.uint())
+	p.Container.UIDMap, p.Container.GIDMap = uint32(r.uint()), uint32(r.uint())
 	if n, ok := r.count(); ok {
 		p.Sockets = make(map[string][]socketSpec, n)
 		for range n {

@@ -42,7 +42,7 @@ import (
 
 // planFormat is the version of the plan's layout and meaning; a plan of
 // another format is recomputed.
-const planFormat = 2 // 2: the definition's userns
+const planFormat = 3 // 2: the definition's userns; 3: its uid_map and gid_map
 
 // racyMargin is how old every input must be for its plan to be written:
 // more than a tick of the kernel's coarse clock, and than the one-second

@@ -6,6 +6,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/dockah/dockah/activation"
 	"github.com/dockah/dockah/policy"
@@ -30,11 +33,20 @@ func userNamespace(storeRoot, name string, c Container, mode Mode) (*activation.
 	if c.UserNS != unitgen.UserNSAuto || mode != ModeStart {
 		return nil, nil
 	}
-	pools, err := IDPools()
+	reg, err := UserNSRegistry(storeRoot)
 	if err != nil {
 		return nil, err
 	}
-	reg, err := UserNSRegistry(storeRoot)
+	if c.UIDMap != 0 {
+		// The definition's own range: recorded, so that no allocated
+		// range overlaps it, and refused if it overlaps another's.
+		m := policy.IDMapping{UID: c.UIDMap, GID: c.GIDMap, Size: c.UserNSSize}
+		if err := reg.Reserve(name, m); err != nil {
+			return nil, err
+		}
+		return &activation.IDMapping{UID: m.UID, GID: m.GID, Size: m.Size}, nil
+	}
+	pools, err := IDPools()
 	if err != nil {
 		return nil, err
 	}
@@ -61,8 +73,27 @@ func shiftWritable(store *rootfs.Store, name string, m *activation.IDMapping) er
 	return store.ShiftWritable(name, want)
 }
 
+// chownVolumes gives the bind volumes marked chown = true to the
+// container's range (m), or back to the host's IDs (m nil), once.
+func chownVolumes(store *rootfs.Store, name string, mounts []specs.Mount, m *activation.IDMapping) error {
+	var want rootfs.IDRange
+	if m != nil {
+		want = rootfs.IDRange{UID: m.UID, GID: m.GID, Size: m.Size}
+	}
+	for _, mnt := range mounts {
+		if slices.Contains(mnt.Options, unitgen.ChownMount) {
+			if err := store.ChownVolume(name, mnt.Source, want); err != nil {
+				return fmt.Errorf("volume %s (chown = true): %w", mnt.Destination, err)
+			}
+		}
+	}
+	return nil
+}
+
 // IDPools reads the "containers" entries of /etc/subuid and /etc/subgid;
-// a file without one (or missing) gives policy.DefaultIDPool.
+// a file without one (or missing) gives the largest span of
+// policy.DefaultIDPool that none of its entries overlaps
+// (policy.DefaultPoolFor), which is what `dockah system subids` writes.
 func IDPools() (policy.Pools, error) {
 	var pools policy.Pools
 	for _, f := range []struct {
@@ -78,7 +109,7 @@ func IDPools() (policy.Pools, error) {
 			return pools, fmt.Errorf("user namespace ranges: %w", err)
 		}
 		if len(ranges) == 0 {
-			ranges = policy.DefaultIDPool
+			ranges = policy.DefaultPoolFor(data)
 		}
 		*f.out = ranges
 	}

@@ -3,6 +3,7 @@ package launch
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dockah/dockah/activation"
@@ -57,5 +58,34 @@ func TestUserNamespaceAllocation(t *testing.T) {
 	}
 	if _, err := IDPools(); err == nil {
 		t.Fatal("a malformed containers line was accepted")
+	}
+}
+
+// TestUserNamespaceExplicitMaps: a definition's uid_map and gid_map are
+// the container's range, recorded; one that overlaps another container's
+// range fails the start, naming it; ranges allocated later avoid them.
+func TestUserNamespaceExplicitMaps(t *testing.T) {
+	dir := t.TempDir()
+	oldUID, oldGID := SubUIDFile, SubGIDFile
+	t.Cleanup(func() { SubUIDFile, SubGIDFile = oldUID, oldGID })
+	SubUIDFile, SubGIDFile = filepath.Join(dir, "subuid"), filepath.Join(dir, "subgid")
+	for _, f := range []string{SubUIDFile, SubGIDFile} {
+		if err := os.WriteFile(f, []byte("containers:1000000:200000\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store := t.TempDir()
+	fixed := Container{UserNS: unitgen.UserNSAuto, UserNSSize: 65536, UIDMap: 1000000, GIDMap: 1100000}
+	got, err := userNamespace(store, "fixed", fixed, ModeStart)
+	if want := (activation.IDMapping{UID: 1000000, GID: 1100000, Size: 65536}); err != nil || *got != want {
+		t.Fatalf("fixed: %+v %v, want %+v", got, err, want)
+	}
+	auto, err := userNamespace(store, "auto", Container{UserNS: unitgen.UserNSAuto, UserNSSize: 65536}, ModeStart)
+	if err != nil || auto.UID < 1065536 {
+		t.Fatalf("auto: %+v %v: overlaps the explicit map", auto, err)
+	}
+	_, err = userNamespace(store, "clash", Container{UserNS: unitgen.UserNSAuto, UserNSSize: 10, UIDMap: auto.UID + 5, GIDMap: 3000000}, ModeStart)
+	if err == nil || !strings.Contains(err.Error(), "container auto") {
+		t.Fatalf("an overlapping uid_map: %v", err)
 	}
 }

@@ -136,3 +136,20 @@ func TestCPUPercent(t *testing.T) {
 		})
 	}
 }
+
+func TestIDMapInside(t *testing.T) {
+	m := ParseIDMap("         0     524288      65536\nbad line\n")
+	host := ParseIDMap("0 0 4294967295\n")
+	for _, tt := range []struct {
+		m        IDMap
+		id, want int
+	}{
+		{m, 524288, 0}, {m, 525288, 1000}, {m, 589823, 65535},
+		{m, 589824, 65534}, {m, 0, 65534}, {m, 1000, 65534},
+		{host, 0, 0}, {host, 1000, 1000},
+	} {
+		if got := tt.m.Inside(tt.id); got != tt.want {
+			t.Errorf("%v.Inside(%d) = %d, want %d", tt.m, tt.id, got, tt.want)
+		}
+	}
+}
