@@ -316,3 +316,9 @@ func volumeUnder(volumes []Volume, dirs ...string) bool {
 // containers of networks use (see package network): a static unit that
 // "make install" installs, listening on a link-local address.
 const DNSSocket = "dockah-dns.socket"
+
+// SubIDsService writes the pool of containers' user namespace ranges as
+// the "containers" entry of /etc/subuid and /etc/subgid where it is
+// missing ("dockah system subids"): a static unit that "make install"
+// installs, which every container with userns = "auto" wants.
+const SubIDsService = "dockah-subids.service"

@@ -290,6 +290,13 @@ func (r *renderer) dependencies(w *unitWriter) {
 		after = append(after, DNSSocket)
 		wants = append(slices.Clip(wants), DNSSocket)
 	}
+	if r.d.Security.UserNS == UserNSAuto && r.d.Security.UIDMap == nil {
+		// The pool its range comes from becomes the "containers" entry
+		// of /etc/subuid and /etc/subgid, which the shim cannot write.
+		// No After=: the shim allocates from the same span with or
+		// without the entry, so no start waits for it.
+		wants = append(slices.Clip(wants), SubIDsService)
+	}
 	for _, dep := range []struct {
 		key   string
 		names []string
