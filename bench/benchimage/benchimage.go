@@ -41,3 +41,25 @@ func Entries() ([]images.Entry, error) {
 	}
 	return entries, nil
 }
+
+// Ref is a name the image is imported under, with its entrypoint.
+type Ref struct{ Name, Entrypoint string }
+
+// Import writes the image as a tar under the box's store, in dir (a bind
+// of the host's file system: overlayfs cannot live on the box's own
+// overlay root), and imports it once per ref; the layer is stored once.
+func Import(b *box.Box, dir string, refs ...Ref) error {
+	entries, err := Entries()
+	if err != nil {
+		return err
+	}
+	if err := images.WriteTar(filepath.Join(b.StoreDir(), dir, "image.tar"), entries); err != nil {
+		return err
+	}
+	for _, ref := range refs {
+		if _, err := b.Run("dockah", "image", "import", "-q", "/var/lib/dockah/"+dir+"/image.tar", "--name", ref.Name, "--entrypoint", ref.Entrypoint); err != nil {
+			return err
+		}
+	}
+	return nil
+}

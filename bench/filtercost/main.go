@@ -17,7 +17,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -26,7 +25,6 @@ import (
 	"github.com/dockah/dockah/bench/benchimage"
 	"github.com/dockah/dockah/bench/measure"
 	"github.com/dockah/dockah/tests/box"
-	"github.com/dockah/dockah/tests/images"
 	"github.com/dockah/dockah/unitgen"
 	"golang.org/x/sys/unix"
 )
@@ -121,14 +119,7 @@ func run(n int, only string) error {
 	if err := b.WriteFile("/usr/local/bin/fc-hello", hello, 0o755); err != nil {
 		return err
 	}
-	entries, err := benchimage.Entries()
-	if err != nil {
-		return err
-	}
-	if err := images.WriteTar(filepath.Join(b.StoreDir(), "fc", "image.tar"), entries); err != nil {
-		return err
-	}
-	if _, err := b.Run("dockah", "image", "import", "-q", "/var/lib/dockah/fc/image.tar", "--name", "hello:fc", "--entrypoint", "/hello"); err != nil {
+	if err := benchimage.Import(b, "fc", benchimage.Ref{Name: "hello:fc", Entrypoint: "/hello"}); err != nil {
 		return err
 	}
 	// hello-dep: the plain server with the dependency a generated unit

@@ -25,7 +25,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -38,7 +37,6 @@ import (
 	"github.com/dockah/dockah/bench/benchimage"
 	"github.com/dockah/dockah/bench/measure"
 	"github.com/dockah/dockah/tests/box"
-	"github.com/dockah/dockah/tests/images"
 )
 
 type variant struct{ name, network, listen, what string }
@@ -104,16 +102,7 @@ func run(n int) (string, error) {
 }
 
 func setup(b *box.Box) error {
-	entries, err := benchimage.Entries()
-	if err != nil {
-		return err
-	}
-	// Under the store, a bind of the host's file system (overlayfs
-	// cannot live on the box's own overlay root).
-	if err := images.WriteTar(filepath.Join(b.StoreDir(), "netbench", "image.tar"), entries); err != nil {
-		return err
-	}
-	if _, err := b.Run("dockah", "image", "import", "-q", "/var/lib/dockah/netbench/image.tar", "--name", "hello:netbench", "--entrypoint", "/hello"); err != nil {
+	if err := benchimage.Import(b, "netbench", benchimage.Ref{Name: "hello:netbench", Entrypoint: "/hello"}); err != nil {
 		return err
 	}
 	files := map[string]string{
@@ -140,7 +129,7 @@ func setup(b *box.Box) error {
 	for _, v := range variants {
 		units = append(units, "net-"+v.name+".socket")
 	}
-	_, err = b.Systemctl(append([]string{"start"}, units...)...)
+	_, err := b.Systemctl(append([]string{"start"}, units...)...)
 	return err
 }
 

@@ -12,7 +12,6 @@ import (
 	"github.com/dockah/dockah/bench/benchimage"
 	"github.com/dockah/dockah/bench/measure"
 	"github.com/dockah/dockah/tests/box"
-	"github.com/dockah/dockah/tests/images"
 	"github.com/dockah/dockah/unitgen"
 )
 
@@ -52,10 +51,6 @@ const (
 	baseCLI  = "/usr/bin/dockah-base"
 )
 
-// Inside the box; under the store, a bind of the host's file system
-// (overlayfs cannot live on the box's own overlay root).
-const imageTar = "/var/lib/dockah/steps/image.tar"
-
 // Ports on the host's loopback (the box shares the host's network).
 var listen = map[string]string{"steps-served": "127.0.0.1:18591", "steps-nosandbox": "127.0.0.1:18592", "steps-noplan": "127.0.0.1:18593"}
 
@@ -82,17 +77,8 @@ func (s *session) setup() error {
 			return err
 		}
 	}
-	entries, err := benchimage.Entries()
-	if err != nil {
+	if err := benchimage.Import(s.box, "steps", benchimage.Ref{Name: "hello:steps", Entrypoint: "/hello"}, benchimage.Ref{Name: "true:steps", Entrypoint: "/bin/true"}); err != nil {
 		return err
-	}
-	if err := images.WriteTar(filepath.Join(s.box.StoreDir(), "steps", "image.tar"), entries); err != nil {
-		return err
-	}
-	for _, ref := range []struct{ name, entrypoint string }{{"hello:steps", "/hello"}, {"true:steps", "/bin/true"}} {
-		if _, err := s.box.Run("dockah", "image", "import", "-q", imageTar, "--name", ref.name, "--entrypoint", ref.entrypoint); err != nil {
-			return err
-		}
 	}
 	def := func(image string, extra string) string {
 		return "[container]\nimage = \"" + image + "\"\nread_only = true\n" + extra + "\n[systemd.unit]\nStartLimitIntervalSec = \"0\"\n"
@@ -135,7 +121,7 @@ func (s *session) setup() error {
 	for name := range listen {
 		sockets = append(sockets, name+".socket")
 	}
-	_, err = s.box.Systemctl(append([]string{"start"}, sockets...)...)
+	_, err := s.box.Systemctl(append([]string{"start"}, sockets...)...)
 	return err
 }
 

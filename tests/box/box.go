@@ -308,7 +308,7 @@ func (b *Box) start() error {
 		// (databases, getty) must not start in a box that shares the
 		// host's network. dbus and machined are activated on demand.
 		"-b", "systemd.unit=basic.target")
-	cmd.Args = intoCgroups(cgroups, b.withNetworkArgs(cmd.Args))
+	cmd.Args = intoCgroups(b.withNetworkArgs(cmd.Args))
 	cmd.Path = cmd.Args[0]
 	cmd.Env = append(os.Environ(),
 		"DOCKAH_BOX_CGROUPS="+strings.Join(cgroups, " "),

@@ -79,10 +79,10 @@ func makeCgroups(dir string) ([]string, error) {
 	return paths, nil
 }
 
-// intoCgroups wraps argv so that it runs in the given cgroups: a shell
-// moves itself into each, then execs argv, so nspawn finds itself there
-// from its first instruction.
-func intoCgroups(paths []string, argv []string) []string {
+// intoCgroups wraps argv so that it runs in the cgroups that
+// $DOCKAH_BOX_CGROUPS lists: a shell moves itself into each, then execs
+// argv, so nspawn finds itself there from its first instruction.
+func intoCgroups(argv []string) []string {
 	script := `for c in $DOCKAH_BOX_CGROUPS; do echo $$ > "$c/cgroup.procs" || exit 125; done; exec "$@"`
 	return append([]string{"/bin/sh", "-c", script, "sh"}, argv...)
 }
