@@ -266,15 +266,18 @@ func resetFailed(ctx context.Context, conn *sdbus.Conn, units []string) error {
 }
 
 // isNoSuchUnit reports whether err is systemd's answer about a unit it has
-// not loaded. godbus returns the errors of calls as values, and makes
-// pointers with NewError.
-func isNoSuchUnit(err error) bool {
+// not loaded.
+func isNoSuchUnit(err error) bool { return isDBusError(err, noSuchUnit) }
+
+// isDBusError reports whether err is the D-Bus error name. godbus returns
+// the errors of calls as values, and makes pointers with NewError.
+func isDBusError(err error, name string) bool {
 	var value godbus.Error
 	if errors.As(err, &value) {
-		return value.Name == noSuchUnit
+		return value.Name == name
 	}
 	var ptr *godbus.Error
-	return errors.As(err, &ptr) && ptr.Name == noSuchUnit
+	return errors.As(err, &ptr) && ptr.Name == name
 }
 
 // runJob asks systemd to start, stop or restart unit and, if wait is set,

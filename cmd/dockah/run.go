@@ -85,20 +85,17 @@ func randomName() string {
 	return "run-" + hex.EncodeToString(b[:])
 }
 
-// checkNameFree refuses a name that a container has: a definition, a run
-// container that has not been removed, a loaded unit, or a writable layer
-// left by an earlier container, which a new one would silently reuse.
-func checkNameFree(ctx context.Context, conn *sd.Conn, fsys fs.FS, store *rootfs.Store, name string) error {
+// checkNameFree refuses a name that a container has here: a definition,
+// a run container that has not been removed, or a writable layer left by
+// an earlier container, which a new one would silently reuse. It needs no
+// systemd, and runs while the connection to it is made; checkUnitsFree
+// asks systemd about the units.
+func checkNameFree(fsys fs.FS, store *rootfs.Store, name string) error {
 	if _, err := unitgen.LoadUnit(fsys, name); !errors.Is(err, unitgen.ErrNotFound) {
 		return fmt.Errorf("the name %s is in use: a container named %s is defined in %s; choose another --name", name, name, strings.Join(unitgen.SearchPath(), ", "))
 	}
 	if _, err := fs.Stat(fsys, inFS(runDefinitionPath(name))); err == nil {
 		return fmt.Errorf("the name %s is in use by a container of dockah run; remove it first (dockah rm %s) or choose another --name", name, name)
-	}
-	for _, unit := range []string{name + ".service", name + ".scope"} {
-		if p, err := conn.GetUnitPropertyContext(ctx, unit, "LoadState"); err == nil && strings.Trim(p.Value.String(), `"`) == "loaded" {
-			return fmt.Errorf("the name %s is in use: the unit %s exists; choose another --name", name, unit)
-		}
 	}
 	upper, err := store.ContainerUpper(name)
 	if err != nil {
@@ -108,6 +105,23 @@ func checkNameFree(ctx context.Context, conn *sd.Conn, fsys fs.FS, store *rootfs
 		return fmt.Errorf("the name %s is in use: an earlier container %s left its writable layer; remove it (dockah rm %s) or choose another --name", name, name, name)
 	}
 	return nil
+}
+
+// checkUnitsFree refuses a name whose unit is loaded: a unit of the
+// host's own, not a container, that systemctl would confuse with it.
+func checkUnitsFree(ctx context.Context, conn *sd.Conn, units ...string) error {
+	for _, unit := range units {
+		if p, err := conn.GetUnitPropertyContext(ctx, unit, "LoadState"); err == nil && strings.Trim(p.Value.String(), `"`) == "loaded" {
+			return unitInUse(unit)
+		}
+	}
+	return nil
+}
+
+// unitInUse is the error for a name whose unit exists.
+func unitInUse(unit string) error {
+	name := strings.TrimSuffix(strings.TrimSuffix(unit, ".service"), ".scope")
+	return fmt.Errorf("the name %s is in use: the unit %s exists; choose another --name", name, unit)
 }
 
 // pendingConn is a connection to systemd being made.
@@ -240,12 +254,8 @@ func runContainerOrFail(c *cobra.Command, g *globalOptions, o runOptions, image 
 	if err != nil {
 		return err
 	}
-	conn, err := systemd.get()
-	if err != nil {
-		return err
-	}
-	activation.Trace("run: connected to systemd")
-	if err := checkNameFree(ctx, conn, os.DirFS("/"), store, o.name); err != nil {
+	// What needs no systemd is done while the connection is made.
+	if err := checkNameFree(os.DirFS("/"), store, o.name); err != nil {
 		return err
 	}
 	activation.Trace("run: name free")
@@ -260,6 +270,27 @@ func runContainerOrFail(c *cobra.Command, g *globalOptions, o runOptions, image 
 		return err
 	}
 	activation.Trace("run: definition written")
+	if early != nil {
+		// The shim prepares the container while systemd is asked for
+		// the scope.
+		if err := early.say('d'); err != nil {
+			return err
+		}
+	}
+	conn, err := systemd.get()
+	if err != nil {
+		os.Remove(path)
+		return err
+	}
+	activation.Trace("run: connected to systemd")
+	if !runsInScope(o.detach, def) {
+		// An attached run's scope checks its units as it is made
+		// (runScoped).
+		if err := checkUnitsFree(ctx, conn, o.name+".service", o.name+".scope"); err != nil {
+			os.Remove(path)
+			return err
+		}
+	}
 	cli, err := os.Executable()
 	if err != nil {
 		return err

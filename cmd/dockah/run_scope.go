@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -92,6 +93,7 @@ type scopeShim struct {
 	cmd     *exec.Cmd
 	tell    *os.File
 	adopted bool // runScoped took it over
+	said    []byte
 }
 
 // scopeRunFlags reports, from the flags alone, whether the run will go to
@@ -134,9 +136,13 @@ func startScopeShim(name, store string, ended []string, stdin bool, tty *os.File
 
 // say tells the shim to go on.
 func (s *scopeShim) say(what byte) error {
+	if slices.Contains(s.said, what) {
+		return nil
+	}
 	if _, err := s.tell.Write([]byte{what}); err != nil {
 		return fmt.Errorf("the shim: %w", err)
 	}
+	s.said = append(s.said, what)
 	return nil
 }
 
@@ -180,16 +186,33 @@ func (r *transientRun) runScoped(ctx context.Context, shim *scopeShim, tty *os.F
 	if err := shim.say('d'); err != nil {
 		return err
 	}
+	// The name's service is looked up while the scope is made: a scope
+	// of the name that exists fails the start, and one made meanwhile
+	// for a name whose service exists ends with the shim, killed below.
+	unitsFree := make(chan error, 1)
+	go func() { unitsFree <- checkUnitsFree(ctx, r.conn, r.name+".service") }()
 	err = r.wait(ctx, "start "+scope, func(ch chan<- string) error {
 		_, err := r.conn.StartTransientUnitContext(ctx, scope, "fail", r.scopeProperties(shim.cmd.Process.Pid), ch)
 		return err
 	})
+	inUse := false
+	if isDBusError(err, "org.freedesktop.systemd1.UnitExists") {
+		err, inUse = unitInUse(scope), true
+	}
+	if ferr := <-unitsFree; ferr != nil && err == nil {
+		err, inUse = ferr, true
+	}
 	if err == nil {
 		err = shim.say('s')
 	}
 	if err != nil {
 		_ = shim.cmd.Process.Kill()
 		_ = shim.cmd.Wait()
+		if inUse {
+			// The name is another unit's: nothing of this run stays
+			// (the shim may have made the writable layer already).
+			_ = endRun(r.store, r.name, true, exitStatus{})
+		}
 		return err
 	}
 	shim.tell.Close()

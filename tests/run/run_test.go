@@ -407,3 +407,49 @@ func TestRunAttachedIsAScope(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// An attached run asks systemd about its name's units while its scope is
+// made (run_scope.go): a name whose service or scope is a unit of the
+// host's own is refused, and nothing of the run is left, the writable
+// layer its shim may have made meanwhile included.
+func TestRunRefusesANameOfAHostUnit(t *testing.T) {
+	b := runBox(t)
+	for _, unit := range []string{"hostsvc.service", "hostscope.scope"} {
+		name := strings.Split(unit, ".")[0]
+		var start []string
+		if strings.HasSuffix(unit, ".scope") {
+			start = []string{"sh", "-c", "systemd-run --quiet --scope --unit " + unit + " sleep 600 >/dev/null 2>&1 &"}
+		} else {
+			start = []string{"systemd-run", "--quiet", "--unit", unit, "sleep", "600"}
+		}
+		if out, err := b.Run(start...); err != nil {
+			t.Fatalf("%v: %v\n%s", start, err, out)
+		}
+		defer b.Systemctl("stop", unit)
+		if err := b.WaitUnitState(unit, 10*time.Second, "active"); err != nil {
+			t.Fatal(err)
+		}
+		out, code := exitStatus(t, b, "dockah", "run", "--rm", "--name", name, image, "true")
+		if code != 125 || !strings.Contains(out, "the unit "+unit+" exists") {
+			t.Errorf("dockah run --name %s: status %d, want 125 and the unit named\n%s", name, code, out)
+		}
+		out, code = exitStatus(t, b, "dockah", "run", "--name", name, image, "true")
+		if code != 125 || !strings.Contains(out, "the unit "+unit+" exists") {
+			t.Errorf("dockah run --name %s (kept): status %d, want 125 and the unit named\n%s", name, code, out)
+		}
+		if state, err := b.Property(unit, "ActiveState"); err != nil || state != "active" {
+			t.Errorf("%s after the refused runs: %q %v", unit, state, err)
+		}
+		for _, left := range []string{"/run/dockah/run/" + name + ".toml", "/run/dockah/run/" + name + ".scope", "/var/lib/dockah/containers/" + name} {
+			if out, err := b.Run("ls", "-d", left); err == nil {
+				t.Errorf("a refused run left %s", out)
+			}
+		}
+		if out, err := b.Run("dockah", "ps", "-a", "--format", "{{.Names}}"); err != nil || strings.Contains(out, name) {
+			t.Errorf("ps -a lists the refused run: %q %v", out, err)
+		}
+		if out, err := b.Run("cat", "/var/lib/dockah/userns/ranges.json"); err == nil && strings.Contains(out, `"`+name+`"`) {
+			t.Errorf("a refused run kept a user namespace range:\n%s", out)
+		}
+	}
+}
