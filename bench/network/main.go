@@ -24,12 +24,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -54,13 +52,7 @@ func main() {
 	n := flag.Int("n", 30, "cold starts per variant")
 	out := flag.String("out", "bench/results/NETWORK.md", "write the report here too (\"\": nowhere)")
 	flag.Parse()
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	go func() {
-		<-signals
-		_ = box.ReapOwn()
-		os.Exit(130)
-	}()
+	box.TearDownOnSignal(logf)
 	report, err := run(*n)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "network: %v\n", err)

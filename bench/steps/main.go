@@ -27,10 +27,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/dockah/dockah/bench/measure"
@@ -45,13 +43,7 @@ func main() {
 	runOnly := flag.Bool("run-only", false, "take apart dockah run only, not the served starts")
 	flag.StringVar(&runArgs, "run-args", "", "the options of the measured dockah run instead of --rm (\"--restart=on-failure\" makes it a transient service instead of a scope)")
 	flag.Parse()
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	go func() {
-		<-signals
-		_ = box.ReapOwn()
-		os.Exit(130)
-	}()
+	box.TearDownOnSignal(logf)
 	report, err := run(*n, *base, *ablate, *runOnly)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "steps: %v\n", err)

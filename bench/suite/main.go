@@ -23,9 +23,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/dockah/dockah/tests/box"
@@ -46,17 +44,7 @@ func main() {
 	flag.IntVar(&o.runs, "runs", 10, "start-to-exit: runs per command and round")
 	flag.StringVar(&o.out, "out", "", "write REPORT.md, chart.png and a dated copy here (default "+defaultResults+", or "+defaultResults+"/OS for DOCKAH_BOX_OS=OS)")
 	flag.Parse()
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	go func() {
-		sig := <-signals
-		logf("%v: tearing the box down", sig)
-		// The box may still be booting: reap by ownership.
-		if err := box.ReapOwn(); err != nil {
-			logf("teardown: %v", err)
-		}
-		os.Exit(130)
-	}()
+	box.TearDownOnSignal(logf)
 	if err := run(o); err != nil {
 		fmt.Fprintf(os.Stderr, "suite: %v\n", err)
 		os.Exit(1)

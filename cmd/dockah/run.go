@@ -284,7 +284,7 @@ func runContainerOrFail(c *cobra.Command, g *globalOptions, o runOptions, image 
 	}
 	activation.Trace("run: connected to systemd")
 	if !runsInScope(o.detach, def) {
-		// An attached run's scope checks its units as it is made
+		// An attached run checks its units as it makes its scope
 		// (runScoped).
 		if err := checkUnitsFree(ctx, conn, o.name+".service", o.name+".scope"); err != nil {
 			os.Remove(path)
@@ -316,7 +316,11 @@ func runContainerOrFail(c *cobra.Command, g *globalOptions, o runOptions, image 
 	if o.remove {
 		// Once the unit is gone, so is the container, even if the unit
 		// never got to its ExecStopPost=.
-		defer removeRunContainer(store, o.name)
+		defer func() {
+			if !r.removed {
+				_ = removeRunContainer(store, o.name)
+			}
+		}()
 	}
 	if o.tty {
 		master, slave, err := activation.HostTerminal(os.Stdin, os.Stdout)
@@ -392,6 +396,7 @@ type transientRun struct {
 	tty        string // the terminal's path with -t
 	detach     bool   // -d: output to the journal, nobody waits
 	remove     bool   // --rm
+	removed    bool   // --rm, and the container was removed at its end
 	cli        string // this program, the units' ExecStopPost=
 	// sandbox is the generated units' sandbox (ProtectSystem=strict,
 	// the capability bounding set, system call filters, ...).

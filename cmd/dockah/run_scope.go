@@ -186,21 +186,22 @@ func (r *transientRun) runScoped(ctx context.Context, shim *scopeShim, tty *os.F
 	if err := shim.say('d'); err != nil {
 		return err
 	}
-	// The name's service is looked up while the scope is made: a scope
-	// of the name that exists fails the start, and one made meanwhile
-	// for a name whose service exists ends with the shim, killed below.
-	unitsFree := make(chan error, 1)
-	go func() { unitsFree <- checkUnitsFree(ctx, r.conn, r.name+".service") }()
-	err = r.wait(ctx, "start "+scope, func(ch chan<- string) error {
-		_, err := r.conn.StartTransientUnitContext(ctx, scope, "fail", r.scopeProperties(shim.cmd.Process.Pid), ch)
-		return err
-	})
+	// The name's service is looked up first; a scope of the name that
+	// exists fails the start itself (a look-up less). Not at the same
+	// time: a scope made for a name that is taken would stay a moment
+	// after its shim was killed, and be in the way of the next run.
 	inUse := false
-	if isDBusError(err, "org.freedesktop.systemd1.UnitExists") {
-		err, inUse = unitInUse(scope), true
-	}
-	if ferr := <-unitsFree; ferr != nil && err == nil {
-		err, inUse = ferr, true
+	err = checkUnitsFree(ctx, r.conn, r.name+".service")
+	if err != nil {
+		inUse = true
+	} else {
+		err = r.wait(ctx, "start "+scope, func(ch chan<- string) error {
+			_, err := r.conn.StartTransientUnitContext(ctx, scope, "fail", r.scopeProperties(shim.cmd.Process.Pid), ch)
+			return err
+		})
+		if isDBusError(err, "org.freedesktop.systemd1.UnitExists") {
+			err, inUse = unitInUse(scope), true
+		}
 	}
 	if err == nil {
 		err = shim.say('s')
@@ -313,7 +314,9 @@ func (r *transientRun) recordScopeEnd(how string, status int) error {
 		result = "exit-code"
 	}
 	now := time.Now()
-	return endRun(r.store, r.name, r.remove, exitStatus{How: how, Status: int32(status), Result: result, At: &now})
+	err := endRun(r.store, r.name, r.remove, exitStatus{How: how, Status: int32(status), Result: result, At: &now})
+	r.removed = r.remove && err == nil
+	return err
 }
 
 // unrecordedScopeEnd is how a run container ended whose attached run's

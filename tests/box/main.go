@@ -22,21 +22,29 @@ var shared struct {
 // use by Shared and torn down when the tests end or the run is interrupted.
 // Use it from TestMain: os.Exit(box.Main(m)).
 func Main(m *testing.M) int {
+	TearDownOnSignal(func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "box: "+format+"\n", args...)
+	})
+	code := m.Run()
+	closeShared()
+	return code
+}
+
+// TearDownOnSignal makes SIGINT, SIGTERM and SIGHUP tear down the boxes
+// of this process, then exit with status 130, for a program that boots
+// one (the benchmarks too). The box may still be booting, with no handle
+// on it yet: boxes are reaped by their owner's pid (ReapOwn).
+func TearDownOnSignal(logf func(format string, args ...any)) {
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	go func() {
 		sig := <-signals
-		fmt.Fprintf(os.Stderr, "box: %v: tearing the box down\n", sig)
-		// The box may still be booting, so Shared has no handle on it:
-		// reap by ownership instead.
+		logf("%v: tearing the box down", sig)
 		if err := ReapOwn(); err != nil {
-			fmt.Fprintf(os.Stderr, "box: teardown: %v\n", err)
+			logf("teardown: %v", err)
 		}
 		os.Exit(130)
 	}()
-	code := m.Run()
-	closeShared()
-	return code
 }
 
 func closeShared() {
