@@ -16,10 +16,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/signal"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/dockah/dockah/bench/benchimage"
@@ -37,6 +35,10 @@ var seccompKeys = map[string]bool{
 	"RestrictRealtime": true, "ProtectClock": true, "MemoryDenyWriteExecute": true,
 }
 
+// bpfKeys are the directives systemd enforces with BPF programs attached
+// to the unit's cgroup.
+var bpfKeys = map[string]bool{"IPAddressDeny": true, "IPAddressAllow": true, "DevicePolicy": true, "DeviceAllow": true}
+
 type variant struct {
 	name, addr string
 	shim       bool
@@ -51,13 +53,7 @@ func main() {
 	shim = flag.String("shim", "", "install this binary as the box's shim (a build with symbols, for perf)")
 	verbose = flag.Bool("v", false, "log every sample: variant, start (Unix µs), first byte (µs)")
 	flag.Parse()
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	go func() {
-		<-signals
-		_ = box.ReapOwn()
-		os.Exit(130)
-	}()
+	box.TearDownOnSignal(logf)
 	if err := run(*n, *only); err != nil {
 		fmt.Fprintf(os.Stderr, "filtercost: %v\n", err)
 		os.Exit(1)
@@ -103,6 +99,25 @@ func run(n int, only string) error {
 	if err != nil {
 		return err
 	}
+	// The directives that are not seccomp's: the private network
+	// namespace systemd makes for the shim (the container makes its own
+	// besides), and the cgroup's BPF programs (IP and device access).
+	resetNetNS, err := measure.SandboxReset(sandbox, func(k string) bool { return k == "PrivateNetwork" })
+	if err != nil {
+		return err
+	}
+	resetBPF, err := measure.SandboxReset(sandbox, func(k string) bool { return bpfKeys[k] })
+	if err != nil {
+		return err
+	}
+	resetIP, err := measure.SandboxReset(sandbox, func(k string) bool { return strings.HasPrefix(k, "IPAddress") })
+	if err != nil {
+		return err
+	}
+	resetDevices, err := measure.SandboxReset(sandbox, func(k string) bool { return strings.HasPrefix(k, "Device") })
+	if err != nil {
+		return err
+	}
 	if *shim != "" {
 		data, err := os.ReadFile(*shim)
 		if err != nil {
@@ -143,6 +158,10 @@ func run(n int, only string) error {
 		"shim-nofilter":  resetFilter,
 		"shim-noseccomp": resetSeccomp,
 		"shim-none":      resetAll,
+		"shim-nonetns":   resetNetNS,
+		"shim-nobpf":     resetBPF,
+		"shim-noip":      resetIP,
+		"shim-nodevices": resetDevices,
 	}
 	var variants []*variant
 	port := 18530

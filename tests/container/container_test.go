@@ -126,6 +126,12 @@ func TestFirstConnectionStartsContainer(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The shim registers the container with machined before its
+	// entrypoint runs, so machined has it by the first answer.
+	leader, err := b.Run("machinectl", "show", "hello", "-p", "Leader", "--value")
+	if err != nil || strings.TrimSpace(leader) != pid {
+		t.Errorf("machinectl show hello: leader %q (%v), want the main pid %s", leader, err, pid)
+	}
 }
 
 func TestContainerIsIsolated(t *testing.T) {
