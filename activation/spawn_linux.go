@@ -62,10 +62,6 @@ struct dockah_spawn {
 	int stop_signal;    // what the init turns SIGTERM into (0: SIGTERM)
 	const char *init_name; // the init's argv[1]
 	const char *exec_label; // the SELinux label the entrypoint (and the init) get at exec, or NULL
-	int cgroupns;       // make the cgroup namespace, after joining the user namespace
-	int cgroup_mount;   // then mount cgroup2 on /sys/fs/cgroup
-	unsigned long cgroup_flags;
-	int cgroup_optional; // and go on if that fails
 };
 
 
@@ -283,14 +279,6 @@ static int dockah_child(void *arg) {
 	// joining gives a full set again, bounding set included.
 	if (a->userns_fd >= 0)
 		TRY(a, "join the user namespace", setns(a->userns_fd, CLONE_NEWUSER));
-	// In the cgroup the container runs in (an attached run's scope,
-	// which did not exist yet when the other namespaces were made), and
-	// owned by its user namespace.
-	if (a->cgroupns) {
-		TRY(a, "create the cgroup namespace", unshare(CLONE_NEWCGROUP));
-		if (a->cgroup_mount && mount("cgroup2", "/sys/fs/cgroup", "cgroup2", a->cgroup_flags, NULL) < 0 && !a->cgroup_optional)
-			fail(a, "mount cgroup2 on /sys/fs/cgroup", errno);
-	}
 	if (!a->no_new_privs)
 		load_filter(a); // needs CAP_SYS_ADMIN without no_new_privs
 	for (int c = 0; c <= a->last_cap; c++)
@@ -399,7 +387,7 @@ const spawnAvailable = true
 //
 // The child runs in this process's memory until it execs: release, which
 // frees what it reads, must wait for the end of report.
-func spawnChild(cfg *Config, stdio [3]*os.File, sockets []*os.File, procMount mountOptions, procMasks, procReadOnly []string, user User, lastCap int, argv0 string, env []string, sibling bool, ns *usernsBuild, cgroup *deferredCgroup) (pid int, report, goAhead *os.File, release func(), err error) {
+func spawnChild(cfg *Config, stdio [3]*os.File, sockets []*os.File, procMount mountOptions, procMasks, procReadOnly []string, user User, lastCap int, argv0 string, env []string, sibling bool, ns *usernsBuild) (pid int, report, goAhead *os.File, release func(), err error) {
 	var fds, gofds [2]int
 	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
 		return 0, nil, nil, nil, fmt.Errorf("create report pipe: %w", err)
@@ -505,15 +493,6 @@ func spawnChild(cfg *Config, stdio [3]*os.File, sockets []*os.File, procMount mo
 			args.init_fd = C.int(ns.init.Fd())
 			args.stop_signal = C.int(cfg.StopSignal)
 			args.init_name = arena.str("[init " + cfg.Name + "]")
-		}
-	}
-	if cgroup != nil {
-		args.cgroupns = 1
-		if cgroup.mount {
-			args.cgroup_mount, args.cgroup_flags = 1, C.ulong(cgroup.flags)
-		}
-		if cgroup.optional {
-			args.cgroup_optional = 1
 		}
 	}
 	sib := C.int(0)

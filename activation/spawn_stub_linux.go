@@ -12,7 +12,7 @@ import (
 // built (the cgo-free stage binary); Start then uses the setup stage.
 const spawnAvailable = false
 
-func spawnChild(*Config, [3]*os.File, []*os.File, mountOptions, []string, []string, User, int, string, []string, bool, *usernsBuild, *deferredCgroup) (int, *os.File, *os.File, func(), error) {
+func spawnChild(*Config, [3]*os.File, []*os.File, mountOptions, []string, []string, User, int, string, []string, bool, *usernsBuild) (int, *os.File, *os.File, func(), error) {
 	return 0, nil, nil, nil, errors.New("this binary starts containers through the setup stage only")
 }
 

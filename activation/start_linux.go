@@ -67,14 +67,6 @@ type StartOptions struct {
 	// its exit status, even while the shim stays as a forwarder. Wait
 	// cannot be used then.
 	Sibling bool
-	// AwaitCgroup, if set, returns once this process is in the cgroup
-	// the container is to run in: an attached run's scope, which
-	// systemd makes meanwhile from the CLI's request. The thread start
-	// builds the root while it waits, and the container's pid 1 makes
-	// the cgroup namespace and mounts /sys/fs/cgroup after it (see
-	// cgroupDeferral); otherwise Start waits for it before anything.
-	// An error ends the start.
-	AwaitCgroup func() error
 }
 
 // Start builds the container cfg describes and starts its entrypoint; it
@@ -104,11 +96,6 @@ func Start(cfg *Config, opts StartOptions) (*Container, error) {
 	}
 	if canStartOnThread(cfg, opts) {
 		return startOnThread(cfg, opts)
-	}
-	if opts.AwaitCgroup != nil {
-		if err := opts.AwaitCgroup(); err != nil {
-			return nil, err
-		}
 	}
 	if cfg.UserNS != nil {
 		return nil, errUserNSStage

@@ -122,15 +122,6 @@ func buildOnThread(cfg *Config, opts StartOptions) (*Container, error) {
 		return nil, err
 	}
 	flags := cloneFlags(cfg.Spec)
-	var cgroup *deferredCgroup
-	if opts.AwaitCgroup != nil {
-		if cgroup = cgroupDeferral(cfg); cgroup != nil {
-			// Made by the container's pid 1, in its cgroup.
-			flags &^= unix.CLONE_NEWCGROUP
-		} else if err := awaitCgroup(opts); err != nil {
-			return nil, err
-		}
-	}
 	var ns *usernsBuild
 	if cfg.UserNS != nil {
 		ns = &usernsBuild{m: cfg.UserNS}
@@ -175,7 +166,7 @@ func buildOnThread(cfg *Config, opts StartOptions) (*Container, error) {
 			}
 		}
 	}
-	c, err := spawnOnThread(cfg, opts, last, ns, cgroup)
+	c, err := spawnOnThread(cfg, opts, last, ns)
 	if err != nil {
 		if netns != nil {
 			netns.Close()
@@ -186,7 +177,7 @@ func buildOnThread(cfg *Config, opts StartOptions) (*Container, error) {
 	return c, nil
 }
 
-func spawnOnThread(cfg *Config, opts StartOptions, last int, ns *usernsBuild, cgroup *deferredCgroup) (*Container, error) {
+func spawnOnThread(cfg *Config, opts StartOptions, last int, ns *usernsBuild) (*Container, error) {
 	stdio := [3]*os.File{}
 	stdin := 0
 	if f, ok := opts.Stdin.(*os.File); ok {
@@ -198,11 +189,7 @@ func spawnOnThread(cfg *Config, opts StartOptions, last int, ns *usernsBuild, cg
 	if f, ok := opts.Stderr.(*os.File); ok {
 		stdio[2] = f
 	}
-	later := underProc
-	if cgroup != nil {
-		later = func(p string) bool { return underProc(p) || underCgroupFS(p) }
-	}
-	root, err := buildRoot(cfg, later, stdin, ns)
+	root, err := buildRoot(cfg, underProc, stdin, ns)
 	if err != nil {
 		return nil, err
 	}
@@ -228,13 +215,7 @@ func spawnOnThread(cfg *Config, opts StartOptions, last int, ns *usernsBuild, cg
 		masks, readOnly = keep(l.MaskedPaths, underProc), keep(l.ReadonlyPaths, underProc)
 	}
 	Trace("thread: root built")
-	if cgroup != nil {
-		if err := awaitCgroup(opts); err != nil {
-			return nil, err
-		}
-		Trace("thread: in its cgroup")
-	}
-	pid, report, goAhead, release, err := spawnChild(cfg, stdio, opts.Sockets, procMount, masks, readOnly, user, last, argv0, env, opts.Sibling, ns, cgroup)
+	pid, report, goAhead, release, err := spawnChild(cfg, stdio, opts.Sockets, procMount, masks, readOnly, user, last, argv0, env, opts.Sibling, ns)
 	if err != nil {
 		return nil, err
 	}
@@ -315,71 +296,4 @@ func procMountOptions(cfg *Config) (mountOptions, error) {
 		return opts, nil
 	}
 	return mountOptions{}, errors.New("no proc mount on /proc")
-}
-
-// cgroupFSDir is where a container's cgroup file system is mounted.
-const cgroupFSDir = "/sys/fs/cgroup"
-
-func underCgroupFS(p string) bool { return p == cgroupFSDir || strings.HasPrefix(p, cgroupFSDir+"/") }
-
-// deferredCgroup is a container's cgroup namespace, and the cgroup2 file
-// system on /sys/fs/cgroup, made by its pid 1 instead of with the other
-// namespaces: a cgroup namespace's root is the cgroup of the process that
-// makes it, and the shim of an attached run builds the root before
-// systemd has moved it into the run's scope (StartOptions.AwaitCgroup).
-// The pid 1 makes it after it joined the user namespace, so that the
-// namespace is the container's user namespace's, as the setup stage's is.
-type deferredCgroup struct {
-	mount    bool    // mount cgroup2 on /sys/fs/cgroup
-	flags    uintptr // with these flags
-	optional bool    // and go on if it fails
-}
-
-// cgroupDeferral returns how the pid 1 makes cfg's cgroup namespace, or
-// nil when it cannot: no cgroup namespace of its own (the container must
-// then be in its cgroup before it exists), or anything else under
-// /sys/fs/cgroup than one cgroup2 mount with flags only (masks, binds).
-func cgroupDeferral(cfg *Config) *deferredCgroup {
-	spec := cfg.Spec
-	if cloneFlags(spec)&unix.CLONE_NEWCGROUP == 0 {
-		return nil
-	}
-	d := &deferredCgroup{}
-	for _, m := range spec.Mounts {
-		if !underCgroupFS(m.Destination) {
-			continue
-		}
-		if d.mount || m.Destination != cgroupFSDir || m.Type != "cgroup2" {
-			return nil
-		}
-		var options []string
-		for _, o := range m.Options {
-			if o == OptionalMount {
-				d.optional = true
-				continue
-			}
-			options = append(options, o)
-		}
-		opts, err := parseMountOptions(options)
-		if err != nil || opts.bind || opts.recursive || opts.propagation != 0 || opts.data != "" {
-			return nil
-		}
-		d.mount, d.flags = true, opts.flags
-	}
-	if l := spec.Linux; l != nil {
-		for _, p := range append(append([]string{}, l.MaskedPaths...), l.ReadonlyPaths...) {
-			if underCgroupFS(p) {
-				return nil
-			}
-		}
-	}
-	return d
-}
-
-// awaitCgroup calls opts.AwaitCgroup from another goroutine: this
-// thread's root may be the container's already.
-func awaitCgroup(opts StartOptions) error {
-	done := make(chan error, 1)
-	go func() { done <- opts.AwaitCgroup() }()
-	return <-done
 }

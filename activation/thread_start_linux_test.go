@@ -10,7 +10,6 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 )
 
 // threadStart returns a config and a pipe for its output, and skips when
@@ -176,91 +175,5 @@ func TestCanStartOnThread(t *testing.T) {
 		if got := canStartOnThread(cfg, StartOptions{}); got != tt.want {
 			t.Errorf("%s: canStartOnThread = %v, want %v", tt.name, got, tt.want)
 		}
-	}
-}
-
-// The container's pid 1 makes the cgroup namespace and mounts
-// /sys/fs/cgroup only when that is all there is under it.
-func TestCgroupDeferral(t *testing.T) {
-	cgroupNS := []specs.LinuxNamespace{{Type: specs.MountNamespace}, {Type: specs.PIDNamespace}, {Type: specs.CgroupNamespace}}
-	cgroup2 := specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup2", Source: "cgroup2", Options: []string{"nosuid", "noexec", "nodev", "ro", OptionalMount}}
-	tests := []struct {
-		name   string
-		ns     []specs.LinuxNamespace
-		mounts []specs.Mount
-		masked []string
-		want   *deferredCgroup
-	}{
-		{"the default", cgroupNS, []specs.Mount{{Destination: "/proc", Type: "proc"}, cgroup2}, nil,
-			&deferredCgroup{mount: true, flags: unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV | unix.MS_RDONLY, optional: true}},
-		{"no cgroup file system", cgroupNS, []specs.Mount{{Destination: "/proc", Type: "proc"}}, nil, &deferredCgroup{}},
-		{"the host's cgroup namespace", cgroupNS[:2], []specs.Mount{cgroup2}, nil, nil},
-		{"a bind under it", cgroupNS, []specs.Mount{cgroup2, {Destination: "/sys/fs/cgroup/x", Type: "bind", Source: "/x"}}, nil, nil},
-		{"a cgroup v1 file system", cgroupNS, []specs.Mount{{Destination: "/sys/fs/cgroup", Type: "tmpfs"}}, nil, nil},
-		{"with data", cgroupNS, []specs.Mount{{Destination: "/sys/fs/cgroup", Type: "cgroup2", Options: []string{"nsdelegate"}}}, nil, nil},
-		{"a masked path under it", cgroupNS, []specs.Mount{cgroup2}, []string{"/sys/fs/cgroup/cgroup.procs"}, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := &Config{Spec: &specs.Spec{Mounts: tt.mounts, Linux: &specs.Linux{Namespaces: tt.ns, MaskedPaths: tt.masked}}}
-			got := cgroupDeferral(cfg)
-			if (got == nil) != (tt.want == nil) || got != nil && *got != *tt.want {
-				t.Errorf("cgroupDeferral = %+v, want %+v", got, tt.want)
-			}
-		})
-	}
-}
-
-// With AwaitCgroup, the root is built first, and the container's pid 1
-// makes its cgroup namespace (rooted at its own cgroup) and mounts
-// /sys/fs/cgroup once AwaitCgroup has returned; an error of it ends the
-// start before anything runs.
-func TestThreadStartAwaitsTheCgroup(t *testing.T) {
-	script := "cat /proc/self/cgroup; test -e /sys/fs/cgroup/cgroup.procs && echo mounted"
-	for _, userns := range []bool{false, true} {
-		cfg, r, w := threadStart(t, "/bin/sh", "-c", script)
-		cfg.Spec.Mounts = append(cfg.Spec.Mounts, specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup2", Source: "cgroup2", Options: []string{"nosuid", "noexec", "nodev", "ro", OptionalMount}})
-		if userns {
-			cfg.UserNS = &IDMapping{UID: 1000000, GID: 1000000, Size: 65536}
-		}
-		if cgroupDeferral(cfg) == nil {
-			t.Fatal("the test configuration's cgroup namespace is not deferred")
-		}
-		awaited := false
-		c, err := Start(cfg, StartOptions{Stdout: w, Stderr: w, AwaitCgroup: func() error {
-			awaited = true
-			return nil
-		}})
-		w.Close()
-		if err != nil {
-			t.Fatalf("user namespace %v: start: %v", userns, err)
-		}
-		if status, err := c.Wait(); err != nil || status != 0 {
-			t.Fatalf("user namespace %v: exit status %d, %v", userns, status, err)
-		}
-		_ = r.SetReadDeadline(time.Now().Add(5 * time.Second))
-		out, _ := io.ReadAll(r)
-		if !awaited {
-			t.Errorf("user namespace %v: AwaitCgroup was not called", userns)
-		}
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		if len(lines) < 2 || lines[len(lines)-1] != "mounted" {
-			t.Fatalf("user namespace %v: no /sys/fs/cgroup in the container:\n%s", userns, out)
-		}
-		for _, line := range lines[:len(lines)-1] {
-			if !strings.HasSuffix(line, ":/") {
-				t.Errorf("user namespace %v: /proc/self/cgroup line %q: the container's cgroup is not its namespace's root", userns, line)
-			}
-		}
-	}
-	cfg, r, w := threadStart(t, "/bin/sh", "-c", "echo ran")
-	_, err := Start(cfg, StartOptions{Stdout: w, Stderr: w, AwaitCgroup: func() error { return errors.New("no scope") }})
-	w.Close()
-	if err == nil || !strings.Contains(err.Error(), "no scope") {
-		t.Fatalf("start: %v, want the AwaitCgroup error", err)
-	}
-	_ = r.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if out, _ := io.ReadAll(r); len(out) > 0 {
-		t.Errorf("the entrypoint ran: %q", out)
 	}
 }

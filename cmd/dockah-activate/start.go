@@ -161,17 +161,11 @@ func start(name, definitionFile string) (status int, err error) {
 	}
 	byHand := false
 	var barrier *activation.Barrier
-	// An attached run's container is built while systemd makes its
-	// scope; its processes start once this shim is in it.
-	var awaitScope func() error
 	if scope != nil {
-		awaitScope = func() error {
-			if err := scope.waitFor('s'); err != nil {
-				return err
-			}
-			activation.Trace("shim: in its scope")
-			return nil
+		if err := scope.waitFor('s'); err != nil {
+			return 0, err
 		}
+		activation.Trace("shim: in its scope")
 	}
 	var netnsCreated func(*os.File)
 	if early != nil {
@@ -181,7 +175,6 @@ func start(name, definitionFile string) (status int, err error) {
 		Sockets:      inside,
 		Network:      attach,
 		NetNSCreated: netnsCreated,
-		AwaitCgroup:  awaitScope,
 		Started: func(initPid int) {
 			pid = initPid
 			go func() { registered <- register(name, initPid, machine) }()

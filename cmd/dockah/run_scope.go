@@ -206,13 +206,6 @@ func (r *transientRun) runScoped(ctx context.Context, shim *scopeShim, tty *os.F
 	if err == nil {
 		err = shim.say('s')
 	}
-	if err != nil && !inUse && exitedAlready(shim.cmd.Process.Pid) {
-		// The shim, which prepares the container while the scope is
-		// made, failed before it was told to go on (an entrypoint that
-		// is not there: 127): its status is the run's, as that of a
-		// shim that fails in its scope.
-		err = nil
-	}
 	if err != nil {
 		_ = shim.cmd.Process.Kill()
 		_ = shim.cmd.Wait()
@@ -341,12 +334,4 @@ func unrecordedScopeEnd(name string) *exitStatus {
 		return nil // the client lives, and records the end itself
 	}
 	return &exitStatus{How: "killed", Status: int32(unix.SIGKILL), Result: "signal"}
-}
-
-// exitedAlready reports whether the child pid has ended, leaving it to be
-// waited for.
-func exitedAlready(pid int) bool {
-	var info unix.Siginfo
-	err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
-	return err == nil && info.Signo == int32(unix.SIGCHLD)
 }
