@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -450,6 +451,56 @@ func TestRunRefusesANameOfAHostUnit(t *testing.T) {
 		}
 		if out, err := b.Run("cat", "/var/lib/dockah/userns/ranges.json"); err == nil && strings.Contains(out, `"`+name+`"`) {
 			t.Errorf("a refused run kept a user namespace range:\n%s", out)
+		}
+	}
+}
+
+// A container sees its own cgroup as the root of its cgroup namespace,
+// and /sys/fs/cgroup is that cgroup: for an attached run, whose shim is
+// moved into the scope systemd makes for it before it makes the
+// namespaces, and for a detached run's service.
+func TestRunContainerSeesItsOwnCgroup(t *testing.T) {
+	b := runBox(t)
+	script := `while read l; do echo "CG $l"; done < /proc/self/cgroup
+while read l; do echo "PROC $l"; done < /sys/fs/cgroup/cgroup.procs
+echo END`
+	for _, mode := range []string{"attached", "detached"} {
+		var out string
+		if mode == "attached" {
+			r := b.Exec(t, "", "dockah", "run", "--rm", image, "sh", "-c", script)
+			if r.Status != 0 {
+				t.Fatalf("%s run: status %d\n%s%s", mode, r.Status, r.Stdout, r.Stderr)
+			}
+			out = r.Stdout
+		} else {
+			if _, err := b.Run("dockah", "run", "-d", "--name", "owncg", image, "sh", "-c", script+"\nsleep 600"); err != nil {
+				t.Fatal(err)
+			}
+			defer b.Run("dockah", "rm", "-f", "owncg")
+			var err error
+			if out, err = b.WaitJournal("owncg.service", "END", 20*time.Second); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var cgroups, procs []string
+		for _, line := range strings.Split(out, "\n") {
+			if _, rest, ok := strings.Cut(line, "CG "); ok {
+				cgroups = append(cgroups, rest)
+			} else if _, rest, ok := strings.Cut(line, "PROC "); ok {
+				procs = append(procs, strings.TrimSpace(rest))
+			}
+		}
+		if len(cgroups) == 0 {
+			t.Fatalf("%s run: no /proc/self/cgroup in its output:\n%s", mode, out)
+		}
+		for _, line := range cgroups {
+			if !strings.HasSuffix(line, ":/") {
+				t.Errorf("%s run: /proc/self/cgroup line %q: the container's cgroup is not its namespace's root", mode, line)
+			}
+		}
+		// The shim may be there too, outside the pid namespace (0).
+		if !slices.Contains(procs, "1") {
+			t.Errorf("%s run: /sys/fs/cgroup/cgroup.procs = %v, want the container's pid 1: the mount is not the container's cgroup", mode, procs)
 		}
 	}
 }
