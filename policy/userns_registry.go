@@ -68,13 +68,7 @@ func (r *UserNSRegistry) Allocate(name string, size uint32, pools Pools) (IDMapp
 	if err := checkContainerName(name); err != nil {
 		return IDMapping{}, err
 	}
-	var out IDMapping
-	found := false
-	err := r.locked(unix.LOCK_SH, func() error {
-		f, err := r.load()
-		out, found = f.Containers[name]
-		return err
-	})
+	out, found, err := r.held(name)
 	if err != nil {
 		return IDMapping{}, err
 	}
@@ -120,13 +114,7 @@ func (r *UserNSRegistry) Reserve(name string, m IDMapping) error {
 	if err := checkContainerName(name); err != nil {
 		return err
 	}
-	var held IDMapping
-	found := false
-	err := r.locked(unix.LOCK_SH, func() error {
-		f, err := r.load()
-		held, found = f.Containers[name]
-		return err
-	})
+	held, found, err := r.held(name)
 	if err != nil || (found && held == m) {
 		return err
 	}
@@ -165,6 +153,16 @@ func (r *UserNSRegistry) Release(name string) error {
 		delete(f.Containers, name)
 		return r.save(f)
 	})
+}
+
+// held returns the mapping the container holds, under a shared lock.
+func (r *UserNSRegistry) held(name string) (m IDMapping, found bool, err error) {
+	err = r.locked(unix.LOCK_SH, func() error {
+		f, err := r.load()
+		m, found = f.Containers[name]
+		return err
+	})
+	return m, found, err
 }
 
 // List returns every container's mapping.

@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // IDRange is the range of host IDs a container's writable layer holds its
@@ -79,15 +76,12 @@ func (s *Store) ShiftWritable(container string, want IDRange) error {
 		return nil
 	}
 	upper := s.path(dirContainers, container, "upper")
-	err = filepath.WalkDir(upper, func(p string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) && p == upper {
-			return filepath.SkipAll // a read-only root has no layer
-		}
-		if err != nil {
-			return err
-		}
-		return shiftOwner(p, have, want)
-	})
+	_, err = os.Lstat(upper)
+	if err == nil {
+		err = shiftTree(upper, have, want)
+	} else if errors.Is(err, fs.ErrNotExist) {
+		err = nil // a read-only root has no layer
+	}
 	if err != nil {
 		return fmt.Errorf("shift the writable layer of %s to the IDs %s: %w", container, want, err)
 	}
@@ -114,24 +108,4 @@ func shift(id, base, size, to, toSize uint32) uint32 {
 		return id
 	}
 	return to + cid
-}
-
-func shiftOwner(p string, have, want IDRange) error {
-	var st unix.Stat_t
-	if err := unix.Lstat(p, &st); err != nil {
-		return err
-	}
-	uid := shift(st.Uid, have.UID, have.Size, want.UID, want.Size)
-	gid := shift(st.Gid, have.GID, have.Size, want.GID, want.Size)
-	if uid == st.Uid && gid == st.Gid {
-		return nil
-	}
-	if err := unix.Lchown(p, int(uid), int(gid)); err != nil {
-		return err
-	}
-	// chown clears the set-ID bits of a regular file: put them back.
-	if st.Mode&unix.S_IFMT == unix.S_IFREG && st.Mode&(unix.S_ISUID|unix.S_ISGID) != 0 {
-		return unix.Chmod(p, st.Mode&0o7777)
-	}
-	return nil
 }

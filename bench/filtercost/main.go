@@ -35,9 +35,11 @@ var seccompKeys = map[string]bool{
 	"RestrictRealtime": true, "ProtectClock": true, "MemoryDenyWriteExecute": true,
 }
 
-// bpfKeys are the directives systemd enforces with BPF programs attached
-// to the unit's cgroup.
-var bpfKeys = map[string]bool{"IPAddressDeny": true, "IPAddressAllow": true, "DevicePolicy": true, "DeviceAllow": true}
+// The directives systemd enforces with BPF programs attached to the
+// unit's cgroup: IP access (IPAddressDeny=, IPAddressAllow=) and device
+// access (DevicePolicy=, DeviceAllow=).
+func ipKey(k string) bool     { return strings.HasPrefix(k, "IPAddress") }
+func deviceKey(k string) bool { return strings.HasPrefix(k, "Device") }
 
 type variant struct {
 	name, addr string
@@ -106,15 +108,15 @@ func run(n int, only string) error {
 	if err != nil {
 		return err
 	}
-	resetBPF, err := measure.SandboxReset(sandbox, func(k string) bool { return bpfKeys[k] })
+	resetBPF, err := measure.SandboxReset(sandbox, func(k string) bool { return ipKey(k) || deviceKey(k) })
 	if err != nil {
 		return err
 	}
-	resetIP, err := measure.SandboxReset(sandbox, func(k string) bool { return strings.HasPrefix(k, "IPAddress") })
+	resetIP, err := measure.SandboxReset(sandbox, ipKey)
 	if err != nil {
 		return err
 	}
-	resetDevices, err := measure.SandboxReset(sandbox, func(k string) bool { return strings.HasPrefix(k, "Device") })
+	resetDevices, err := measure.SandboxReset(sandbox, deviceKey)
 	if err != nil {
 		return err
 	}

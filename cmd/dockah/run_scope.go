@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -93,7 +92,6 @@ type scopeShim struct {
 	cmd     *exec.Cmd
 	tell    *os.File
 	adopted bool // runScoped took it over
-	said    []byte
 }
 
 // scopeRunFlags reports, from the flags alone, whether the run will go to
@@ -136,13 +134,9 @@ func startScopeShim(name, store string, ended []string, stdin bool, tty *os.File
 
 // say tells the shim to go on.
 func (s *scopeShim) say(what byte) error {
-	if slices.Contains(s.said, what) {
-		return nil
-	}
 	if _, err := s.tell.Write([]byte{what}); err != nil {
 		return fmt.Errorf("the shim: %w", err)
 	}
-	s.said = append(s.said, what)
 	return nil
 }
 
@@ -177,15 +171,18 @@ func (r *transientRun) runScoped(ctx context.Context, shim *scopeShim, tty *os.F
 	signal.Notify(interrupts, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(interrupts)
 	if shim == nil {
+		// Started now, once the definition is written; a shim started
+		// early was told so then (runContainerOrFail).
 		if shim, err = startScopeShim(r.name, r.store, r.endedCommand(), r.stdin, tty); err != nil {
+			return err
+		}
+		if err := shim.say('d'); err != nil {
+			shim.abandon()
 			return err
 		}
 	}
 	shim.adopted = true
 	defer shim.tell.Close()
-	if err := shim.say('d'); err != nil {
-		return err
-	}
 	// The name's service is looked up first; a scope of the name that
 	// exists fails the start itself (a look-up less). Not at the same
 	// time: a scope made for a name that is taken would stay a moment
