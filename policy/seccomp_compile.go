@@ -1,3 +1,5 @@
+//go:build cgo
+
 package policy
 
 import (
@@ -271,21 +273,8 @@ func exportBPF(f *seccomp.ScmpFilter) (Program, error) {
 	return Program(data), nil
 }
 
-// LoadFlags returns the flags for seccomp(SECCOMP_SET_MODE_FILTER, flags,
-// prog) that the profile asks for (SECCOMP_FILTER_FLAG_LOG,
-// SECCOMP_FILTER_FLAG_SPEC_ALLOW); they are not part of the program.
-func LoadFlags(s *specs.LinuxSeccomp) uint {
-	var flags uint
-	if s == nil {
-		return 0
-	}
-	for _, f := range s.Flags {
-		switch f {
-		case specs.LinuxSeccompFlagLog:
-			flags |= unix.SECCOMP_FILTER_FLAG_LOG
-		case specs.LinuxSeccompFlagSpecAllow:
-			flags |= unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW
-		}
-	}
-	return flags
+// libseccompVersion is the version of the libseccomp linked in: part of
+// the cache key, so that a program compiled by another goes stale.
+func libseccompVersion() (major, minor, micro uint) {
+	return seccomp.GetLibraryVersion()
 }

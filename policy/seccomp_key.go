@@ -7,7 +7,6 @@ import (
 	"runtime"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
-	seccomp "github.com/seccomp/libseccomp-golang"
 )
 
 // The cache key: SHA-256 of a canonical encoding of everything a compiled
@@ -44,7 +43,7 @@ type keyWriter struct {
 
 func newKeyWriter() *keyWriter {
 	k := &keyWriter{h: sha256.New(), buf: make([]byte, 0, 8192)}
-	major, minor, micro := seccomp.GetLibraryVersion()
+	major, minor, micro := libseccompVersion()
 	k.str(cacheMagic)
 	k.num(cacheVersion)
 	k.num(uint64(major)<<32 | uint64(minor)<<16 | uint64(micro))

@@ -111,7 +111,11 @@ func (s *scopeRun) end(name string, prep *launch.Prepared, status int) {
 	} else if status != 0 {
 		result = "exit-code"
 	}
-	leaveNetworks(name)
+	if def := prep.Definition; def == nil || def.Container.JoinsNetworks() {
+		// Not for a container on no network: a look at every network's
+		// state less on the way to the run's end.
+		leaveNetworks(name)
+	}
 	auditEvent(auditRecord{
 		Event: "stop", Container: name, Image: prep.Definition.Container.Image, Unit: name + ".scope",
 		Result: result, ExitCode: how, ExitStatus: code,

@@ -1,3 +1,5 @@
+//go:build !lean
+
 package main
 
 import (
@@ -6,7 +8,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/rootfs/archive"
 	"github.com/dockah/dockah/rootfs/layer"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -35,11 +36,6 @@ func newImageCommand(opts *globalOptions) *cobra.Command {
 	image.AddCommand(inventoryCommands(opts)...)
 	requireSubcommand(image)
 	return image
-}
-
-// openStore opens the store the global options name.
-func openStore(opts *globalOptions) (*rootfs.Store, error) {
-	return rootfs.Open(opts.storeRoot)
 }
 
 type importFlags struct {

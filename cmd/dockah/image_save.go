@@ -1,3 +1,5 @@
+//go:build !lean
+
 package main
 
 import (
@@ -128,25 +130,4 @@ func isTerminal(v any) bool {
 	}
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
-}
-
-// writeFileAtomic writes what fill produces to path through a temp file
-// in the same directory, renamed into place only when complete.
-func writeFileAtomic(path string, fill func(*os.File) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".dockah-save-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	if err := fill(tmp); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -33,8 +33,12 @@ type globalOptions struct {
 func main() {
 	activation.Trace("cli: running")
 	root := newRootCommand()
+	handOver(root, os.Args[1:])
 	cmd, err := root.ExecuteC()
 	activation.Trace("cli: done")
+	if errors.Is(err, errFullBuild) {
+		execFull(os.Args[1:])
+	}
 	if err != nil {
 		if cmd.Name() == "run" {
 			// As podman run: 125 is dockah's own failure, bad flags
@@ -104,17 +108,20 @@ prune.`,
 	root.PersistentFlags().StringVar(&opts.storeRoot, "root", storeDefault, "image store directory (env DOCKAH_ROOT)")
 	root.PersistentFlags().BoolVarP(&opts.quiet, "quiet", "q", false, "print nothing but results and errors")
 
-	root.AddCommand(
+	root.AddCommand(leanCommands(opts)...)
+	root.AddCommand(fullCommands(opts)...)
+	requireSubcommand(root)
+	return root
+}
+
+// leanCommands are the commands of the lean build as well as the full
+// one (lean.go): those of the start path, whose code links nothing of
+// registries, image formats, builds, inventories or Kubernetes.
+func leanCommands(opts *globalOptions) []*cobra.Command {
+	return []*cobra.Command{
 		newVersionCommand(),
 		newGenerateCommand(opts),
 		newValidateCommand(opts),
-		newImageCommand(opts),
-		newPullCommand(opts),
-		newPushCommand(opts),
-		newLoginCommand(opts),
-		newLogoutCommand(opts),
-		newCommitCommand(opts),
-		newBuildCommand(opts),
 		newSpecCommand(opts),
 		newRunCommand(opts),
 		newRunEndedCommand(opts),
@@ -123,7 +130,6 @@ prune.`,
 		newStatsCommand(opts),
 		newInspectCommand(opts),
 		newLogsCommand(opts),
-		newExecCommand(opts),
 		newStartCommand(opts),
 		newStopCommand(opts),
 		newKillCommand(opts),
@@ -132,13 +138,7 @@ prune.`,
 		newDisableCommand(opts),
 		newRmCommand(opts),
 		newSystemCommand(opts),
-		newNetworkCommand(opts),
-		newKubeCommand(opts),
-		newAutoUpdateCommand(opts),
-		newManCommand(opts),
-	)
-	requireSubcommand(root)
-	return root
+	}
 }
 
 // version is set by the Makefile through -ldflags.

@@ -23,7 +23,6 @@ import (
 	"github.com/dockah/dockah/activation"
 	"github.com/dockah/dockah/cmd/internal/unitwatch"
 	"github.com/dockah/dockah/rootfs"
-	"github.com/dockah/dockah/rootfs/remote"
 	"github.com/dockah/dockah/unitgen"
 )
 
@@ -79,6 +78,11 @@ systemctl show NAME.service and systemd-analyze security NAME.service show it.`,
 	return cmd
 }
 
+// randomName is a run container's name without --name: "run-" and 8
+// hex digits. It is nobody else's unit: systemd-run's transient units are
+// run-u, run-r or run-p and more (u, r, p are not hex digits), and the
+// chance of a clash with another dockah run's is 2^-32, which its
+// definition (checkNameFree) or its scope's start refuses all the same.
 func randomName() string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
@@ -218,7 +222,8 @@ func runContainerOrFail(c *cobra.Command, g *globalOptions, o runOptions, image 
 	}
 	systemd := dialSystemd(ctx, scoped)
 	defer systemd.Close()
-	if o.name == "" {
+	namedByUs := o.name == ""
+	if namedByUs {
 		o.name = randomName()
 	}
 	// The shim of an attached run starts now, and waits for the
@@ -283,9 +288,9 @@ func runContainerOrFail(c *cobra.Command, g *globalOptions, o runOptions, image 
 		return err
 	}
 	activation.Trace("run: connected to systemd")
-	if !runsInScope(o.detach, def) {
+	if !runsInScope(o.detach, def) && !namedByUs {
 		// An attached run checks its units as it makes its scope
-		// (runScoped).
+		// (runScoped); randomName's are nobody's.
 		if err := checkUnitsFree(ctx, conn, o.name+".service", o.name+".scope"); err != nil {
 			os.Remove(path)
 			return err
@@ -297,7 +302,7 @@ func runContainerOrFail(c *cobra.Command, g *globalOptions, o runOptions, image 
 	}
 	r := &transientRun{
 		conn: conn, name: o.name, def: def, definition: path, store: g.storeRoot, stdin: o.interactive,
-		detach: o.detach, remove: o.remove, cli: cli, sandbox: sandbox,
+		detach: o.detach, remove: o.remove, cli: cli, sandbox: sandbox, namedByUs: namedByUs,
 	}
 	if o.detach {
 		err := r.start(ctx)
@@ -366,23 +371,7 @@ func pullForRun(c *cobra.Command, g *globalOptions, o runOptions, image string) 
 			return nil
 		}
 	}
-	prog := newProgress(c.ErrOrStderr(), g.quiet)
-	f := pullFlags{registryFlags: o.registry, policy: o.pull}
-	po, err := f.pullOptions(prog.event)
-	if err != nil {
-		return fmt.Errorf("--pull: %w", err)
-	}
-	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	p, err := remote.Pull(ctx, st, image, po)
-	prog.finish()
-	if err != nil {
-		return err
-	}
-	if p.Fetched && !g.quiet {
-		fmt.Fprintf(c.ErrOrStderr(), "pulled %s (%s)\n", p.Reference, p.Digest)
-	}
-	return nil
+	return pullImageForRun(c, g, o, st, image)
 }
 
 // transientRun is one container run as transient units.
@@ -396,6 +385,7 @@ type transientRun struct {
 	tty        string // the terminal's path with -t
 	detach     bool   // -d: output to the journal, nobody waits
 	remove     bool   // --rm
+	namedByUs  bool   // no --name: randomName's
 	removed    bool   // --rm, and the container was removed at its end
 	cli        string // this program, the units' ExecStopPost=
 	// sandbox is the generated units' sandbox (ProtectSystem=strict,

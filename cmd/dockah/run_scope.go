@@ -146,9 +146,12 @@ func (s *scopeShim) abandon() {
 	if s == nil || s.adopted {
 		return
 	}
-	s.tell.Close()
+	// Killed before its pipe closes: it must not take the close for a
+	// client gone, and say so (the lean build hands a run to the full
+	// one this way, dispatch.go).
 	_ = s.cmd.Process.Kill()
 	_ = s.cmd.Wait()
+	s.tell.Close()
 }
 
 // runScoped runs the container in a scope, with the shim started early
@@ -187,10 +190,14 @@ func (r *transientRun) runScoped(ctx context.Context, shim *scopeShim, tty *os.F
 	// exists fails the start itself (a look-up less). Not at the same
 	// time: a scope made for a name that is taken would stay a moment
 	// after its shim was killed, and be in the way of the next run.
-	inUse := false
-	err = checkUnitsFree(ctx, r.conn, r.name+".service")
-	if err != nil {
-		inUse = true
+	// A name of randomName's is not a unit's of the host: no look-up.
+	var taken error
+	if !r.namedByUs {
+		taken = checkUnitsFree(ctx, r.conn, r.name+".service")
+	}
+	inUse := taken != nil
+	if inUse {
+		err = taken
 	} else {
 		err = r.wait(ctx, "start "+scope, func(ch chan<- string) error {
 			_, err := r.conn.StartTransientUnitContext(ctx, scope, "fail", r.scopeProperties(shim.cmd.Process.Pid), ch)

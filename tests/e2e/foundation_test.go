@@ -21,6 +21,7 @@ func TestInstalledBinariesAnswerHelp(t *testing.T) {
 	b := box.Shared(t)
 	for _, bin := range []string{
 		"/usr/bin/dockah",
+		"/usr/libexec/dockah/dockah-full",
 		"/usr/lib/systemd/system-generators/dockah-generator",
 		"/usr/libexec/dockah/dockah-activate",
 	} {
@@ -32,6 +33,11 @@ func TestInstalledBinariesAnswerHelp(t *testing.T) {
 		if !strings.Contains(out, "dockah") {
 			t.Errorf("%s --help printed no usage:\n%s", bin, out)
 		}
+	}
+	// dockah is the lean build: it hands what it does not have (the
+	// usage of every command, pull) to the full build.
+	if out, err := b.Run("/usr/bin/dockah", "--help"); err != nil || !strings.Contains(out, "pull") || !strings.Contains(out, "build") {
+		t.Errorf("dockah --help does not list the full build's commands (%v):\n%s", err, out)
 	}
 	if fi, err := os.Stat(b.Path("/etc/dockah/containers")); err != nil || !fi.IsDir() {
 		t.Errorf("/etc/dockah/containers not installed: %v", err)
