@@ -150,7 +150,18 @@ func writeCached(dir, path string, key [32]byte, prog Program) error {
 
 // writeFileAtomic replaces path with data so that a crash leaves either
 // the old file or the new one.
-func writeFileAtomic(dir, path string, data []byte, perm fs.FileMode) (err error) {
+func writeFileAtomic(dir, path string, data []byte, perm fs.FileMode) error {
+	return writeFile(dir, path, data, perm, true)
+}
+
+// writeFileRenamed is writeFileAtomic without the syncs: readers see the
+// old file or the new one, but a crash may leave neither, or an empty
+// one. For what does not outlive a boot.
+func writeFileRenamed(dir, path string, data []byte, perm fs.FileMode) error {
+	return writeFile(dir, path, data, perm, false)
+}
+
+func writeFile(dir, path string, data []byte, perm fs.FileMode, durable bool) (err error) {
 	tmp, err := os.CreateTemp(dir, ".tmp-*")
 	if err != nil {
 		return err
@@ -167,14 +178,19 @@ func writeFileAtomic(dir, path string, data []byte, perm fs.FileMode) (err error
 	if err = tmp.Chmod(perm); err != nil {
 		return err
 	}
-	if err = tmp.Sync(); err != nil {
-		return err
+	if durable {
+		if err = tmp.Sync(); err != nil {
+			return err
+		}
 	}
 	if err = tmp.Close(); err != nil {
 		return err
 	}
 	if err = os.Rename(tmp.Name(), path); err != nil {
 		return err
+	}
+	if !durable {
+		return nil
 	}
 	return syncDir(dir)
 }

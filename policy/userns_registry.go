@@ -18,8 +18,20 @@ import (
 // never hand out overlapping ranges. An entry stays until the container's
 // definition is removed (Release): a container keeps its range across
 // restarts and reboots, and so do the files it owns.
+//
+// A transient container (dockah run's, whose definition is in /run) does
+// not outlive the boot, and its range need not either: it is recorded in
+// a second file of the same form in a volatile directory (under /run),
+// guarded by the same lock, and written without a sync. Both records are
+// read for every allocation, so no range is handed out twice. A run of
+// a container with --rm then writes nothing durable to the registry: the
+// four fsyncs of its allocation and release are gone, which on a real
+// disk are most of what a run spends waiting.
 type UserNSRegistry struct {
-	dir string
+	dir      string
+	volatile string // "": no volatile record
+	// transient records new entries in the volatile file (Transient).
+	transient bool
 }
 
 // IDMapping is one container's user namespace: container IDs 0 to Size-1
@@ -51,14 +63,63 @@ const (
 	usernsVersion = 1
 )
 
-// OpenUserNSRegistry opens (creating, 0700) the registry in dir; the shim
-// passes <store>/userns.
-func OpenUserNSRegistry(dir string) (*UserNSRegistry, error) {
+// OpenUserNSRegistry opens (creating, 0700) the registry in dir, with
+// transient containers' ranges in volatileDir ("": none); the shim passes
+// <store>/userns and the same path under /run/dockah/userns.
+func OpenUserNSRegistry(dir, volatileDir string) (*UserNSRegistry, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open user namespace registry: %w", err)
 	}
-	return &UserNSRegistry{dir: dir}, nil
+	return &UserNSRegistry{dir: dir, volatile: volatileDir}, nil
 }
+
+// Transient returns the registry as a transient container uses it: the
+// ranges it allocates or reserves are recorded in the volatile file. A
+// registry without one records them durably all the same.
+func (r *UserNSRegistry) Transient() *UserNSRegistry {
+	t := *r
+	t.transient = r.volatile != ""
+	return &t
+}
+
+// records are both files' entries, as read under the lock.
+type records struct {
+	durable, volatile usernsFile
+}
+
+// lookup returns the container's mapping, from either file.
+func (rs records) lookup(name string) (IDMapping, bool) {
+	if m, ok := rs.volatile.Containers[name]; ok {
+		return m, true
+	}
+	m, ok := rs.durable.Containers[name]
+	return m, ok
+}
+
+// recorded reports whether the container holds m where r records it: a
+// range in the volatile file that is now to be durable must move (the
+// other way round, a durable record does no harm).
+func (r *UserNSRegistry) recorded(rs records, name string, m IDMapping) bool {
+	if held, ok := rs.durable.Containers[name]; ok && held == m {
+		return true
+	}
+	held, ok := rs.volatile.Containers[name]
+	return ok && held == m && r.transient
+}
+
+// others calls fn for every other container's mapping.
+func (rs records) others(name string, fn func(other string, m IDMapping)) {
+	for _, f := range []usernsFile{rs.durable, rs.volatile} {
+		for other, m := range f.Containers {
+			if other != name {
+				fn(other, m)
+			}
+		}
+	}
+}
+
+// count is how many containers hold ranges.
+func (rs records) count() int { return len(rs.durable.Containers) + len(rs.volatile.Containers) }
 
 // Allocate returns the container's mapping: the one it holds if its size
 // is size, or else a new range of size IDs from the pools that overlaps
@@ -68,39 +129,41 @@ func (r *UserNSRegistry) Allocate(name string, size uint32, pools Pools) (IDMapp
 	if err := checkContainerName(name); err != nil {
 		return IDMapping{}, err
 	}
-	out, found, err := r.held(name)
+	rs, err := r.held()
 	if err != nil {
 		return IDMapping{}, err
 	}
-	if found && out.Size == size {
-		return out, nil
+	if m, ok := rs.lookup(name); ok && m.Size == size && r.recorded(rs, name, m) {
+		return m, nil
 	}
+	var out IDMapping
 	err = r.locked(unix.LOCK_EX, func() error {
-		f, err := r.load()
+		rs, err := r.load()
 		if err != nil {
 			return err
 		}
-		if m, ok := f.Containers[name]; ok && m.Size == size {
-			out = m // allocated meanwhile by a concurrent start
-			return nil
+		if m, ok := rs.lookup(name); ok && m.Size == size {
+			// Allocated meanwhile by a concurrent start, or to move.
+			out = m
+			if r.recorded(rs, name, m) {
+				return nil
+			}
+			return r.put(rs, name, m)
 		}
 		var uids, gids []IDRange
-		for other, m := range f.Containers {
-			if other != name {
-				uids, gids = append(uids, m.UIDRange()), append(gids, m.GIDRange())
-			}
-		}
+		rs.others(name, func(_ string, m IDMapping) {
+			uids, gids = append(uids, m.UIDRange()), append(gids, m.GIDRange())
+		})
 		uid, ok := allocateRange(pools.UID, uids, size)
 		if !ok {
-			return fmt.Errorf("allocate %d user IDs for %s: no free range left in the pool %v (%d containers hold ranges); add IDs to the %q entry of /etc/subuid or lower userns_size", size, name, pools.UID, len(f.Containers), SubIDOwner)
+			return fmt.Errorf("allocate %d user IDs for %s: no free range left in the pool %v (%d containers hold ranges); add IDs to the %q entry of /etc/subuid or lower userns_size", size, name, pools.UID, rs.count(), SubIDOwner)
 		}
 		gid, ok := allocateRange(pools.GID, gids, size)
 		if !ok {
-			return fmt.Errorf("allocate %d group IDs for %s: no free range left in the pool %v (%d containers hold ranges); add IDs to the %q entry of /etc/subgid or lower userns_size", size, name, pools.GID, len(f.Containers), SubIDOwner)
+			return fmt.Errorf("allocate %d group IDs for %s: no free range left in the pool %v (%d containers hold ranges); add IDs to the %q entry of /etc/subgid or lower userns_size", size, name, pools.GID, rs.count(), SubIDOwner)
 		}
 		out = IDMapping{UID: uid, GID: gid, Size: size}
-		f.Containers[name] = out
-		return r.save(f)
+		return r.put(rs, name, out)
 	})
 	return out, err
 }
@@ -114,28 +177,29 @@ func (r *UserNSRegistry) Reserve(name string, m IDMapping) error {
 	if err := checkContainerName(name); err != nil {
 		return err
 	}
-	held, found, err := r.held(name)
-	if err != nil || (found && held == m) {
+	rs, err := r.held()
+	if err != nil || r.recorded(rs, name, m) {
 		return err
 	}
 	return r.locked(unix.LOCK_EX, func() error {
-		f, err := r.load()
+		rs, err := r.load()
 		if err != nil {
 			return err
 		}
-		for other, o := range f.Containers {
-			if other == name {
-				continue
+		var clash error
+		rs.others(name, func(other string, o IDMapping) {
+			switch {
+			case clash != nil:
+			case m.UIDRange().overlaps(o.UIDRange()):
+				clash = fmt.Errorf("uid_map \"0 %d %d\" of %s overlaps the user IDs %d to %d of container %s: choose host IDs no other container holds (dockah inspect shows each container's)", m.UID, m.Size, name, o.UID, uint64(o.UID)+uint64(o.Size)-1, other)
+			case m.GIDRange().overlaps(o.GIDRange()):
+				clash = fmt.Errorf("gid_map \"0 %d %d\" of %s overlaps the group IDs %d to %d of container %s: choose host IDs no other container holds (dockah inspect shows each container's)", m.GID, m.Size, name, o.GID, uint64(o.GID)+uint64(o.Size)-1, other)
 			}
-			if m.UIDRange().overlaps(o.UIDRange()) {
-				return fmt.Errorf("uid_map \"0 %d %d\" of %s overlaps the user IDs %d to %d of container %s: choose host IDs no other container holds (dockah inspect shows each container's)", m.UID, m.Size, name, o.UID, uint64(o.UID)+uint64(o.Size)-1, other)
-			}
-			if m.GIDRange().overlaps(o.GIDRange()) {
-				return fmt.Errorf("gid_map \"0 %d %d\" of %s overlaps the group IDs %d to %d of container %s: choose host IDs no other container holds (dockah inspect shows each container's)", m.GID, m.Size, name, o.GID, uint64(o.GID)+uint64(o.Size)-1, other)
-			}
+		})
+		if clash != nil {
+			return clash
 		}
-		f.Containers[name] = m
-		return r.save(f)
+		return r.put(rs, name, m)
 	})
 }
 
@@ -143,34 +207,63 @@ func (r *UserNSRegistry) Reserve(name string, m IDMapping) error {
 // an error.
 func (r *UserNSRegistry) Release(name string) error {
 	return r.locked(unix.LOCK_EX, func() error {
-		f, err := r.load()
+		rs, err := r.load()
 		if err != nil {
 			return err
 		}
-		if _, ok := f.Containers[name]; !ok {
-			return nil
+		if err := r.drop(rs, name, true); err != nil {
+			return err
 		}
-		delete(f.Containers, name)
-		return r.save(f)
+		return r.drop(rs, name, false)
 	})
 }
 
-// held returns the mapping the container holds, under a shared lock.
-func (r *UserNSRegistry) held(name string) (m IDMapping, found bool, err error) {
+// put records m as the container's, in the file this registry records
+// in, and takes it out of the other.
+func (r *UserNSRegistry) put(rs records, name string, m IDMapping) error {
+	var err error
+	if r.transient {
+		rs.volatile.Containers[name] = m
+		err = r.saveVolatile(rs.volatile)
+	} else {
+		rs.durable.Containers[name] = m
+		err = r.save(rs.durable)
+	}
+	if err != nil {
+		return err
+	}
+	return r.drop(rs, name, !r.transient)
+}
+
+// drop takes the container out of the volatile or the durable record,
+// if it is there.
+func (r *UserNSRegistry) drop(rs records, name string, volatile bool) error {
+	f, save := rs.durable, r.save
+	if volatile {
+		f, save = rs.volatile, r.saveVolatile
+	}
+	if _, ok := f.Containers[name]; !ok {
+		return nil
+	}
+	delete(f.Containers, name)
+	return save(f)
+}
+
+// held reads the records under a shared lock.
+func (r *UserNSRegistry) held() (rs records, err error) {
 	err = r.locked(unix.LOCK_SH, func() error {
-		f, err := r.load()
-		m, found = f.Containers[name]
+		rs, err = r.load()
 		return err
 	})
-	return m, found, err
+	return rs, err
 }
 
 // List returns every container's mapping.
 func (r *UserNSRegistry) List() (map[string]IDMapping, error) {
-	var out map[string]IDMapping
+	out := map[string]IDMapping{}
 	err := r.locked(unix.LOCK_SH, func() error {
-		f, err := r.load()
-		out = f.Containers
+		rs, err := r.load()
+		rs.others("", func(name string, m IDMapping) { out[name] = m })
 		return err
 	})
 	return out, err
@@ -201,11 +294,25 @@ func withFlock(path string, how int, what string, fn func() error) error {
 	return fn()
 }
 
-// load reads the record; a missing file is an empty record, a damaged one
-// an error (starting afresh could hand out a range twice).
-func (r *UserNSRegistry) load() (usernsFile, error) {
+// load reads both records.
+func (r *UserNSRegistry) load() (records, error) {
+	durable, err := loadUsernsFile(filepath.Join(r.dir, usernsName))
+	if err != nil {
+		return records{}, err
+	}
+	volatile := usernsFile{Version: usernsVersion, Containers: map[string]IDMapping{}}
+	if r.volatile != "" {
+		if volatile, err = loadUsernsFile(filepath.Join(r.volatile, usernsName)); err != nil {
+			return records{}, err
+		}
+	}
+	return records{durable: durable, volatile: volatile}, nil
+}
+
+// loadUsernsFile reads one record; a missing file is an empty record, a
+// damaged one an error (starting afresh could hand out a range twice).
+func loadUsernsFile(path string) (usernsFile, error) {
 	f := usernsFile{Version: usernsVersion, Containers: map[string]IDMapping{}}
-	path := filepath.Join(r.dir, usernsName)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return f, nil
@@ -233,12 +340,38 @@ func (r *UserNSRegistry) load() (usernsFile, error) {
 	return f, nil
 }
 
+// save writes the durable record.
 func (r *UserNSRegistry) save(f usernsFile) error {
 	data, err := json.MarshalIndent(f, "", "\t")
 	if err != nil {
 		return fmt.Errorf("write user namespace registry: %w", err)
 	}
 	if err := writeFileAtomic(r.dir, filepath.Join(r.dir, usernsName), append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("write user namespace registry: %w", err)
+	}
+	return nil
+}
+
+// saveVolatile writes the volatile record: renamed into place, so that
+// readers see one or the other, but not synced, since a crash takes it
+// away with /run and the containers it is about.
+func (r *UserNSRegistry) saveVolatile(f usernsFile) error {
+	path := filepath.Join(r.volatile, usernsName)
+	if len(f.Containers) == 0 {
+		// Nothing transient left: no file either.
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("write user namespace registry: %w", err)
+		}
+		return nil
+	}
+	data, err := json.MarshalIndent(f, "", "\t")
+	if err != nil {
+		return fmt.Errorf("write user namespace registry: %w", err)
+	}
+	if err := os.MkdirAll(r.volatile, 0o700); err != nil {
+		return fmt.Errorf("write user namespace registry: %w", err)
+	}
+	if err := writeFileRenamed(r.volatile, path, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write user namespace registry: %w", err)
 	}
 	return nil

@@ -94,7 +94,7 @@ func TestAllocateRange(t *testing.T) {
 
 func newUserNSRegistry(t *testing.T) *UserNSRegistry {
 	t.Helper()
-	reg, err := OpenUserNSRegistry(filepath.Join(t.TempDir(), "userns"))
+	reg, err := OpenUserNSRegistry(filepath.Join(t.TempDir(), "userns"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func FuzzParseSubIDs(f *testing.F) {
 // userns = "auto" pays in the shim once its range exists: a shared lock
 // and a read of the record, among 100 containers.
 func BenchmarkUserNSAllocateHeld(b *testing.B) {
-	reg, err := OpenUserNSRegistry(filepath.Join(b.TempDir(), "userns"))
+	reg, err := OpenUserNSRegistry(filepath.Join(b.TempDir(), "userns"), "")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -265,5 +265,121 @@ func TestUserNSRegistryReserve(t *testing.T) {
 	// A container may move its own reservation.
 	if err := reg.Reserve("fixed", IDMapping{UID: 100010, GID: 100010, Size: 100}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestUserNSRegistryTransient: a transient container's range is recorded
+// in the volatile file only, ranges of either kind avoid each other, a
+// release finds either, and a container that stops being transient moves
+// to the durable file. Losing the volatile file (a reboot) leaves the
+// durable record as it was.
+func TestUserNSRegistryTransient(t *testing.T) {
+	dir, volatile := filepath.Join(t.TempDir(), "userns"), filepath.Join(t.TempDir(), "run", "userns")
+	reg, err := OpenUserNSRegistry(dir, volatile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pools := Pools{UID: []IDRange{{Start: 100000, Size: 1 << 20}}, GID: []IDRange{{Start: 100000, Size: 1 << 20}}}
+	kept, err := reg.Allocate("kept", 65536, pools)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := reg.Transient().Allocate("run", 65536, pools)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.UIDRange().overlaps(kept.UIDRange()) {
+		t.Fatalf("run %+v overlaps kept %+v", run, kept)
+	}
+	later, err := reg.Allocate("later", 65536, pools)
+	if err != nil || later.UIDRange().overlaps(run.UIDRange()) {
+		t.Fatalf("later %+v (%v) overlaps the transient run %+v", later, err, run)
+	}
+	records := func() (durable, vol string) {
+		d, _ := os.ReadFile(filepath.Join(dir, usernsName))
+		v, _ := os.ReadFile(filepath.Join(volatile, usernsName))
+		return string(d), string(v)
+	}
+	if d, v := records(); strings.Contains(d, `"run"`) || !strings.Contains(v, `"run"`) || strings.Contains(v, `"kept"`) {
+		t.Fatalf("records:\ndurable: %s\nvolatile: %s", d, v)
+	}
+	if again, err := reg.Allocate("run", 65536, pools); err != nil || again != run {
+		t.Fatalf("run again: %+v %v, want %+v", again, err, run)
+	}
+	all, err := reg.List()
+	if err != nil || len(all) != 3 || all["run"] != run {
+		t.Fatalf("list: %v %v", all, err)
+	}
+	// It becomes a container of its own (dockah run without --rm, then
+	// defined): the same range, recorded durably.
+	if err := reg.Reserve("run", run); err != nil {
+		t.Fatal(err)
+	}
+	if d, v := records(); !strings.Contains(d, `"run"`) || strings.Contains(v, `"run"`) {
+		t.Fatalf("records after the move:\ndurable: %s\nvolatile: %s", d, v)
+	}
+	if _, err := reg.Transient().Allocate("gone", 65536, pools); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Release("gone"); err != nil {
+		t.Fatal(err)
+	}
+	if _, v := records(); strings.Contains(v, `"gone"`) {
+		t.Fatalf("released, still in the volatile record: %s", v)
+	}
+	// A reboot empties /run: the transient ranges go, the others stay.
+	if _, err := reg.Transient().Allocate("temp", 65536, pools); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(volatile); err != nil {
+		t.Fatal(err)
+	}
+	all, err = reg.List()
+	if _, ok := all["temp"]; err != nil || ok || len(all) != 3 {
+		t.Fatalf("after the volatile record went: %v %v", all, err)
+	}
+	// A damaged volatile record is an error, as a damaged durable one.
+	if err := os.MkdirAll(volatile, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(volatile, usernsName), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Allocate("new", 10, pools); err == nil || !strings.Contains(err.Error(), volatile) {
+		t.Fatalf("a damaged volatile record: %v", err)
+	}
+}
+
+// BenchmarkUserNSAllocateRelease is what a dockah run --rm pays in the
+// registry: a new range and its release, on the disk of the test's
+// temporary directory. "durable" is a container kept across boots (two
+// fsyncs each way); "transient" is dockah run's, recorded in the volatile
+// file (on a tmpfs in use; here the same disk, without syncs).
+func BenchmarkUserNSAllocateRelease(b *testing.B) {
+	for _, transient := range []bool{false, true} {
+		name := map[bool]string{false: "durable", true: "transient"}[transient]
+		b.Run(name, func(b *testing.B) {
+			reg, err := OpenUserNSRegistry(filepath.Join(b.TempDir(), "userns"), filepath.Join(b.TempDir(), "volatile"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if transient {
+				reg = reg.Transient()
+			}
+			pools := Pools{UID: DefaultIDPool, GID: DefaultIDPool}
+			for i := range 20 {
+				if _, err := reg.Allocate(fmt.Sprintf("c%d", i), 65536, pools); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for b.Loop() {
+				if _, err := reg.Allocate("run", 65536, pools); err != nil {
+					b.Fatal(err)
+				}
+				if err := reg.Release("run"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -66,8 +66,9 @@ func (s *Store) ContainerIDRange(container string) (IDRange, error) {
 // container had a user namespace, or after it lost it) has each owner
 // moved from the old range to the new, the set-ID bits that chown clears
 // put back, and the new range recorded. A layer already owned by want
-// costs one small read. The container must not run.
-func (s *Store) ShiftWritable(container string, want IDRange) error {
+// costs one small read. The container must not run. A transient
+// container's record (MountOptions.Transient) is not synced.
+func (s *Store) ShiftWritable(container string, want IDRange, transient bool) error {
 	have, err := s.ContainerIDRange(container)
 	if err != nil {
 		return err
@@ -85,7 +86,12 @@ func (s *Store) ShiftWritable(container string, want IDRange) error {
 	if err != nil {
 		return fmt.Errorf("shift the writable layer of %s to the IDs %s: %w", container, want, err)
 	}
-	if err := writeFileAtomic(s.path(dirContainers, container, idRangeFile), []byte(want.String()+"\n"), 0o600); err != nil {
+	record := []byte(want.String() + "\n")
+	write := writeFileAtomic
+	if transient {
+		write = writeFileRenamed
+	}
+	if err := write(s.path(dirContainers, container, idRangeFile), record, 0o600); err != nil {
 		return fmt.Errorf("container %s: %w", container, err)
 	}
 	return nil

@@ -59,7 +59,7 @@ func TestShiftWritable(t *testing.T) {
 		return uid, gid, fi.Mode()
 	}
 	r := IDRange{UID: 100000, GID: 200000, Size: 65536}
-	if err := s.ShiftWritable("web", r); err != nil {
+	if err := s.ShiftWritable("web", r, false); err != nil {
 		t.Fatal(err)
 	}
 	if uid, gid, mode := owner(suid); uid != 101000 || gid != 201000 || mode&os.ModeSetuid == 0 {
@@ -72,7 +72,7 @@ func TestShiftWritable(t *testing.T) {
 		t.Errorf("recorded %+v, %v", got, err)
 	}
 	// And back to the host's IDs.
-	if err := s.ShiftWritable("web", IDRange{}); err != nil {
+	if err := s.ShiftWritable("web", IDRange{}, true); err != nil {
 		t.Fatal(err)
 	}
 	if uid, gid, mode := owner(suid); uid != 1000 || gid != 1000 || mode&os.ModeSetuid == 0 {

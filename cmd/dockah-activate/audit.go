@@ -251,7 +251,7 @@ func stopped(name string) {
 	// image is read for it, so the shim confines itself first, as at a
 	// start.
 	if err == nil && policy.HostSELinux().Enabled() {
-		if err := confineShim(def); err != nil {
+		if err := confineShim(def, false); err != nil {
 			fmt.Fprintf(os.Stderr, "dockah-activate: container %s: %v\n", name, err)
 		} else if prep, err := prepare(name, "", nil, launch.ModePrint); err == nil {
 			r.Label = prep.Config.Spec.Process.SelinuxLabel

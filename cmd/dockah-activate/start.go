@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,7 +43,7 @@ func prepare(name, definitionFile string, sockets []string, mode launch.Mode) (*
 		Plans: mode == launch.ModeStart && os.Getenv("DOCKAH_PLAN") != "0",
 	}
 	if mode == launch.ModeStart {
-		o.Confine = confineShim
+		o.Confine = func(def *unitgen.Definition) error { return confineShim(def, definitionFile != "") }
 	}
 	return launch.Prepare(name, o)
 }
@@ -50,14 +51,27 @@ func prepare(name, definitionFile string, sockets []string, mode launch.Mode) (*
 // confineShim builds the shim's own sandbox (unit_sandbox = "shim", the
 // default), the equivalent of the mount-namespace directives the unit
 // leaves out, before anything of the image is read. Under systemd's
-// directives (unit_sandbox = "systemd") there is nothing to add.
-func confineShim(def *unitgen.Definition) error {
+// directives (unit_sandbox = "systemd") there is nothing to add. A
+// transient container's (dockah run's) records its user namespace range
+// under /run (launch.VolatileUserNSDir), which stays writable.
+func confineShim(def *unitgen.Definition, transient bool) error {
 	s, own := def.ShimSandbox()
 	if !own {
 		return nil
 	}
+	writable := s.Writable
+	if transient {
+		dir, err := launch.VolatileUserNSDir(launch.StoreRoot())
+		if err == nil {
+			err = os.MkdirAll(dir, 0o700)
+		}
+		if err != nil {
+			return fmt.Errorf("confine the shim: %w", err)
+		}
+		writable = append(slices.Clip(writable), dir)
+	}
 	err := confine.Shim(confine.ShimOptions{
-		Store: launch.StoreRoot(), Writable: s.Writable,
+		Store: launch.StoreRoot(), Writable: writable,
 		Hidden: s.Hidden, Private: s.Private, Masked: s.Masked,
 	})
 	if errors.Is(err, confine.ErrNotSupported) {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dockah/dockah/cmd/internal/launch"
 	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/rootfs/archive"
 )
@@ -28,7 +29,16 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	// Transient containers' records (the build's) go to a directory of
+	// the tests', not to the host's /run/dockah.
+	volatile, err := os.MkdirTemp("", "dockah-volatile-")
+	if err != nil {
+		panic(err)
+	}
+	launch.VolatileRoot = volatile
+	code := m.Run()
+	os.RemoveAll(volatile)
+	os.Exit(code)
 }
 
 const zlibStatus = `Package: zlib1g

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dockah/dockah/activation"
+	"github.com/dockah/dockah/cmd/internal/launch"
 	"github.com/dockah/dockah/cmd/internal/unitwatch"
 	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/unitgen"
@@ -396,6 +397,18 @@ type transientRun struct {
 func (r *transientRun) service() string { return r.name + ".service" }
 func (r *transientRun) socket() string  { return r.name + ".socket" }
 
+// systemdWritable are the paths of /run a run's service writes in
+// under systemd's sandbox: the run's definitions, and the record of its
+// user namespace range (launch.VolatileUserNSDir), made here if missing,
+// since systemd refuses a unit whose ReadWritePaths= do not exist.
+func (r *transientRun) systemdWritable() []string {
+	paths := []string{runDir}
+	if dir, err := launch.VolatileUserNSDir(r.store); err == nil && os.MkdirAll(dir, 0o700) == nil {
+		paths = append(paths, dir)
+	}
+	return paths
+}
+
 // start starts the container's units and waits for the start jobs.
 func (r *transientRun) start(ctx context.Context) error {
 	if len(r.def.Sockets) == 0 {
@@ -543,11 +556,12 @@ func (r *transientRun) serviceProperties() []sd.Property {
 		})},
 	}
 	if _, own := r.def.ShimSandbox(); !own {
-		// Under systemd's ProtectSystem=strict, run-ended writes there
-		// (the store is in the sandbox's list). Without it, the path
-		// would cost a mount namespace at every exec of the unit for
-		// nothing: /run is writable.
-		props = append(props, sd.Property{Name: "ReadWritePaths", Value: dbus.MakeVariant([]string{runDir})})
+		// Under systemd's ProtectSystem=strict, run-ended writes there,
+		// and the shim and run-ended the container's user namespace
+		// range (the store is in the sandbox's list). Without it, the
+		// paths would cost a mount namespace at every exec of the unit
+		// for nothing: /run is writable.
+		props = append(props, sd.Property{Name: "ReadWritePaths", Value: dbus.MakeVariant(r.systemdWritable())})
 	}
 	if !r.detach {
 		// Keep the unit, and its exit status, until this client is gone.

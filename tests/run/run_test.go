@@ -207,6 +207,12 @@ func TestRunDetachedLifecycle(t *testing.T) {
 	if e, ok := ps(t, b)["det"]; !ok || e.State != "active" || !e.Run || e.Labels["team"] != "ops" {
 		t.Fatalf("ps: %+v (listed %v)", e, ok)
 	}
+	// A run's container does not outlive the boot, nor does the record
+	// of its user namespace range: it is in /run, not in the store.
+	durable, volatile := rangeRecords(b)
+	if strings.Contains(durable, `"det"`) || !strings.Contains(volatile, `"det"`) {
+		t.Errorf("the range of det is not recorded in /run alone:\nstore: %s\n/run: %s", durable, volatile)
+	}
 	if got := ps(t, b, "-a", "--filter", "label=team=ops"); len(got) != 1 {
 		t.Errorf("ps --filter label=team=ops: %v", got)
 	}
@@ -256,6 +262,9 @@ func TestRunDetachedLifecycle(t *testing.T) {
 	}
 	if _, err := os.Stat(b.StoreDir() + "/containers/det"); !os.IsNotExist(err) {
 		t.Errorf("rm left the writable layer: %v", err)
+	}
+	if durable, volatile := rangeRecords(b); strings.Contains(durable+volatile, `"det"`) {
+		t.Errorf("rm left the range of det:\nstore: %s\n/run: %s", durable, volatile)
 	}
 	if _, err := b.Run("dockah", "run", "--rm", "--name", "det", image, "true"); err != nil {
 		t.Errorf("the name det after rm: %v", err)
@@ -449,8 +458,8 @@ func TestRunRefusesANameOfAHostUnit(t *testing.T) {
 		if out, err := b.Run("dockah", "ps", "-a", "--format", "{{.Names}}"); err != nil || strings.Contains(out, name) {
 			t.Errorf("ps -a lists the refused run: %q %v", out, err)
 		}
-		if out, err := b.Run("cat", "/var/lib/dockah/userns/ranges.json"); err == nil && strings.Contains(out, `"`+name+`"`) {
-			t.Errorf("a refused run kept a user namespace range:\n%s", out)
+		if durable, volatile := rangeRecords(b); strings.Contains(durable+volatile, `"`+name+`"`) {
+			t.Errorf("a refused run kept a user namespace range:\n%s\n%s", durable, volatile)
 		}
 	}
 }
@@ -503,4 +512,12 @@ echo END`
 			t.Errorf("%s run: /sys/fs/cgroup/cgroup.procs = %v, want the container's pid 1: the mount is not the container's cgroup", mode, procs)
 		}
 	}
+}
+
+// rangeRecords are the box's records of user namespace ranges: the
+// store's, and the one of transient containers in /run ("" if missing).
+func rangeRecords(b *box.Box) (durable, volatile string) {
+	durable, _ = b.Run("cat", "/var/lib/dockah/userns/ranges.json")
+	volatile, _ = b.Run("cat", "/run/dockah/userns/var/lib/dockah/ranges.json")
+	return durable, volatile
 }

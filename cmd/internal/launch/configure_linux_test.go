@@ -28,7 +28,16 @@ func TestMain(m *testing.M) {
 	if os.Getenv(firstPrepareEnv) != "" {
 		os.Exit(firstPrepare())
 	}
-	os.Exit(m.Run())
+	// Transient containers' records go to a directory of the tests',
+	// not to the host's /run/dockah.
+	volatile, err := os.MkdirTemp("", "dockah-volatile-")
+	if err != nil {
+		panic(err)
+	}
+	VolatileRoot = volatile
+	code := m.Run()
+	os.RemoveAll(volatile)
+	os.Exit(code)
 }
 
 // busyboxStart is the configuration of a start of the busybox image

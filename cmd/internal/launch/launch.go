@@ -327,11 +327,11 @@ func finish(store *rootfs.Store, p *plan, o Options) (*Prepared, error) {
 	if err := completeConfig(store.Root(), &cfg, root, inside); err != nil {
 		return nil, err
 	}
-	if cfg.UserNS, err = userNamespace(store.Root(), p.Name, p.Container, o.Mode); err != nil {
+	if cfg.UserNS, err = userNamespace(store.Root(), p.Name, p.Container, o.Mode, o.transient()); err != nil {
 		return nil, ConfigError{err}
 	}
 	if root.Upper != "" {
-		if err := shiftWritable(store, p.Name, cfg.UserNS); err != nil {
+		if err := shiftWritable(store, p.Name, cfg.UserNS, o.transient()); err != nil {
 			return nil, err
 		}
 	}
@@ -444,11 +444,14 @@ func writableLayer(store *rootfs.Store, p *plan, o Options) (*rootfs.Plan, error
 	if err := makeNamedVolumes(store, p.Volumes, p.Lower, o.Log); err != nil {
 		return nil, err
 	}
-	// A container of dockah run, whose definition is in /run, does not
-	// outlive the boot: its record need not be durable.
-	transient := o.DefinitionFile != ""
-	return store.Writable(p.ImageID, p.Lower, p.Name, rootfs.MountOptions{Ephemeral: p.Ephemeral, ReadOnly: p.ReadOnly, Transient: transient})
+	return store.Writable(p.ImageID, p.Lower, p.Name, rootfs.MountOptions{Ephemeral: p.Ephemeral, ReadOnly: p.ReadOnly, Transient: o.transient()})
 }
+
+// transient reports whether the container does not outlive the boot: one
+// of dockah run, whose definition is in /run. Its records (the image of
+// its writable layer, the range the layer is owned by, its user namespace
+// range) need not be durable.
+func (o Options) transient() bool { return o.DefinitionFile != "" }
 
 // lowerDirs are the image's layer directories, topmost first.
 func lowerDirs(image *rootfs.Image) []string {

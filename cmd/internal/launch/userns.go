@@ -20,22 +20,48 @@ import (
 // read from (their "containers" entries); tests point them elsewhere.
 var SubUIDFile, SubGIDFile = "/etc/subuid", "/etc/subgid"
 
-// UserNSRegistry opens the store's registry of user namespace ranges.
+// VolatileRoot is where what lasts only until the next boot is recorded
+// (a tmpfs); tests point it elsewhere.
+var VolatileRoot = "/run/dockah"
+
+// UserNSRegistry opens the store's registry of user namespace ranges:
+// <store>/userns, and for transient containers the same path of the store
+// under VolatileRoot/userns.
 func UserNSRegistry(storeRoot string) (*policy.UserNSRegistry, error) {
-	return policy.OpenUserNSRegistry(filepath.Join(storeRoot, "userns"))
+	volatile, err := VolatileUserNSDir(storeRoot)
+	if err != nil {
+		return nil, err
+	}
+	return policy.OpenUserNSRegistry(filepath.Join(storeRoot, "userns"), volatile)
+}
+
+// VolatileUserNSDir is where the ranges of the store's transient
+// containers are recorded: the store's path under VolatileRoot/userns.
+// A transient container's shim writes there (its sandbox leaves it
+// writable).
+func VolatileUserNSDir(storeRoot string) (string, error) {
+	abs, err := filepath.Abs(storeRoot)
+	if err != nil {
+		return "", fmt.Errorf("user namespace registry: %w", err)
+	}
+	return filepath.Join(VolatileRoot, "userns", abs), nil
 }
 
 // userNamespace returns the container's user namespace mapping for a start
 // (nil with userns = "host"): the range it holds in the store's registry,
-// or a new one. An exec or a printed spec allocates nothing: an exec
-// joins the running container's user namespace as it is.
-func userNamespace(storeRoot, name string, c Container, mode Mode) (*activation.IDMapping, error) {
+// or a new one, recorded until the next boot only for a transient
+// container. An exec or a printed spec allocates nothing: an exec joins
+// the running container's user namespace as it is.
+func userNamespace(storeRoot, name string, c Container, mode Mode, transient bool) (*activation.IDMapping, error) {
 	if c.UserNS != unitgen.UserNSAuto || mode != ModeStart {
 		return nil, nil
 	}
 	reg, err := UserNSRegistry(storeRoot)
 	if err != nil {
 		return nil, err
+	}
+	if transient {
+		reg = reg.Transient()
 	}
 	if c.UIDMap != 0 {
 		// The definition's own range: recorded, so that no allocated
@@ -65,12 +91,12 @@ func userNamespace(storeRoot, name string, c Container, mode Mode) (*activation.
 // shiftWritable makes the writable layer owned by the container's range
 // (m), or by the host's IDs (m nil): a container that changed userns, or
 // range, has its layer's owners moved once.
-func shiftWritable(store *rootfs.Store, name string, m *activation.IDMapping) error {
+func shiftWritable(store *rootfs.Store, name string, m *activation.IDMapping, transient bool) error {
 	var want rootfs.IDRange
 	if m != nil {
 		want = rootfs.IDRange{UID: m.UID, GID: m.GID, Size: m.Size}
 	}
-	return store.ShiftWritable(name, want)
+	return store.ShiftWritable(name, want, transient)
 }
 
 // chownVolumes gives the bind volumes marked chown = true to the

@@ -34,7 +34,7 @@ func TestUserNamespaceAllocation(t *testing.T) {
 		{"start", auto, ModeStart, &activation.IDMapping{UID: 3000000, GID: policy.DefaultIDPool[0].Start, Size: 65536}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := userNamespace(store, "web", tt.c, tt.mode)
+			got, err := userNamespace(store, "web", tt.c, tt.mode, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,13 +43,19 @@ func TestUserNamespaceAllocation(t *testing.T) {
 			}
 		})
 	}
-	// A second container: the next range of the pool.
-	got, err := userNamespace(store, "db", auto, ModeStart)
+	// A second container, transient (dockah run's): the next range of
+	// the pool, recorded under VolatileRoot only.
+	got, err := userNamespace(store, "db", auto, ModeStart, true)
 	if err != nil || got.UID != 3065536 {
 		t.Fatalf("db: %+v, %v", got, err)
 	}
+	durable, _ := os.ReadFile(filepath.Join(store, "userns", "ranges.json"))
+	volatile, _ := os.ReadFile(filepath.Join(VolatileRoot, "userns", store, "ranges.json"))
+	if strings.Contains(string(durable), `"db"`) || !strings.Contains(string(volatile), `"db"`) {
+		t.Fatalf("the transient container's range is not in the volatile record only:\ndurable: %s\nvolatile: %s", durable, volatile)
+	}
 	// The pool is full for a third.
-	if _, err := userNamespace(store, "third", Container{UserNS: unitgen.UserNSAuto, UserNSSize: 100000}, ModeStart); err == nil {
+	if _, err := userNamespace(store, "third", Container{UserNS: unitgen.UserNSAuto, UserNSSize: 100000}, ModeStart, false); err == nil {
 		t.Fatal("allocated past the end of the subuid pool")
 	}
 	// A bad subuid line is an error naming the file and line.
@@ -76,15 +82,15 @@ func TestUserNamespaceExplicitMaps(t *testing.T) {
 	}
 	store := t.TempDir()
 	fixed := Container{UserNS: unitgen.UserNSAuto, UserNSSize: 65536, UIDMap: 1000000, GIDMap: 1100000}
-	got, err := userNamespace(store, "fixed", fixed, ModeStart)
+	got, err := userNamespace(store, "fixed", fixed, ModeStart, false)
 	if want := (activation.IDMapping{UID: 1000000, GID: 1100000, Size: 65536}); err != nil || *got != want {
 		t.Fatalf("fixed: %+v %v, want %+v", got, err, want)
 	}
-	auto, err := userNamespace(store, "auto", Container{UserNS: unitgen.UserNSAuto, UserNSSize: 65536}, ModeStart)
+	auto, err := userNamespace(store, "auto", Container{UserNS: unitgen.UserNSAuto, UserNSSize: 65536}, ModeStart, false)
 	if err != nil || auto.UID < 1065536 {
 		t.Fatalf("auto: %+v %v: overlaps the explicit map", auto, err)
 	}
-	_, err = userNamespace(store, "clash", Container{UserNS: unitgen.UserNSAuto, UserNSSize: 10, UIDMap: auto.UID + 5, GIDMap: 3000000}, ModeStart)
+	_, err = userNamespace(store, "clash", Container{UserNS: unitgen.UserNSAuto, UserNSSize: 10, UIDMap: auto.UID + 5, GIDMap: 3000000}, ModeStart, false)
 	if err == nil || !strings.Contains(err.Error(), "container auto") {
 		t.Fatalf("an overlapping uid_map: %v", err)
 	}
