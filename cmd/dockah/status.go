@@ -80,17 +80,20 @@ func (s containerStatus) running() bool {
 	return false
 }
 
-// openSystemd connects to systemd's D-Bus API through the system bus (or,
-// as root, its own socket when there is no bus). dockah run cannot go to
-// systemd's own socket first, as systemctl does: a client there has no bus
-// name, and systemd refuses AddRef, which keeps a run's unit and its exit
-// status until the client has read it, with EINVAL.
+// openSystemd connects to systemd's D-Bus API through the system bus, on
+// one connection (busSystemd), or, as root, to its own socket when there
+// is no bus. dockah run cannot go to systemd's own socket first, as
+// systemctl does: a client there has no bus name, and systemd refuses
+// AddRef, which keeps a run's unit and its exit status until the client
+// has read it, with EINVAL.
 func openSystemd(ctx context.Context) (*sdbus.Conn, error) {
-	conn, err := sdbus.NewWithContext(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("connect to systemd: %w", err)
+	conn, err := busSystemd(ctx)
+	if err != nil && os.Geteuid() == 0 {
+		if private, perr := privateSystemd(ctx); perr == nil {
+			return private, nil
+		}
 	}
-	return conn, nil
+	return conn, err
 }
 
 // containerDefinitions returns every defined container: the definitions
