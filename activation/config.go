@@ -69,6 +69,11 @@ type RootLayers struct {
 	Lower []string `json:"lower"`
 	Upper string   `json:"upper,omitempty"`
 	Work  string   `json:"work,omitempty"`
+	// Volatile marks a writable layer that is thrown away (an ephemeral
+	// container's, dockah run --rm's): overlayfs's volatile option, so
+	// that nothing syncs it, the unmount at the container's end least
+	// of all, which would sync the whole file system under the store.
+	Volatile bool `json:"volatile,omitempty"`
 }
 
 // CapabilitySets are the five capability sets as bit masks (bit n is

@@ -103,16 +103,24 @@ func mountOverlay(layers RootLayers, target string) error {
 		for _, l := range lower {
 			relLower = append(relLower, rel(l))
 		}
-		options = overlayOptions(relLower, RootLayers{Upper: rel(layers.Upper), Work: rel(layers.Work)})
+		options = overlayOptions(relLower, RootLayers{Upper: rel(layers.Upper), Work: rel(layers.Work), Volatile: layers.Volatile})
 		if len(options) > maxMountData {
 			return fmt.Errorf("mount root: %d layers are too many for one overlay mount", len(lower))
 		}
 	}
-	if err := unix.Mount("overlay", target, "overlay", unix.MS_NODEV, options); err != nil {
+	err := unix.Mount("overlay", target, "overlay", unix.MS_NODEV, options)
+	if err == unix.EINVAL && strings.HasSuffix(options, volatileOption) {
+		// A kernel before 5.10 has no volatile mounts.
+		err = unix.Mount("overlay", target, "overlay", unix.MS_NODEV, strings.TrimSuffix(options, volatileOption))
+	}
+	if err != nil {
 		return fmt.Errorf("mount root overlay (%d layers): %w", len(lower), err)
 	}
 	return nil
 }
+
+// volatileOption is overlayfs's option for a writable layer nothing syncs.
+const volatileOption = ",volatile"
 
 func overlayOptions(lower []string, layers RootLayers) string {
 	var b strings.Builder
@@ -120,6 +128,9 @@ func overlayOptions(lower []string, layers RootLayers) string {
 	b.WriteString(strings.Join(lower, ":"))
 	if layers.Upper != "" {
 		b.WriteString(",upperdir=" + layers.Upper + ",workdir=" + layers.Work)
+		if layers.Volatile {
+			b.WriteString(volatileOption)
+		}
 	}
 	return b.String()
 }

@@ -306,7 +306,7 @@ func idmapInto(path, target string, userns *os.File) error {
 // container's files (the root of the writable layer is given to the
 // range's root here); dockah commit shifts them back (docs/security.md).
 func idmapLayers(layers RootLayers, dir string, userns *os.File, m *IDMapping) (RootLayers, error) {
-	out := RootLayers{Lower: make([]string, len(layers.Lower)), Upper: layers.Upper, Work: layers.Work}
+	out := RootLayers{Lower: make([]string, len(layers.Lower)), Upper: layers.Upper, Work: layers.Work, Volatile: layers.Volatile}
 	for i, l := range layers.Lower {
 		target := filepath.Join(dir, "l"+strconv.Itoa(i))
 		if err := os.Mkdir(target, 0o700); err != nil {

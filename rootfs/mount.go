@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -148,6 +149,15 @@ func (s *Store) planWritable(id string, lower []string, container string, opts M
 }
 
 func prepareWritable(upper, work string, ephemeral bool) error {
+	if !ephemeral {
+		// A layer last mounted volatile (the container was ephemeral
+		// then) was never synced, and overlayfs refuses to mount its
+		// work directory without the option again: it starts empty,
+		// as it would have had the container stayed ephemeral.
+		if _, err := os.Lstat(filepath.Join(work, "work", "incompat", "volatile")); err == nil {
+			ephemeral = true
+		}
+	}
 	for _, d := range []string{upper, work} {
 		if ephemeral {
 			if err := removeAll(d); err != nil {

@@ -99,6 +99,18 @@ func TestMountPlan(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(plan.Upper, "kept")); err == nil {
 		t.Errorf("ephemeral upper kept its file")
 	}
+	// A layer last mounted volatile (as an ephemeral container's is)
+	// starts empty when the container no longer is ephemeral: overlayfs
+	// would refuse its work directory, and it was never synced.
+	os.WriteFile(filepath.Join(plan.Upper, "unsynced"), nil, 0o644)
+	os.MkdirAll(filepath.Join(plan.Work, "work", "incompat", "volatile"), 0o700)
+	plan, _ = s.MountPlan("app:1", "web", MountOptions{})
+	if _, err := os.Stat(filepath.Join(plan.Upper, "unsynced")); err == nil {
+		t.Errorf("the upper of a volatile mount was kept")
+	}
+	if _, err := os.Stat(filepath.Join(plan.Work, "work", "incompat")); err == nil {
+		t.Errorf("the volatile mount's work directory was kept")
+	}
 	plan, _ = s.MountPlan("app:1", "web", MountOptions{ReadOnly: true})
 	if plan.Upper != "" || plan.Work != "" || strings.Contains(plan.Data(), "upperdir") {
 		t.Errorf("read-only plan has an upper: %+v", plan)

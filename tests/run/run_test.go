@@ -125,6 +125,30 @@ func TestRunNamedVolume(t *testing.T) {
 	}
 }
 
+// The root of a --rm container, whose writable layer goes with it, is a
+// volatile overlay: nothing syncs it, its unmount at the container's end
+// included. A container that keeps its layer syncs as usual, and the same
+// name, once the ephemeral container is gone, starts afresh.
+func TestRunRemovedContainerIsVolatile(t *testing.T) {
+	b := runBox(t)
+	defer b.Run("dockah", "rm", "-f", "vol-kept")
+	rootOptions := func(args ...string) string {
+		t.Helper()
+		cmd := append(append([]string{"dockah", "run"}, args...), image, "grep", " / / ", "/proc/self/mountinfo")
+		out, err := b.Run(cmd...)
+		if err != nil {
+			t.Fatalf("dockah run %v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	if out := rootOptions("--rm"); !strings.Contains(out, "overlay") || !strings.Contains(out, "volatile") {
+		t.Errorf("the root of a --rm container is not volatile:\n%s", out)
+	}
+	if out := rootOptions("--name", "vol-kept"); !strings.Contains(out, "overlay") || strings.Contains(out, "volatile") {
+		t.Errorf("the root of a container that keeps its layer is volatile:\n%s", out)
+	}
+}
+
 // Exit statuses as podman run's: the container's own, 126 and 127 for a
 // command that cannot be run or found, 125 for dockah's own failures.
 func TestRunExitStatuses(t *testing.T) {

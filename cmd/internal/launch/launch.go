@@ -327,6 +327,9 @@ func finish(store *rootfs.Store, p *plan, o Options) (*Prepared, error) {
 	if err := completeConfig(store.Root(), &cfg, root, inside); err != nil {
 		return nil, err
 	}
+	// An ephemeral container's writable layer is emptied at its next
+	// start: nothing need ever sync it.
+	cfg.Root.Volatile = p.Ephemeral && root.Upper != ""
 	if cfg.UserNS, err = userNamespace(store.Root(), p.Name, p.Container, o.Mode, o.transient()); err != nil {
 		return nil, ConfigError{err}
 	}
