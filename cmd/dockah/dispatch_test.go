@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dockah/dockah/tests/testenv"
 )
 
 func TestCommandWord(t *testing.T) {
@@ -38,6 +40,7 @@ func TestLeanBuildHandsOver(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the command")
 	}
+	testenv.RequireCommand(t, "go")
 	dir := t.TempDir()
 	lean := filepath.Join(dir, "dockah")
 	// The shim of an attached run starts before the image is looked up;
@@ -87,6 +90,7 @@ func TestLeanBuildHandsOver(t *testing.T) {
 // TestLeanBuildLinksNoHeavyPackage keeps the lean build lean: none of
 // the packages whose initialisation made the CLI's start slow.
 func TestLeanBuildLinksNoHeavyPackage(t *testing.T) {
+	testenv.RequireCommand(t, "go")
 	list := exec.Command("go", "list", "-tags", "lean", "-deps", ".")
 	list.Env = append(os.Environ(), "CGO_ENABLED=0")
 	out, err := list.CombinedOutput()
