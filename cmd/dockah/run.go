@@ -156,7 +156,7 @@ func dialSystemd(ctx context.Context) *pendingConn {
 // socket 1.4 ms, most of it systemd's.
 func busSystemd(ctx context.Context) (*sd.Conn, error) {
 	return oneConnection(func() (*dbus.Conn, error) {
-		c, err := dbus.Dial("unix:path=/run/dbus/system_bus_socket", dbus.WithContext(ctx))
+		c, err := dbus.SystemBusPrivate(dbus.WithContext(ctx)) // $DBUS_SYSTEM_BUS_ADDRESS, or the usual socket
 		if err != nil {
 			return nil, err
 		}
