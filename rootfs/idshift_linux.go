@@ -86,12 +86,7 @@ func (s *Store) ShiftWritable(container string, want IDRange, transient bool) er
 	if err != nil {
 		return fmt.Errorf("shift the writable layer of %s to the IDs %s: %w", container, want, err)
 	}
-	record := []byte(want.String() + "\n")
-	write := writeFileAtomic
-	if transient {
-		write = writeFileRenamed
-	}
-	if err := write(s.path(dirContainers, container, idRangeFile), record, 0o600); err != nil {
+	if err := writeFile(s.path(dirContainers, container, idRangeFile), []byte(want.String()+"\n"), 0o600, !transient); err != nil {
 		return fmt.Errorf("container %s: %w", container, err)
 	}
 	return nil

@@ -111,7 +111,7 @@ func (s *scopeRun) end(name string, prep *launch.Prepared, status int) {
 	} else if status != 0 {
 		result = "exit-code"
 	}
-	if def := prep.Definition; def == nil || def.Container.JoinsNetworks() {
+	if prep.Definition.Container.JoinsNetworks() {
 		// Not for a container on no network: a look at every network's
 		// state less on the way to the run's end.
 		leaveNetworks(name)

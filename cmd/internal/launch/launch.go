@@ -329,7 +329,7 @@ func finish(store *rootfs.Store, p *plan, o Options) (*Prepared, error) {
 	}
 	// An ephemeral container's writable layer is emptied at its next
 	// start: nothing need ever sync it.
-	cfg.Root.Volatile = p.Ephemeral && root.Upper != ""
+	cfg.Root.Volatile = p.Ephemeral
 	if cfg.UserNS, err = userNamespace(store.Root(), p.Name, p.Container, o.Mode, o.transient()); err != nil {
 		return nil, ConfigError{err}
 	}
