@@ -26,6 +26,22 @@ GOBUILD  := $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 # starts faster. netgo and osusergo keep glibc's NSS out of it.
 STATIC   := -tags netgo,osusergo -ldflags '$(LDFLAGS) -linkmode external -extldflags "-static"'
 GOSTATIC := $(GO) build -trimpath $(STATIC)
+# The shim is linked with musl when musl-gcc is here (make deps installs
+# musl-tools): static glibc's start probes the CPU caches with cpuid, which
+# traps to the hypervisor on a virtual machine, and costs each start of
+# the shim (a container's start, its forwarder's) 0.7 ms here; musl's start
+# costs nearly nothing. The kernel's headers and libseccomp's static
+# library are Debian's (policy/seccomp_musl.go gives libseccomp the one
+# glibc function it calls that musl has not), found through bin/.musl.
+MUSLGCC   := $(shell command -v musl-gcc 2>/dev/null)
+MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null)
+MUSLENV   := bin/.musl
+ifneq ($(MUSLGCC),)
+SHIMBUILD := PKG_CONFIG_PATH=$(CURDIR)/$(MUSLENV) CC=$(MUSLGCC) CGO_CFLAGS='-O2 -idirafter $(CURDIR)/$(MUSLENV)/include' \
+	$(GO) build -trimpath -tags netgo,osusergo,musl -ldflags '$(LDFLAGS) -linkmode external -extldflags "-static"'
+else
+SHIMBUILD := $(GOSTATIC)
+endif
 # The lean build has no cgo: it compiles no seccomp program and starts no
 # container itself, and glibc's static start costs every run 0.7 ms here.
 GOLEAN   := CGO_ENABLED=0 $(GO) build -trimpath -tags lean,netgo,osusergo -ldflags '$(LDFLAGS)'
@@ -35,7 +51,7 @@ STATICTEST := -tags netgo,osusergo -ldflags '-linkmode external -extldflags "-st
 # Debian packages the build, the tests and the benchmarks need. mmdebstrap
 # builds the service images and the Debian 13 box (tests/box), and checks
 # Debian 13's archive with debian-archive-keyring's keys.
-DEB_PACKAGES := make gcc pkg-config libseccomp-dev systemd-container \
+DEB_PACKAGES := make gcc musl-tools pkg-config libseccomp-dev systemd-container \
 	crun runc skopeo umoci buildah busybox-static curl netcat-openbsd socat \
 	iproute2 jq hyperfine gnuplot-nox podman \
 	mmdebstrap debian-archive-keyring redis-tools postgresql-client openssh-client \
@@ -55,9 +71,23 @@ build: ## build the binaries into bin/
 	$(GOLEAN) -o bin/dockah ./cmd/dockah
 	$(GOSTATIC) -o bin/dockah-full ./cmd/dockah
 	CGO_ENABLED=0 $(GOBUILD) -o bin/dockah-generator ./cmd/dockah-generator
-	$(GOSTATIC) -o bin/dockah-activate ./cmd/dockah-activate
+	@$(if $(MUSLGCC),,echo "musl-gcc not found (make deps installs musl-tools): the shim is linked with glibc, and starts 0.7 ms slower")
+	$(if $(MUSLGCC),@$(MAKE) --no-print-directory $(MUSLENV)/libseccomp.pc)
+	$(SHIMBUILD) -o bin/dockah-activate ./cmd/dockah-activate
 	CGO_ENABLED=0 $(GO) build -trimpath -tags stage,netgo,osusergo -ldflags '$(LDFLAGS)' -o bin/dockah-stage ./cmd/dockah-stage
 	CGO_ENABLED=0 $(GOBUILD) -o bin/hello ./contrib/hello
+
+# What the musl build of the shim finds instead of glibc's headers and
+# pkg-config file: links to the kernel's headers and libseccomp's.
+$(MUSLENV)/libseccomp.pc:
+	@mkdir -p $(MUSLENV)/include $(MUSLENV)/lib
+	ln -sfn /usr/include/linux $(MUSLENV)/include/linux
+	ln -sfn /usr/include/asm-generic $(MUSLENV)/include/asm-generic
+	ln -sfn /usr/include/$(MULTIARCH)/asm $(MUSLENV)/include/asm
+	ln -sfn /usr/include/seccomp.h $(MUSLENV)/include/seccomp.h
+	ln -sfn /usr/include/seccomp-syscalls.h $(MUSLENV)/include/seccomp-syscalls.h
+	ln -sfn /usr/lib/$(MULTIARCH)/libseccomp.a $(MUSLENV)/lib/libseccomp.a
+	printf 'Name: libseccomp\nDescription: libseccomp for the musl build of the shim\nVersion: 2\nCflags:\nLibs: -L%s -lseccomp\n' '$(CURDIR)/$(MUSLENV)/lib' > $@
 
 man: build ## man pages, one per command, into man/ (from the CLI's own help)
 	rm -rf man && bin/dockah man man

@@ -56,13 +56,33 @@ static void load_filter(int fd) {
 	TTRY("load seccomp filter", syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog));
 }
 
-__attribute__((constructor)) static void dockah_exec_trampoline(int argc, char **argv, char **envp) {
-	(void)argc;
-	(void)envp;
+// initial_argv finds the command's arguments where the kernel put them on
+// the process's first stack (the System V ABI): argc, argv[0] to
+// argv[argc-1], a NULL, then the environment, at which environ still
+// points while constructors run. glibc passes a constructor argc and argv;
+// musl, which the shim is linked with (Makefile), passes nothing. Walking
+// back from the environment, the word before argv[0] is the first that
+// equals the number of words walked: every argument is a pointer, far
+// above any count.
+static char **initial_argv(char **envp) {
+	if (envp == NULL || envp[-1] != NULL)
+		return NULL;
+	for (long n = 0; n < (1L << 20); n++) {
+		char **argv = envp - 1 - n;
+		if ((long)argv[-1] == n)
+			return argv;
+	}
+	return NULL;
+}
+
+__attribute__((constructor)) static void dockah_exec_trampoline(void) {
 	const char *spec = getenv("_DOCKAH_TRAMPOLINE");
 	const char *path = getenv("_DOCKAH_TRAMPOLINE_PATH");
 	if (spec == NULL || path == NULL)
 		return;
+	char **argv = initial_argv(environ); // before unsetenv moves anything
+	if (argv == NULL || argv[0] == NULL)
+		tramp_fail("find the command's arguments", EINVAL);
 	const char *l = getenv("_DOCKAH_TRAMPOLINE_LABEL");
 	char *buf = strdup(spec), *cmd = strdup(path), *label = l ? strdup(l) : NULL;
 	if (buf == NULL || cmd == NULL || (l != NULL && label == NULL))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
 )
 
 // addTestImage stores an image of n layers (each holding one file) named
@@ -214,6 +215,71 @@ func TestRemoveContainer(t *testing.T) {
 	}
 	if err := s.RemoveContainer("../x"); err == nil {
 		t.Error("a name that is not one path element must be refused")
+	}
+}
+
+// An empty writable layer is discarded into tmp/, for the next start to
+// remove; SweepDiscarded removes at least one, then stops when told. One
+// with something in it is removed at once.
+func TestDiscardContainer(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"run-1", "run-2", "run-3"} {
+		for _, d := range []string{"upper", "work/work/incompat/volatile"} {
+			if err := os.MkdirAll(filepath.Join(s.Root(), "containers", name, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.DiscardContainer(name); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(s.Root(), "containers", name)); !os.IsNotExist(err) {
+			t.Errorf("%s: the container's directory is still there: %v", name, err)
+		}
+	}
+	written := filepath.Join(s.Root(), "containers", "run-4", "upper", "etc")
+	if err := os.MkdirAll(written, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DiscardContainer("run-4"); err != nil {
+		t.Fatal(err)
+	}
+	discarded := func() []string {
+		t.Helper()
+		m, err := filepath.Glob(filepath.Join(s.Root(), "tmp", "discard-run-*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if got := discarded(); len(got) != 3 {
+		t.Fatalf("discarded layers: %v, want three", got)
+	}
+	stopped := make(chan struct{})
+	close(stopped)
+	if err := s.SweepDiscarded(stopped); err != nil {
+		t.Fatal(err)
+	}
+	if got := discarded(); len(got) != 2 {
+		t.Errorf("a sweep told to stop at once left %v, want two of three", got)
+	}
+	// One that is locked is someone's work in progress, not a leftover.
+	held := discarded()[0]
+	f, err := os.Open(held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SweepDiscarded(make(chan struct{})); err != nil {
+		t.Fatal(err)
+	}
+	if got := discarded(); len(got) != 1 || got[0] != held {
+		t.Errorf("after a sweep: %v, want only the locked %s", got, held)
 	}
 }
 

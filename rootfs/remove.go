@@ -109,7 +109,8 @@ type PruneReport struct {
 }
 
 // Prune deletes layers that no image uses, the leftovers of killed
-// commands and the partial blobs of interrupted pulls.
+// commands, the writable layers RemoveContainer discarded and the partial
+// blobs of interrupted pulls.
 func (s *Store) Prune() (PruneReport, error) {
 	var trash trash
 	defer func() { trash.empty() }() // the slice as filled, not as it is now

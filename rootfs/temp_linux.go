@@ -1,8 +1,11 @@
 package rootfs
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -131,6 +134,67 @@ func (s *Store) cleanDir(dir string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// discardPrefix names the entries of tmp/ that are containers' removed
+// writable layers (RemoveContainer), left for SweepDiscarded.
+const discardPrefix = "discard-"
+
+// discard renames a container's directory into tmp/, where nobody holds
+// its lock: CleanTemp and SweepDiscarded remove it.
+func (s *Store) discard(dir, container string) error {
+	if err := os.MkdirAll(s.path(dirTemp), 0o700); err != nil {
+		return err
+	}
+	var suffix [4]byte
+	if _, err := rand.Read(suffix[:]); err != nil {
+		return err
+	}
+	return os.Rename(dir, s.path(dirTemp, discardPrefix+container+"-"+hex.EncodeToString(suffix[:])))
+}
+
+// isEmptyDir reports whether p is a directory with nothing in it.
+func isEmptyDir(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(1)
+	return len(names) == 0 && err == io.EOF
+}
+
+// SweepDiscarded removes the writable layers RemoveContainer left in
+// tmp/, at least one, then more until stop is closed: a container's start
+// calls it while it waits for systemd, so that the removal takes time
+// nothing else uses. Each start removing at least one keeps what is left
+// to about the one of the run before.
+func (s *Store) SweepDiscarded(stop <-chan struct{}) error {
+	entries, err := os.ReadDir(s.path(dirTemp))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("remove discarded layers: %w", err)
+	}
+	removed := 0
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), discardPrefix) {
+			continue
+		}
+		if removed > 0 {
+			select {
+			case <-stop:
+				return nil
+			default:
+			}
+		}
+		if err := removeIfUnlocked(s.path(dirTemp, e.Name())); err != nil {
+			return err
+		}
+		removed++
+	}
+	return nil
 }
 
 func removeIfUnlocked(p string) error {

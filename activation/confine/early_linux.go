@@ -48,6 +48,8 @@ struct dockah_early {
 
 struct dockah_early dockah_early;
 
+extern char **environ;
+
 static void early_fail(const char *step, int err) {
 	dockah_early.step = step;
 	dockah_early.err = err;
@@ -57,7 +59,7 @@ static void early_fail(const char *step, int err) {
 // stop (which may read the image): "dockah-activate NAME",
 // "dockah-activate --definition FILE NAME", "dockah-activate --stopped NAME".
 static int is_shim_start(int argc, char **argv) {
-	if (argc < 2 || argv == NULL || argv[0] == NULL)
+	if (argc < 2)
 		return 0;
 	const char *base = strrchr(argv[0], '/');
 	base = base ? base + 1 : argv[0];
@@ -149,8 +151,29 @@ static void forwarder(const char *spec) {
 	dockah_early.done = 1;
 }
 
-__attribute__((constructor)) static void dockah_confine_early(int argc, char **argv, char **envp) {
-	(void)envp;
+// initial_argv finds the process's arguments where the kernel put them on
+// its first stack (the System V ABI): argc, argv[0] to argv[argc-1], a
+// NULL, then the environment, at which environ still points while
+// constructors run. glibc passes a constructor argc and argv; musl, which
+// the shim is linked with (Makefile), passes nothing. Walking back from
+// the environment, the word before argv[0] is the first that equals the
+// number of words walked: every argument is a pointer, far above any
+// count. (The exec trampoline, activation/exec_userns_linux.go, finds its
+// arguments the same way.)
+static char **initial_argv(char **envp, int *argc) {
+	if (envp == NULL || envp[-1] != NULL)
+		return NULL;
+	for (long n = 0; n < (1L << 20); n++) {
+		char **argv = envp - 1 - n;
+		if ((long)argv[-1] == n) {
+			*argc = (int)n;
+			return argv;
+		}
+	}
+	return NULL;
+}
+
+__attribute__((constructor)) static void dockah_confine_early(void) {
 	const char *spec = getenv("_DOCKAH_FORWARDER");
 	if (spec != NULL) {
 		forwarder(spec);
@@ -161,7 +184,13 @@ __attribute__((constructor)) static void dockah_confine_early(int argc, char **a
 	if (getenv("_DOCKAH_STAGE") != NULL || getenv("_DOCKAH_INIT") != NULL)
 		return;
 	const char *force = getenv("_DOCKAH_CONFINE");
-	if ((force != NULL && strcmp(force, "shim") == 0) || is_shim_start(argc, argv))
+	if (force != NULL && strcmp(force, "shim") == 0) {
+		shim();
+		return;
+	}
+	int argc = 0;
+	char **argv = initial_argv(environ, &argc);
+	if (argv != NULL && is_shim_start(argc, argv))
 		shim();
 }
 */

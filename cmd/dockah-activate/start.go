@@ -19,6 +19,7 @@ import (
 	"github.com/dockah/dockah/cmd/internal/launch"
 	"github.com/dockah/dockah/cmd/internal/unitwatch"
 	"github.com/dockah/dockah/machined"
+	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/unitgen"
 )
 
@@ -176,10 +177,26 @@ func start(name, definitionFile string) (status int, err error) {
 	byHand := false
 	var barrier *activation.Barrier
 	if scope != nil {
-		if err := scope.waitFor('s'); err != nil {
+		// While systemd makes the scope, the layers earlier runs
+		// discarded are removed (rootfs.Store.SweepDiscarded).
+		stop, swept := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(swept)
+			store, err := rootfs.Open(launch.StoreRoot())
+			if err == nil {
+				err = store.SweepDiscarded(stop)
+			}
+			if err != nil {
+				logLine(name, "<7>"+err.Error())
+			}
+		}()
+		err := scope.waitFor('s')
+		close(stop)
+		if err != nil {
 			return 0, err
 		}
 		activation.Trace("shim: in its scope")
+		defer func() { <-swept }()
 	}
 	var netnsCreated func(*os.File)
 	if early != nil {

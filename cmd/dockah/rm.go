@@ -162,7 +162,7 @@ func (r *containerRemover) remove(ctx context.Context, name string) error {
 	if isRun {
 		// A container of dockah run goes whole: definition, how it
 		// ended, writable layer.
-		if err := removeRunContainer(r.store, name); err != nil {
+		if err := removeRunContainer(r.store, name, false); err != nil {
 			return fmt.Errorf("remove container %s: %w", name, err)
 		}
 		fmt.Fprintln(r.out, name)
@@ -172,7 +172,7 @@ func (r *containerRemover) remove(ctx context.Context, name string) error {
 		r.note("dockah: %s has no writable layer to remove\n", name)
 		return nil
 	}
-	if err := removeContainerState(r.store, name); err != nil {
+	if err := removeContainerState(r.store, name, false); err != nil {
 		return err
 	}
 	fmt.Fprintln(r.out, name)
@@ -257,9 +257,15 @@ func completeWritableLayers(g *globalOptions) func(*cobra.Command, []string, str
 // removeContainerState removes the container's writable layer and frees
 // its user namespace range: the layer was the one thing on disk that
 // held the range's IDs (images and named volumes keep their own, mounted
-// idmapped), so the next start may take any free range.
-func removeContainerState(st *rootfs.Store, name string) error {
-	if err := st.RemoveContainer(name); err != nil {
+// idmapped), so the next start may take any free range. With discard,
+// an empty writable layer is left for the next start to remove
+// (rootfs.DiscardContainer).
+func removeContainerState(st *rootfs.Store, name string, discard bool) error {
+	remove := st.RemoveContainer
+	if discard {
+		remove = st.DiscardContainer
+	}
+	if err := remove(name); err != nil {
 		return err
 	}
 	reg, err := launch.UserNSRegistry(st.Root())

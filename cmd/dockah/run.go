@@ -352,7 +352,7 @@ func runContainerOrFail(c *cobra.Command, g *globalOptions, o runOptions, image 
 		// never got to its ExecStopPost=.
 		defer func() {
 			if !r.removed {
-				_ = removeRunContainer(store, o.name)
+				_ = removeRunContainer(store, o.name, false)
 			}
 		}()
 	}
@@ -481,7 +481,7 @@ func (r *transientRun) cleanUpFailedStart() {
 	}
 	if r.remove {
 		if store, err := rootfs.Open(r.store); err == nil {
-			_ = removeRunContainer(store, r.name)
+			_ = removeRunContainer(store, r.name, false)
 		}
 	}
 }

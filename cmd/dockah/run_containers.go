@@ -124,13 +124,14 @@ func readRunExit(fsys fs.FS, name string) *exitStatus {
 
 // removeRunContainer removes what dockah run keeps of a container once
 // its unit is gone: the definition, how it ended, its writable layer and
-// the addresses its networks kept for it.
-func removeRunContainer(store *rootfs.Store, name string) error {
+// the addresses its networks kept for it. With discard, an empty writable
+// layer is left for the next start to remove (rootfs.DiscardContainer).
+func removeRunContainer(store *rootfs.Store, name string, discard bool) error {
 	var errs []error
 	if store != nil {
 		// The shim's --stopped left its networks; the addresses kept
 		// for the name go with the container.
-		errs = append(errs, removeContainerState(store, name), network.Forget(store.Root(), name))
+		errs = append(errs, removeContainerState(store, name, discard), network.Forget(store.Root(), name))
 	}
 	for _, p := range []string{runExitPath(name), runDefinitionPath(name), runScopePath(name)} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -184,7 +185,9 @@ func endRun(storeRoot, name string, remove bool, exit exitStatus) error {
 		if err != nil {
 			return err
 		}
-		return removeRunContainer(store, name)
+		// The container has just ended: its writable layer, if empty,
+		// is left for the next start to remove (rootfs.DiscardContainer).
+		return removeRunContainer(store, name, true)
 	}
 	return writeRunExit(name, exit)
 }

@@ -207,12 +207,26 @@ func (r *transientRun) runScoped(ctx context.Context, shim *scopeShim, tty *os.F
 			err, inUse = unitInUse(scope), true
 		}
 	}
-	if err == nil {
+	scopeStarted := err == nil
+	if scopeStarted {
 		err = shim.say('s')
 	}
 	if err != nil {
 		_ = shim.cmd.Process.Kill()
-		_ = shim.cmd.Wait()
+		werr := shim.cmd.Wait()
+		var exitErr *exec.ExitError
+		if scopeStarted && errors.As(werr, &exitErr) && exitErr.ExitCode() > 0 {
+			// The shim failed on its own before it was told to go on,
+			// and said why on stderr: the run ends with its status, as
+			// when it fails later. Its scope goes too: systemd 252
+			// keeps a scope whose process had ended by the time it was
+			// moved there running, empty, for good.
+			_, _ = r.conn.StopUnitContext(context.Background(), scope, "replace", nil)
+			if err := r.recordScopeEnd("exited", exitErr.ExitCode()); err != nil {
+				fmt.Fprintf(os.Stderr, "dockah: %s: %v\n", r.name, err)
+			}
+			return exitStatusError{exitErr.ExitCode()}
+		}
 		if inUse {
 			// The name is another unit's: nothing of this run stays
 			// (the shim may have made the writable layer already).

@@ -114,7 +114,7 @@ func (u *storeUsers) pruneContainers(ctx context.Context, items []containerUsage
 		if _, defined := definitionSource(u.fsys, c.Name); defined || state.running() {
 			continue
 		}
-		if err := removeContainerState(u.store, c.Name); err != nil {
+		if err := removeContainerState(u.store, c.Name, false); err != nil {
 			return err
 		}
 		rep.Containers = append(rep.Containers, c.Name)

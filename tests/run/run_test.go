@@ -149,6 +149,46 @@ func TestRunRemovedContainerIsVolatile(t *testing.T) {
 	}
 }
 
+// The writable layer of a --rm run that wrote nothing is discarded into
+// the store's tmp/ and removed by the next run's start, while it waits for
+// systemd; one the container wrote to is removed before the command
+// returns. Each run removes at least one, so one is left at most, and
+// prune removes it.
+func TestRunDiscardedLayers(t *testing.T) {
+	b := runBox(t)
+	discarded := func() []string {
+		t.Helper()
+		out, err := b.Run("sh", "-c", "cd /var/lib/dockah/tmp 2>/dev/null && ls -d discard-* 2>/dev/null; true")
+		if err != nil {
+			t.Fatalf("list tmp/: %v\n%s", err, out)
+		}
+		return strings.Fields(out)
+	}
+	for i := range 3 {
+		if out, err := b.Run("dockah", "run", "--rm", image, "true"); err != nil {
+			t.Fatalf("run %d: %v\n%s", i, err, out)
+		}
+		if got := discarded(); len(got) != 1 {
+			t.Fatalf("after --rm run %d: discarded layers %v, want the one of this run", i, got)
+		}
+	}
+	if out, err := b.Run("dockah", "run", "--rm", image, "sh", "-c", "echo x > /written"); err != nil {
+		t.Fatalf("run that writes: %v\n%s", err, out)
+	}
+	if got := discarded(); len(got) != 0 {
+		t.Errorf("after a run that wrote to its layer: discarded layers %v, want none (removed at once, the one before by its start)", got)
+	}
+	if out, err := b.Run("dockah", "run", "--rm", image, "true"); err != nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	if out, err := b.Run("dockah", "image", "prune"); err != nil {
+		t.Fatalf("image prune: %v\n%s", err, out)
+	}
+	if got := discarded(); len(got) != 0 {
+		t.Errorf("after prune: discarded layers %v, want none", got)
+	}
+}
+
 // Exit statuses as podman run's: the container's own, 126 and 127 for a
 // command that cannot be run or found, 125 for dockah's own failures.
 func TestRunExitStatuses(t *testing.T) {
@@ -172,6 +212,32 @@ func TestRunExitStatuses(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%s: exit status %d, want %d\n%s", strings.Join(args, " "), got, tc.want, out)
 		}
+	}
+}
+
+// A shim that fails before its container starts (here on a seccomp
+// profile that is not there) ends the run with its own message and 125,
+// the container's end recorded as any other's, and leaves no scope behind.
+func TestRunShimFailureEndsScope(t *testing.T) {
+	b := runBox(t)
+	defer b.Run("dockah", "rm", "-f", "badshim")
+	out, code := exitStatus(t, b, "dockah", "run", "--name", "badshim", "--security-opt", "seccomp=/no/such/profile.json", image, "true")
+	if code != 125 || !strings.Contains(out, "/no/such/profile.json") || strings.Contains(out, "broken pipe") {
+		t.Errorf("run with a missing seccomp profile: status %d, want 125 and the shim's message alone:\n%s", code, out)
+	}
+	if state, _ := b.Property("badshim.scope", "ActiveState"); state == "active" {
+		t.Errorf("badshim.scope is %s after its shim failed", state)
+	}
+	e, ok := ps(t, b, "-a")["badshim"]
+	if !ok || e.Exit == nil || e.Exit.Status != 125 {
+		t.Errorf("ps -a: badshim is %+v, want listed with exit status 125", e)
+	}
+	out, code = exitStatus(t, b, "dockah", "run", "--rm", "--security-opt", "seccomp=/no/such/profile.json", image, "true")
+	if code != 125 {
+		t.Errorf("run --rm with a missing seccomp profile: status %d, want 125\n%s", code, out)
+	}
+	if out, err := b.Run("systemctl", "list-units", "--no-legend", "--state=active", "run-*.scope"); err != nil || strings.TrimSpace(out) != "" {
+		t.Errorf("scopes left running after the shim failed (%v):\n%s", err, out)
 	}
 }
 
