@@ -33,15 +33,11 @@ GOSTATIC := $(GO) build -trimpath $(STATIC)
 # costs nearly nothing. The kernel's headers and libseccomp's static
 # library are Debian's (policy/seccomp_musl.go gives libseccomp the one
 # glibc function it calls that musl has not), found through bin/.musl.
-MUSLGCC   := $(shell command -v musl-gcc 2>/dev/null)
-MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null)
+# (musl-gcc is looked for when the shim is built: `make deps build`
+# installs musl-tools after this Makefile is read.)
 MUSLENV   := bin/.musl
-ifneq ($(MUSLGCC),)
-SHIMBUILD := PKG_CONFIG_PATH=$(CURDIR)/$(MUSLENV) CC=$(MUSLGCC) CGO_CFLAGS='-O2 -idirafter $(CURDIR)/$(MUSLENV)/include' \
+SHIMMUSL  := PKG_CONFIG_PATH=$(CURDIR)/$(MUSLENV) CC=musl-gcc CGO_CFLAGS='-O2 -idirafter $(CURDIR)/$(MUSLENV)/include' \
 	$(GO) build -trimpath -tags netgo,osusergo,musl -ldflags '$(LDFLAGS) -linkmode external -extldflags "-static"'
-else
-SHIMBUILD := $(GOSTATIC)
-endif
 # The lean build has no cgo: it compiles no seccomp program and starts no
 # container itself, and glibc's static start costs every run 0.7 ms here.
 GOLEAN   := CGO_ENABLED=0 $(GO) build -trimpath -tags lean,netgo,osusergo -ldflags '$(LDFLAGS)'
@@ -71,9 +67,14 @@ build: ## build the binaries into bin/
 	$(GOLEAN) -o bin/dockah ./cmd/dockah
 	$(GOSTATIC) -o bin/dockah-full ./cmd/dockah
 	CGO_ENABLED=0 $(GOBUILD) -o bin/dockah-generator ./cmd/dockah-generator
-	@$(if $(MUSLGCC),,echo "musl-gcc not found (make deps installs musl-tools): the shim is linked with glibc, and starts 0.7 ms slower")
-	$(if $(MUSLGCC),@$(MAKE) --no-print-directory $(MUSLENV)/libseccomp.pc)
-	$(SHIMBUILD) -o bin/dockah-activate ./cmd/dockah-activate
+	@if command -v musl-gcc >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(MUSLENV)/libseccomp.pc && \
+		echo "linking bin/dockah-activate with musl" && \
+		$(SHIMMUSL) -o bin/dockah-activate ./cmd/dockah-activate; \
+	else \
+		echo "musl-gcc not found (make deps installs musl-tools): bin/dockah-activate is linked with glibc, and starts 0.7 ms slower" && \
+		$(GOSTATIC) -o bin/dockah-activate ./cmd/dockah-activate; \
+	fi
 	CGO_ENABLED=0 $(GO) build -trimpath -tags stage,netgo,osusergo -ldflags '$(LDFLAGS)' -o bin/dockah-stage ./cmd/dockah-stage
 	CGO_ENABLED=0 $(GOBUILD) -o bin/hello ./contrib/hello
 
@@ -83,10 +84,10 @@ $(MUSLENV)/libseccomp.pc:
 	@mkdir -p $(MUSLENV)/include $(MUSLENV)/lib
 	ln -sfn /usr/include/linux $(MUSLENV)/include/linux
 	ln -sfn /usr/include/asm-generic $(MUSLENV)/include/asm-generic
-	ln -sfn /usr/include/$(MULTIARCH)/asm $(MUSLENV)/include/asm
+	ln -sfn /usr/include/$$(gcc -print-multiarch)/asm $(MUSLENV)/include/asm
 	ln -sfn /usr/include/seccomp.h $(MUSLENV)/include/seccomp.h
 	ln -sfn /usr/include/seccomp-syscalls.h $(MUSLENV)/include/seccomp-syscalls.h
-	ln -sfn /usr/lib/$(MULTIARCH)/libseccomp.a $(MUSLENV)/lib/libseccomp.a
+	ln -sfn /usr/lib/$$(gcc -print-multiarch)/libseccomp.a $(MUSLENV)/lib/libseccomp.a
 	printf 'Name: libseccomp\nDescription: libseccomp for the musl build of the shim\nVersion: 2\nCflags:\nLibs: -L%s -lseccomp\n' '$(CURDIR)/$(MUSLENV)/lib' > $@
 
 man: build ## man pages, one per command, into man/ (from the CLI's own help)
