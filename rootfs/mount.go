@@ -251,7 +251,9 @@ func (s *Store) RemoveContainer(container string) error {
 // next container starts: its directories (the layer's, overlayfs's work
 // directories) cost a run about a millisecond to remove on ext4, on the
 // way to its exit. One the container wrote to is removed at once, so that
-// its space is free when the command returns.
+// its space is free when the command returns, and so is any once
+// maxDiscarded wait in tmp/ (runs whose starts do not sweep, "dockah run
+// -d --rm", would otherwise pile them up).
 func (s *Store) DiscardContainer(container string) error {
 	return s.removeContainer(container, true)
 }
@@ -266,7 +268,7 @@ func (s *Store) removeContainer(container string, discard bool) error {
 	}
 	defer lk.Release()
 	dir := s.path(dirContainers, container)
-	if discard && isEmptyDir(filepath.Join(dir, "upper")) && s.discard(dir, container) == nil {
+	if discard && isEmptyDir(filepath.Join(dir, "upper")) && s.discarded() < maxDiscarded && s.discard(dir, container) == nil {
 		return nil
 	}
 	if err := removeAll(dir); err != nil {

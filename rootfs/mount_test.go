@@ -219,15 +219,17 @@ func TestRemoveContainer(t *testing.T) {
 }
 
 // An empty writable layer is discarded into tmp/, for the next start to
-// remove; SweepDiscarded removes at least one, then stops when told. One
-// with something in it is removed at once.
+// remove, unless maxDiscarded wait there already; SweepDiscarded removes
+// at least one, then stops when told. One with something in it is
+// removed at once.
 func TestDiscardContainer(t *testing.T) {
 	s, err := Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"run-1", "run-2", "run-3"} {
-		for _, d := range []string{"upper", "work/work/incompat/volatile"} {
+	discard := func(name string, dirs ...string) {
+		t.Helper()
+		for _, d := range dirs {
 			if err := os.MkdirAll(filepath.Join(s.Root(), "containers", name, d), 0o755); err != nil {
 				t.Fatal(err)
 			}
@@ -239,13 +241,10 @@ func TestDiscardContainer(t *testing.T) {
 			t.Errorf("%s: the container's directory is still there: %v", name, err)
 		}
 	}
-	written := filepath.Join(s.Root(), "containers", "run-4", "upper", "etc")
-	if err := os.MkdirAll(written, 0o755); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"run-1", "run-2", "run-3"} {
+		discard(name, "upper", "work/work/incompat/volatile")
 	}
-	if err := s.DiscardContainer("run-4"); err != nil {
-		t.Fatal(err)
-	}
+	discard("run-4", "upper/etc", "work/work")
 	discarded := func() []string {
 		t.Helper()
 		m, err := filepath.Glob(filepath.Join(s.Root(), "tmp", "discard-run-*"))
@@ -255,15 +254,21 @@ func TestDiscardContainer(t *testing.T) {
 		return m
 	}
 	if got := discarded(); len(got) != 3 {
-		t.Fatalf("discarded layers: %v, want three", got)
+		t.Fatalf("discarded layers: %v, want three (not run-4's, which held a file)", got)
+	}
+	for i := 5; i < 5+maxDiscarded; i++ {
+		discard(fmt.Sprintf("run-%d", i), "upper", "work/work")
+	}
+	if got := discarded(); len(got) != maxDiscarded {
+		t.Fatalf("discarded layers: %v, want no more than %d", got, maxDiscarded)
 	}
 	stopped := make(chan struct{})
 	close(stopped)
 	if err := s.SweepDiscarded(stopped); err != nil {
 		t.Fatal(err)
 	}
-	if got := discarded(); len(got) != 2 {
-		t.Errorf("a sweep told to stop at once left %v, want two of three", got)
+	if got := discarded(); len(got) != maxDiscarded-1 {
+		t.Errorf("a sweep told to stop at once left %v, want all but one", got)
 	}
 	// One that is locked is someone's work in progress, not a leftover.
 	held := discarded()[0]

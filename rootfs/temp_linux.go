@@ -140,6 +140,24 @@ func (s *Store) cleanDir(dir string) error {
 // writable layers (RemoveContainer), left for SweepDiscarded.
 const discardPrefix = "discard-"
 
+// maxDiscarded is how many discarded layers may wait in tmp/ at most.
+const maxDiscarded = 4
+
+// discarded counts the discarded layers in tmp/.
+func (s *Store) discarded() int {
+	entries, err := os.ReadDir(s.path(dirTemp))
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), discardPrefix) {
+			n++
+		}
+	}
+	return n
+}
+
 // discard renames a container's directory into tmp/, where nobody holds
 // its lock: CleanTemp and SweepDiscarded remove it.
 func (s *Store) discard(dir, container string) error {
