@@ -218,10 +218,14 @@ func (r *transientRun) runScoped(ctx context.Context, shim *scopeShim, tty *os.F
 		if scopeStarted && errors.As(werr, &exitErr) && exitErr.ExitCode() > 0 {
 			// The shim failed on its own before it was told to go on,
 			// and said why on stderr: the run ends with its status, as
-			// when it fails later. Its scope goes too: systemd 252
-			// keeps a scope whose process had ended by the time it was
-			// moved there running, empty, for good.
-			_, _ = r.conn.StopUnitContext(context.Background(), scope, "replace", nil)
+			// when it fails later. Its scope goes too, before the
+			// command returns (the name is free for a run at once):
+			// systemd 252 keeps a scope whose process had ended by the
+			// time it was moved there running, empty, for good.
+			_ = r.wait(context.Background(), "stop "+scope, func(ch chan<- string) error {
+				_, err := r.conn.StopUnitContext(context.Background(), scope, "replace", ch)
+				return err
+			})
 			if err := r.recordScopeEnd("exited", exitErr.ExitCode()); err != nil {
 				fmt.Fprintf(os.Stderr, "dockah: %s: %v\n", r.name, err)
 			}
