@@ -268,8 +268,10 @@ func (s *Store) removeContainer(container string, discard bool) error {
 	}
 	defer lk.Release()
 	dir := s.path(dirContainers, container)
-	if discard && isEmptyDir(filepath.Join(dir, "upper")) && s.discarded() < maxDiscarded && s.discard(dir, container) == nil {
-		return nil
+	if discard && isEmptyDir(filepath.Join(dir, "upper")) {
+		if waiting, err := s.discardedLayers(); err == nil && len(waiting) < maxDiscarded && s.discard(dir, container) == nil {
+			return nil
+		}
 	}
 	if err := removeAll(dir); err != nil {
 		return fmt.Errorf("remove container %s: %w", container, err)

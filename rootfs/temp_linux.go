@@ -137,25 +137,29 @@ func (s *Store) cleanDir(dir string) error {
 }
 
 // discardPrefix names the entries of tmp/ that are containers' removed
-// writable layers (RemoveContainer), left for SweepDiscarded.
+// writable layers (DiscardContainer), left for SweepDiscarded.
 const discardPrefix = "discard-"
 
 // maxDiscarded is how many discarded layers may wait in tmp/ at most.
 const maxDiscarded = 4
 
-// discarded counts the discarded layers in tmp/.
-func (s *Store) discarded() int {
+// discardedLayers lists the discarded layers in tmp/ (none if there is no
+// tmp/).
+func (s *Store) discardedLayers() ([]string, error) {
 	entries, err := os.ReadDir(s.path(dirTemp))
-	if err != nil {
-		return 0
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
 	}
-	n := 0
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), discardPrefix) {
-			n++
+			paths = append(paths, s.path(dirTemp, e.Name()))
 		}
 	}
-	return n
+	return paths, nil
 }
 
 // discard renames a container's directory into tmp/, where nobody holds
@@ -182,35 +186,27 @@ func isEmptyDir(p string) bool {
 	return len(names) == 0 && err == io.EOF
 }
 
-// SweepDiscarded removes the writable layers RemoveContainer left in
+// SweepDiscarded removes the writable layers DiscardContainer left in
 // tmp/, at least one, then more until stop is closed: a container's start
 // calls it while it waits for systemd, so that the removal takes time
 // nothing else uses. Each start removing at least one keeps what is left
 // to about the one of the run before.
 func (s *Store) SweepDiscarded(stop <-chan struct{}) error {
-	entries, err := os.ReadDir(s.path(dirTemp))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
+	layers, err := s.discardedLayers()
 	if err != nil {
 		return fmt.Errorf("remove discarded layers: %w", err)
 	}
-	removed := 0
-	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), discardPrefix) {
-			continue
-		}
-		if removed > 0 {
+	for i, p := range layers {
+		if i > 0 {
 			select {
 			case <-stop:
 				return nil
 			default:
 			}
 		}
-		if err := removeIfUnlocked(s.path(dirTemp, e.Name())); err != nil {
+		if err := removeIfUnlocked(p); err != nil {
 			return err
 		}
-		removed++
 	}
 	return nil
 }
