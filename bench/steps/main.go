@@ -75,7 +75,7 @@ func run(n int, base string, ablate, runOnly bool) (string, error) {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "# Where a start's time goes\n\n%s, cgroup layout %s, %d samples per table; medians. `go run ./bench/steps` (DOCKAH_TRACE=1).\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), b.Layout(), n)
-	units := []string{"steps-served", "steps-noplan", "steps-nosandbox"}
+	units := []string{"steps-served", "steps-noplan", "steps-nosandbox", "steps-hostids"}
 	if base != "" {
 		units = append(units, "steps-base")
 	}
@@ -126,6 +126,7 @@ var notes = map[string]string{
 	"steps-served":    "The generated unit, with its sandbox; from the second start on the shim reads its start plan.",
 	"steps-noplan":    "The same with `DOCKAH_PLAN=0`: every start computes its configuration from the definition, the image and the policy.",
 	"steps-nosandbox": "The generated unit with every directive of its sandbox reset by a drop-in: the shim's own time, without systemd's mount namespace.",
+	"steps-hostids":   "steps-served's definition with `userns = \"host\"`: no user namespace of its own, no range, the layers mounted as they are; against steps-served, what the default user namespace costs each step.",
 	"run":             "The CLI and its shim, in the scope it makes for an attached run (docs/cli.md), each step on the time since the command began (`date` before and after); the command runs in a transient service of the box (`systemd-run --wait --pipe`), 0.2 s after its start.",
 	"steps-base":      "steps-served's definition started by the shim of the -base build (a drop-in sets its ExecStart=).",
 	"run-base":        "The CLI of the -base build (its own `run-ended`; the transient unit runs this build's shim), alternating with run.",

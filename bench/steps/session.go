@@ -52,7 +52,7 @@ const (
 )
 
 // Ports on the host's loopback (the box shares the host's network).
-var listen = map[string]string{"steps-served": "127.0.0.1:18591", "steps-nosandbox": "127.0.0.1:18592", "steps-noplan": "127.0.0.1:18593"}
+var listen = map[string]string{"steps-served": "127.0.0.1:18591", "steps-nosandbox": "127.0.0.1:18592", "steps-noplan": "127.0.0.1:18593", "steps-hostids": "127.0.0.1:18596"}
 
 func (s *session) setup() error {
 	if s.ablate {
@@ -89,6 +89,7 @@ func (s *session) setup() error {
 	for name, addr := range listen {
 		defs[name] = def("hello:steps", "\n[[socket]]\nlisten = \""+addr+"\"\n")
 	}
+	defs["steps-hostids"] += "\n[security]\nuserns = \"host\"\n"
 	for name, d := range defs {
 		if err := s.box.WriteFile("/etc/dockah/containers/"+name+".toml", []byte(d), 0o644); err != nil {
 			return err

@@ -15,7 +15,7 @@ func (s *suite) renderGoals(sb *strings.Builder) {
 		byName[v.name] = v
 	}
 	floor, dockah, crun, run, crunScope := byName["floor"], byName["dockah"], byName["crun"], byName["dockah-run"], byName["crun-systemd"]
-	fwd, proxyd := byName["dockah-fwd"], byName["socket-proxyd"]
+	fwd, proxyd, crunSandbox := byName["dockah-fwd"], byName["socket-proxyd"], byName["crun-sandbox"]
 	type goal struct {
 		what, goal string
 		a, b       *variant
@@ -25,6 +25,7 @@ func (s *suite) renderGoals(sb *strings.Builder) {
 	for _, g := range []goal{
 		{"cold first byte, dockah / floor", "≤ 1.30x", dockah, floor, false},
 		{"cold first byte, dockah / crun (no seccomp)", "≤ 1.00x", dockah, crun, false},
+		{"cold first byte, dockah / crun (no seccomp) under the same unit sandbox", "(like for like)", dockah, crunSandbox, false},
 		{"cold first byte through a forwarded socket, dockah-fwd / systemd-socket-proxyd", "≤ 1.00x", fwd, proxyd, false},
 		{"start-to-exit of /bin/true, dockah run --rm / crun run", "≤ 3.00x", run, crun, true},
 		{"start-to-exit of /bin/true, dockah run --rm / crun run in a scope of its own", "(like for like)", run, crunScope, true},

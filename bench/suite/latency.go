@@ -65,6 +65,8 @@ func (s *suite) newVariants() []*variant {
 			note: "`dockah run --rm`, attached: the shim is the command's child in a transient scope made through systemd's D-Bus API (docs/cli.md); waits for the exit"},
 		{name: "crun", addr: addrOf("crun"), exitCmd: crunRun("crun"),
 			note: "`crun run`, same bundle, no seccomp, `--cgroup-manager=disabled`"},
+		{name: "crun-sandbox", addr: addrOf("crun-sandbox"),
+			note: "crun as in `crun`, under the sandbox of dockah's generated unit (as floor-sandbox): like for like with `dockah`, which runs under it"},
 		{name: "crun-systemd", exitCmd: "/usr/bin/crun --cgroup-manager=systemd run --bundle " + bundles + "/crun-true bench-true-crun-systemd",
 			note: "`crun run`, same bundle, no seccomp, `--cgroup-manager=systemd`: the container in a transient scope of its own, made through systemd's D-Bus API, as dockah run's (start-to-exit only)"},
 		{name: "crun-seccomp", addr: addrOf("crun-seccomp"), exitCmd: crunRun("crun-seccomp"),

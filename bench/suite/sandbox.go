@@ -71,7 +71,10 @@ func (s *suite) renderSandbox(sb *strings.Builder) {
 	fmt.Fprintf(sb, "| the server as a plain service | %s (floor) | %s (floor-sandbox) | %s |\n", ms(floor.cold, 0.5), ms(floorSB.cold, 0.5), diff(floorSB, floor))
 	fmt.Fprintf(sb, "| dockah | %s (dockah-nosandbox) | %s (dockah) | %s |\n", ms(dockahNoSB.cold, 0.5), ms(dockah.cold, 0.5), diff(dockah, dockahNoSB))
 	fmt.Fprintf(sb, "| dockah / the same server under the same unit | %s | %s | |\n", ratio(dockahNoSB.cold, floor.cold), ratio(dockah.cold, floorSB.cold))
-	if crun := byName["crun"]; crun != nil {
+	if crun, crunSB := byName["crun"], byName["crun-sandbox"]; crun != nil && crunSB != nil {
+		fmt.Fprintf(sb, "| crun, no seccomp | %s (crun) | %s (crun-sandbox) | %s |\n", ms(crun.cold, 0.5), ms(crunSB.cold, 0.5), diff(crunSB, crun))
+		fmt.Fprintf(sb, "| dockah / crun under the same unit | %s | %s | |\n", ratio(dockahNoSB.cold, crun.cold), ratio(dockah.cold, crunSB.cold))
+	} else if crun != nil {
 		fmt.Fprintf(sb, "| crun (unsandboxed unit) | %s | — | |\n", ms(crun.cold, 0.5))
 	}
 	sb.WriteString("\nThe sandbox is the generated unit's (the default, unit_sandbox = \"shim\": CapabilityBoundingSet=, NoNewPrivileges=, the system call filters, PrivateNetwork=, IPAddressDeny=, DevicePolicy=, …, no mount namespace); systemd applies it before the first process runs, so the bare server pays it as much as dockah does. The read-only view of the host that systemd's ProtectSystem= and the other mount-namespace directives made, the shim builds itself, in both dockah rows (docs/security.md). The container's own policy (its namespaces, masks, seccomp filter and capabilities) is the same in both dockah rows.\n\n")

@@ -156,7 +156,7 @@ var ports = map[string]int{
 	"floor": 18501, "dockah": 18502, "dockah-fwd": 18503, "crun": 18504,
 	"crun-seccomp": 18505, "runc": 18506, "podman": 18507, "nspawn": 18508,
 	"floor-sandbox": 18509, "dockah-nosandbox": 18510, "dockah-hostids": 18511,
-	"socket-proxyd": 18513,
+	"crun-sandbox": 18512, "socket-proxyd": 18513,
 }
 
 // proxydBackend is where systemd-socket-proxyd relays to: the floor's
@@ -177,8 +177,10 @@ func nspawnCmd(cmd string) string {
 // serviceUnits are the units of the variants dockah's generator does not
 // write: ExecStart and extra [Service] lines.
 func (s *suite) serviceUnits() (map[string]string, error) {
-	crun := func(name string) string {
-		return "ExecStart=/usr/bin/crun --cgroup-manager=disabled run --preserve-fds=1 --bundle " + bundles + "/" + name + "-serve bench-" + name + "\n" +
+	// name is the container's, bundle the bundle's (crun-sandbox runs
+	// crun's).
+	crun := func(name, bundle string) string {
+		return "ExecStart=/usr/bin/crun --cgroup-manager=disabled run --preserve-fds=1 --bundle " + bundles + "/" + bundle + "-serve bench-" + name + "\n" +
 			"ExecStopPost=-/usr/bin/crun delete -f bench-" + name + "\n"
 	}
 	sandbox, err := benchSandbox()
@@ -188,8 +190,9 @@ func (s *suite) serviceUnits() (map[string]string, error) {
 	return map[string]string{
 		"floor":         "ExecStart=" + rootfs + "/hello\n",
 		"floor-sandbox": "ExecStart=" + rootfs + "/hello\n" + sandboxText(sandbox),
-		"crun":          crun("crun"),
-		"crun-seccomp":  crun("crun-seccomp"),
+		"crun":          crun("crun", "crun"),
+		"crun-sandbox":  crun("crun-sandbox", "crun") + sandboxText(sandbox),
+		"crun-seccomp":  crun("crun-seccomp", "crun-seccomp"),
 		"runc": "ExecStart=/usr/sbin/runc run --bundle " + bundles + "/runc-serve bench-runc\n" +
 			"ExecStopPost=-/usr/sbin/runc delete -f bench-runc\n",
 		"podman": s.podman.unit(),

@@ -2,12 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -84,10 +83,10 @@ systemctl show NAME.service and systemd-analyze security NAME.service show it.`,
 // run-u, run-r or run-p and more (u, r, p are not hex digits), and the
 // chance of a clash with another dockah run's is 2^-32, which its
 // definition (checkNameFree) or its scope's start refuses all the same.
+// The runtime's generator (randomly seeded in each process) is enough for
+// a name and, unlike crypto/rand's first read, costs the start nothing.
 func randomName() string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return "run-" + hex.EncodeToString(b[:])
+	return fmt.Sprintf("run-%08x", rand.Uint32())
 }
 
 // checkNameFree refuses a name that a container has here: a definition,

@@ -272,3 +272,16 @@ func TestParseSignal(t *testing.T) {
 		}
 	}
 }
+
+func TestRandomName(t *testing.T) {
+	a, b := randomName(), randomName()
+	for _, name := range []string{a, b} {
+		hex, ok := strings.CutPrefix(name, "run-")
+		if !ok || len(hex) != 8 || strings.Trim(hex, "0123456789abcdef") != "" {
+			t.Errorf("randomName() = %q, want run- and 8 hex digits", name)
+		}
+	}
+	if a == b {
+		t.Errorf("randomName() gave %q twice", a)
+	}
+}
