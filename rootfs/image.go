@@ -12,15 +12,16 @@ import (
 	"strings"
 	"time"
 
-	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/dockah/dockah/internal/imageconfig"
 )
 
 // Image is an image in the store.
 type Image struct {
 	// ID is the digest of RawConfig, "sha256:" and 64 hex digits.
 	ID string
-	// Config is the parsed OCI image config (entrypoint, env, diff IDs...).
-	Config v1.Image
+	// Config is the parsed OCI image config: what the image runs and its
+	// diff IDs (the rest is in RawConfig).
+	Config imageconfig.Image
 	// RawConfig is the config exactly as imported; ID is its digest and
 	// save writes it unchanged.
 	RawConfig []byte
@@ -263,13 +264,13 @@ func (s *Store) image(id string) (*Image, error) {
 func (s *Store) AddImage(rawConfig []byte, names []Reference) (*Image, error) {
 	sum := sha256.Sum256(rawConfig)
 	id := "sha256:" + hex.EncodeToString(sum[:])
-	var cfg v1.Image
+	var cfg imageconfig.Image
 	if err := json.Unmarshal(rawConfig, &cfg); err != nil {
 		return nil, fmt.Errorf("add image %s: parse config: %w", id, err)
 	}
 	rec := imageRecord{ID: id, Stored: time.Now().UTC(), Config: string(rawConfig)}
 	for _, d := range cfg.RootFS.DiffIDs {
-		info, err := s.LayerInfo(string(d))
+		info, err := s.LayerInfo(d)
 		if err != nil {
 			return nil, fmt.Errorf("add image %s: %w", id, err)
 		}

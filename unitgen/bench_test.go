@@ -11,9 +11,8 @@ import (
 	"testing/fstest"
 	"time"
 
-	v1 "github.com/opencontainers/image-spec/specs-go/v1"
-
 	"github.com/dockah/dockah/internal/deftest"
+	"github.com/dockah/dockah/internal/imageconfig"
 )
 
 // indexedFS is a MapFS whose directories are listed in advance: MapFS
@@ -148,7 +147,7 @@ func BenchmarkSpec(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	image := v1.ImageConfig{Entrypoint: []string{"/docker-entrypoint.sh"}, Cmd: []string{"nginx", "-g", "daemon off;"},
+	image := imageconfig.Config{Entrypoint: []string{"/docker-entrypoint.sh"}, Cmd: []string{"nginx", "-g", "daemon off;"},
 		Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "NGINX_VERSION=1.25.3"}, StopSignal: "SIGQUIT"}
 	b.ReportAllocs()
 	for b.Loop() {

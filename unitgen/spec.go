@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/dockah/dockah/internal/imageconfig"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -44,7 +44,7 @@ const specVersion = "1.0.2"
 // definition; the caller reads it from the host and the image store.
 type SpecInput struct {
 	// Image is the image's config (entrypoint, cmd, env, user, ...).
-	Image v1.ImageConfig
+	Image imageconfig.Config
 	// EnvFiles are the contents of the definition's environment_files,
 	// in the same order.
 	EnvFiles [][]byte
@@ -96,7 +96,7 @@ func Spec(def *Definition, in SpecInput) (*specs.Spec, error) {
 // mergeArgs merges entrypoint and command as Docker does: the
 // definition's entrypoint replaces the image's and then also drops the
 // image's Cmd; the definition's command replaces the image's Cmd.
-func mergeArgs(c Container, image v1.ImageConfig) ([]string, error) {
+func mergeArgs(c Container, image imageconfig.Config) ([]string, error) {
 	entrypoint, cmd := image.Entrypoint, image.Cmd
 	if c.Entrypoint.Set {
 		entrypoint, cmd = c.Entrypoint.Args, nil

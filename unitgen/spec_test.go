@@ -5,12 +5,13 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/dockah/dockah/internal/imageconfig"
 )
 
 func TestMergeArgsLikeDocker(t *testing.T) {
-	image := v1.ImageConfig{Entrypoint: []string{"/entry"}, Cmd: []string{"-default"}}
+	image := imageconfig.Config{Entrypoint: []string{"/entry"}, Cmd: []string{"-default"}}
 	for _, tc := range []struct {
 		name string
 		c    Container
@@ -44,7 +45,7 @@ func TestEnvironmentLayers(t *testing.T) {
 		EnvironmentFiles: []string{"/etc/web.env"},
 	}}
 	in := SpecInput{
-		Image:    v1.ImageConfig{Env: []string{"PATH=/bin", "A=image", "B=image", "C=image"}, Cmd: []string{"/x"}},
+		Image:    imageconfig.Config{Env: []string{"PATH=/bin", "A=image", "B=image", "C=image"}, Cmd: []string{"/x"}},
 		EnvFiles: [][]byte{[]byte("# comment\n\nC=file\nB=file\n")},
 	}
 	spec, err := Spec(def, in)
@@ -71,7 +72,7 @@ func TestSpecFromDefinition(t *testing.T) {
 		Security:  Security{NoNewPrivileges: true},
 		Resources: Resources{MemoryMax: 1 << 30, TasksMax: 64, CPUQuota: 50},
 	}
-	spec, err := Spec(def, SpecInput{Image: v1.ImageConfig{Cmd: []string{"nginx"}, WorkingDir: "/"}, VolumeDir: "/var/lib/dockah/volumes"})
+	spec, err := Spec(def, SpecInput{Image: imageconfig.Config{Cmd: []string{"nginx"}, WorkingDir: "/"}, VolumeDir: "/var/lib/dockah/volumes"})
 	if err != nil {
 		t.Fatal(err)
 	}

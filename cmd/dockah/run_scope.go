@@ -222,10 +222,7 @@ func (r *transientRun) runScoped(ctx context.Context, shim *scopeShim, tty *os.F
 			// command returns (the name is free for a run at once):
 			// systemd 252 keeps a scope whose process had ended by the
 			// time it was moved there running, empty, for good.
-			_ = r.wait(context.Background(), "stop "+scope, func(ch chan<- string) error {
-				_, err := r.conn.StopUnitContext(context.Background(), scope, "replace", ch)
-				return err
-			})
+			r.stopScope()
 			if err := r.recordScopeEnd("exited", exitErr.ExitCode()); err != nil {
 				fmt.Fprintf(os.Stderr, "dockah: %s: %v\n", r.name, err)
 			}
@@ -271,6 +268,14 @@ func (r *transientRun) runScoped(ctx context.Context, shim *scopeShim, tty *os.F
 	case werr != nil:
 		return werr
 	}
+	if how == "exited" && status == activation.ExitSetupFailed {
+		// The shim failed in its scope before the container ran (or the
+		// container ended with the same status): the scope goes before
+		// the command returns, as when the shim fails sooner, rather
+		// than whenever systemd notices it empty: in CI's box of the
+		// hybrid layout, once more than 10 s later.
+		r.stopScope()
+	}
 	if err := r.recordScopeEnd(how, status); err != nil {
 		fmt.Fprintf(os.Stderr, "dockah: %s: %v\n", r.name, err)
 	}
@@ -281,6 +286,17 @@ func (r *transientRun) runScoped(ctx context.Context, shim *scopeShim, tty *os.F
 		return exitStatusError{status}
 	}
 	return nil
+}
+
+// stopScope stops the run's scope and waits for it to be gone. Its
+// errors are not the run's: a scope that is gone already cannot be
+// stopped.
+func (r *transientRun) stopScope() {
+	scope := r.name + ".scope"
+	_ = r.wait(context.Background(), "stop "+scope, func(ch chan<- string) error {
+		_, err := r.conn.StopUnitContext(context.Background(), scope, "replace", ch)
+		return err
+	})
 }
 
 // scopeEnvironment is the shim's: this command's, less what systemd

@@ -59,7 +59,13 @@ func Commit(st *rootfs.Store, container, ref string, opts CommitOptions) (*rootf
 	if err != nil {
 		return nil, err
 	}
-	cfg := committedConfig(base.Config, info.DiffID, container, opts, time.Now().UTC())
+	// The whole configuration, history and platform too: the store
+	// keeps only what a start needs parsed.
+	var baseConfig v1.Image
+	if err := json.Unmarshal(base.RawConfig, &baseConfig); err != nil {
+		return nil, fmt.Errorf("commit %s: config of image %s: %w", container, base.ID, err)
+	}
+	cfg := committedConfig(baseConfig, info.DiffID, container, opts, time.Now().UTC())
 	data, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: %w", container, err)

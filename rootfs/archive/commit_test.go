@@ -2,14 +2,17 @@ package archive
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
+
 	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/rootfs/internal/fixture"
-	"golang.org/x/sys/unix"
 )
 
 func TestCommit(t *testing.T) {
@@ -41,7 +44,11 @@ func TestCommit(t *testing.T) {
 	if len(img.Layers) != 3 {
 		t.Fatalf("%d layers, want 3", len(img.Layers))
 	}
-	last := img.Config.History[len(img.Config.History)-1]
+	var cfg v1.Image
+	if err := json.Unmarshal(img.RawConfig, &cfg); err != nil || len(cfg.History) == 0 {
+		t.Fatalf("committed config %s: %v", img.RawConfig, err)
+	}
+	last := cfg.History[len(cfg.History)-1]
 	if last.CreatedBy != "dockah commit box" || last.Comment != "test" {
 		t.Errorf("history entry %+v", last)
 	}

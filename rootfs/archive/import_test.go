@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dockah/dockah/internal/imageconfig"
 	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/rootfs/internal/fixture"
 	"github.com/google/go-cmp/cmp"
@@ -127,7 +128,7 @@ func TestImportRootfsTar(t *testing.T) {
 			cfg := v1.ImageConfig{Entrypoint: []string{"/bin/sh"}, Cmd: []string{"-c", "true"}, Env: []string{"A=1"},
 				WorkingDir: "/tmp", User: "1000:1000", ExposedPorts: map[string]struct{}{"8080/tcp": {}}}
 			imgs := mustImport(t, st, path, ImportOptions{Name: "mini:1", Config: cfg})
-			if diff := cmp.Diff(cfg, imgs[0].Config.Config); diff != "" {
+			if diff := cmp.Diff(imageconfig.Config(cfg), imgs[0].Config.Config); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}
 			if got := diffIDs(imgs[0]); len(got) != 1 || got[0] != fixture.Digest(raw) {

@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -161,8 +162,11 @@ func TestPullPlatform(t *testing.T) {
 			if id := configDigest(t, want).String(); p.Image.ID != id {
 				t.Errorf("pulled %s, want the %s image %s", p.Image.ID, tc.arch, id)
 			}
-			if p.Image.Config.Architecture != tc.arch {
-				t.Errorf("pulled an image for %s, want %s", p.Image.Config.Architecture, tc.arch)
+			var platform struct {
+				Architecture string `json:"architecture"`
+			}
+			if err := json.Unmarshal(p.Image.RawConfig, &platform); err != nil || platform.Architecture != tc.arch {
+				t.Errorf("pulled an image for %q (%v), want %s", platform.Architecture, err, tc.arch)
 			}
 			if p.Digest != idxDigest.String() {
 				t.Errorf("Digest = %s, want the index digest %s", p.Digest, idxDigest)

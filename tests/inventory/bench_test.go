@@ -122,9 +122,15 @@ func importTar(st *rootfs.Store, tarPath, name string) (*rootfs.Image, error) {
 
 // stack records an image of base's layers with top's above them.
 func stack(st *rootfs.Store, base, top *rootfs.Image, name string) (*rootfs.Image, error) {
-	cfg := base.Config
-	cfg.RootFS.DiffIDs = append(append([]digest.Digest{}, base.Config.RootFS.DiffIDs...), top.Config.RootFS.DiffIDs...)
-	cfg.History = append(append([]v1.History{}, base.Config.History...), top.Config.History...)
+	var cfg, topCfg v1.Image
+	if err := json.Unmarshal(base.RawConfig, &cfg); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(top.RawConfig, &topCfg); err != nil {
+		return nil, err
+	}
+	cfg.RootFS.DiffIDs = append(append([]digest.Digest{}, cfg.RootFS.DiffIDs...), topCfg.RootFS.DiffIDs...)
+	cfg.History = append(append([]v1.History{}, cfg.History...), topCfg.History...)
 	raw, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, err

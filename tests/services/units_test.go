@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dockah/dockah/internal/imageconfig"
 	"github.com/dockah/dockah/unitgen"
-	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // The checks here need no box: they read the checkout only.
@@ -57,7 +57,7 @@ func TestDefinitionsRender(t *testing.T) {
 		if d.IsTemplate() {
 			continue // the spec is an instance's
 		}
-		in := unitgen.SpecInput{Image: v1.ImageConfig{Entrypoint: []string{"/entrypoint"}}, VolumeDir: "/var/lib/dockah/volumes"}
+		in := unitgen.SpecInput{Image: imageconfig.Config{Entrypoint: []string{"/entrypoint"}}, VolumeDir: "/var/lib/dockah/volumes"}
 		if _, err := unitgen.Spec(d, in); err != nil {
 			t.Errorf("runtime spec of %s: %v", name, err)
 		}

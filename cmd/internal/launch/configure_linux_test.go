@@ -8,9 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	v1 "github.com/opencontainers/image-spec/specs-go/v1"
-
 	"github.com/dockah/dockah/activation"
+	"github.com/dockah/dockah/internal/imageconfig"
 	"github.com/dockah/dockah/rootfs"
 	"github.com/dockah/dockah/tests/testenv"
 	"github.com/dockah/dockah/unitgen"
@@ -50,7 +49,7 @@ func busyboxStart(t *testing.T, script string) *activation.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	image := v1.ImageConfig{Entrypoint: []string{"/bin/sh", "-c", script}, Env: []string{"PATH=/bin"}}
+	image := imageconfig.Config{Entrypoint: []string{"/bin/sh", "-c", script}, Env: []string{"PATH=/bin"}}
 	spec, err := unitgen.Spec(def, unitgen.SpecInput{Image: image, VolumeDir: filepath.Join(store, "volumes")})
 	if err != nil {
 		t.Fatal(err)
