@@ -61,6 +61,9 @@ func run(args []string, root fs.FS, stdout io.Writer, log *logger) int {
 	if out == nil {
 		return 1
 	}
+	// The slice of dockah run's scopes, with their device access list
+	// (unitgen.ContainerSlice): defined whenever the generators ran.
+	out.Units = append(out.Units, unitgen.SliceUnit())
 	if err := write(args[0], out); err != nil {
 		log.line("", "", fmt.Sprintf("write units: %v", err))
 		return 1

@@ -47,7 +47,7 @@ func TestRunWritesUnitsAndReportsProblems(t *testing.T) {
 		}
 		return err
 	})
-	want := []string{"bad.service", "dockah-pull@web.service.d/50-present.conf", "sockets.target.wants/web.socket -> ../web.socket", "web.service", "web.socket"}
+	want := []string{"bad.service", "dockah-pull@web.service.d/50-present.conf", "dockah.slice", "sockets.target.wants/web.socket -> ../web.socket", "web.service", "web.socket"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("files in the output directory (-want +got):\n%s", diff)
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -161,5 +163,68 @@ func TestSandboxPropertiesOfEveryDefinition(t *testing.T) {
 	}
 	if _, err := sandboxList("ProtectNothing", nil); err == nil {
 		t.Error("a list directive without a conversion converted")
+	}
+}
+
+// An attached run's scope goes to dockah.slice, which holds the device
+// access list, when its list is the default one, the generator has
+// defined the slice and the cgroup layout is unified; otherwise it
+// carries the list itself. The IP access
+// list is the scope's either way.
+func TestScopePropertiesDeviceSlice(t *testing.T) {
+	defined := filepath.Join(t.TempDir(), "dockah.slice")
+	if err := os.WriteFile(defined, []byte("[Slice]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A cgroup2 mount: /sys/fs/cgroup in the unified layout, its unified
+	// directory in the hybrid one.
+	unified := ""
+	for _, dir := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
+		var fs unix.Statfs_t
+		if unix.Statfs(dir, &fs) == nil && fs.Type == unix.CGROUP2_SUPER_MAGIC {
+			unified = dir
+		}
+	}
+	if unified == "" {
+		t.Skip("no cgroup2 hierarchy mounted here")
+	}
+	savedFile, savedRoot := sliceUnitFile, cgroupRoot
+	t.Cleanup(func() { sliceUnitFile, cgroupRoot = savedFile, savedRoot })
+	for _, tc := range []struct {
+		name, security, sliceFile, cgroups string
+		inSlice, ownDevices                bool
+	}{
+		{"default", "", defined, unified, true, false},
+		{"no generator output", "", "/nonexistent/dockah.slice", unified, false, true},
+		{"v1 devices controller", "", defined, t.TempDir(), false, true},
+		{"every capability", "[security]\ncapabilities_add = [\"ALL\"]\n", defined, unified, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sliceUnitFile, cgroupRoot = tc.sliceFile, tc.cgroups
+			def, err := unitgen.Parse("web", unitgen.File{Path: "/run/dockah/run/web.toml", Data: []byte("[container]\nimage = \"web:1\"\n" + tc.security)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sandbox, err := sandboxProperties(def, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &transientRun{name: "web", def: def, sandbox: sandbox}
+			got := map[string]any{}
+			for _, p := range r.scopeProperties(42) {
+				got[p.Name] = p.Value.Value()
+			}
+			if slice, ok := got["Slice"]; ok != tc.inSlice || (ok && slice != unitgen.ContainerSlice) {
+				t.Errorf("Slice = %v (set %v), want set %v", slice, ok, tc.inSlice)
+			}
+			_, policy := got["DevicePolicy"]
+			_, allow := got["DeviceAllow"]
+			if policy != tc.ownDevices || allow != tc.ownDevices {
+				t.Errorf("DevicePolicy set %v, DeviceAllow set %v; want both %v", policy, allow, tc.ownDevices)
+			}
+			if _, ok := got["IPAddressDeny"]; !ok {
+				t.Errorf("no IPAddressDeny: %v", got)
+			}
+		})
 	}
 }

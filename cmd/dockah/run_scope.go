@@ -316,8 +316,9 @@ func scopeEnvironment(store string, ended []string) []string {
 
 // scopeProperties are the scope's: the shim, the limits and stop settings
 // of a generated unit, and those of its sandbox that are the cgroup's
-// (device and IP access lists); the others are a spawned process's,
-// which the container gets from its own policy and the shim from its own
+// (device and IP access lists; the device list by way of its slice when
+// it is the default one); the others are a spawned process's, which the
+// container gets from its own policy and the shim from its own
 // confinement.
 func (r *transientRun) scopeProperties(pid int) []sd.Property {
 	props := []sd.Property{
@@ -332,13 +333,48 @@ func (r *transientRun) scopeProperties(pid int) []sd.Property {
 		}
 		props = append(props, p)
 	}
+	// The device access list is the slice's when it is the default one
+	// (unitgen.ContainerSlice), and the scope's own otherwise.
+	inSlice := unitgen.DevicesAsSlice(unitgen.Sandbox(r.def)) && sliceDefined()
+	if inSlice {
+		props = append(props, sd.Property{Name: "Slice", Value: dbus.MakeVariant(unitgen.ContainerSlice)})
+	}
 	for _, p := range r.sandbox {
 		switch p.Name {
-		case "DevicePolicy", "DeviceAllow", "IPAddressDeny", "IPAddressAllow":
+		case "DevicePolicy", "DeviceAllow":
+			if !inSlice {
+				props = append(props, p)
+			}
+		case "IPAddressDeny", "IPAddressAllow":
 			props = append(props, p)
 		}
 	}
 	return props
+}
+
+// sliceUnitFile is where dockah-generator writes unitgen.ContainerSlice.
+var sliceUnitFile = "/run/systemd/generator/" + unitgen.ContainerSlice
+
+// cgroupRoot is where the cgroup hierarchies are mounted.
+var cgroupRoot = "/sys/fs/cgroup"
+
+// sliceDefined reports whether the slice's device list holds the scopes
+// in it: systemd has the slice as dockah-generator writes it (the
+// generator's output is there only once systemd has run the generators,
+// and it loads their units then; without it, dockah installed and no
+// daemon-reload since, a scope that named the slice would get one systemd
+// makes up, without the list), and the cgroup layout is unified, where
+// the slice's BPF program applies to every cgroup below it. With the v1
+// devices controller (the hybrid and legacy layouts) systemd leaves a
+// scope that asks for no device list out of the slice's devices cgroup.
+// Either way, the scope then carries the list itself.
+func sliceDefined() bool {
+	var fs unix.Statfs_t
+	if err := unix.Statfs(cgroupRoot, &fs); err != nil || fs.Type != unix.CGROUP2_SUPER_MAGIC {
+		return false
+	}
+	_, err := os.Stat(sliceUnitFile)
+	return err == nil
 }
 
 // recordScopeEnd does what a run service's ExecStopPost= run-ended does:

@@ -28,7 +28,7 @@ func runBox(t *testing.T) *box.Box {
 	b := box.Shared(t)
 	setupOnce.Do(func() {
 		hello := images.Build(t, "./contrib/hello", b.Path("/opt/dockah-run"))
-		entries := append(images.Busybox(t, "sh", "echo", "cat", "true", "sleep", "id", "pwd", "hostname", "touch", "ls", "grep", "head", "wc"),
+		entries := append(images.Busybox(t, "sh", "echo", "cat", "true", "sleep", "id", "pwd", "hostname", "touch", "ls", "grep", "head", "wc", "mknod"),
 			images.Entry{Name: "hello", Source: hello},
 			images.Entry{Name: "data", Dir: true},
 			images.Entry{Name: "data/seed.txt", Data: []byte("from the image\n"), Mode: 0o644},
@@ -252,6 +252,34 @@ func TestRunShimFailureEndsScope(t *testing.T) {
 			t.Errorf("scopes left running 10 s after the shim failed (%v):\n%s", err, out)
 			break
 		}
+	}
+}
+
+// The default device list holds a run's container, by way of the slice
+// its scope is in (unitgen.ContainerSlice) in the unified layout, as the
+// scope's own in the others: one that may make device nodes (the host's
+// user namespace, CAP_MKNOD, no system call filter) cannot make a block
+// device. With every capability a container has no device list, and can.
+func TestRunDeviceList(t *testing.T) {
+	b := runBox(t)
+	if b.Layout() != box.Unified {
+		// nspawn mounts the v1 controllers' hierarchies read-only in the
+		// box, so its systemd enforces no device list there, a scope's
+		// or a service's; a host's systemd owns them.
+		t.Skip("the box's systemd cannot use the v1 devices controller")
+	}
+	mayMknod := []string{"dockah", "run", "--rm", "--userns", "host", "--security-opt", "seccomp=unconfined"}
+	probe := []string{image, "sh", "-c", "mknod /data/disk b 8 0 && echo made"}
+	out, _ := exitStatus(t, b, slices.Concat(mayMknod, []string{"--cap-add", "MKNOD"}, probe)...)
+	if strings.Contains(out, "made") || !strings.Contains(out, "Operation not permitted") {
+		t.Errorf("under the default device list, mknod of a block device gave:\n%s", out)
+	}
+	out, code := exitStatus(t, b, slices.Concat(mayMknod, []string{"--cap-add", "ALL"}, probe)...)
+	if code == 125 && strings.Contains(out, "capset") {
+		t.Skipf("the negative control needs every capability, which this machine cannot hand on:\n%s", out)
+	}
+	if !strings.Contains(out, "made") {
+		t.Errorf("negative control: without a device list (every capability), mknod of a block device failed too:\n%s", out)
 	}
 }
 
@@ -479,9 +507,16 @@ func TestRunAttachedIsAScope(t *testing.T) {
 	if err := b.WaitUnitState("scoped.scope", 20*time.Second, "active"); err != nil {
 		t.Fatal(err)
 	}
-	// The limits, and the sandbox directives that are the cgroup's; the
-	// others are a spawned process's, which a scope has none of.
-	for property, want := range map[string]string{"MemoryMax": "67108864", "DevicePolicy": "closed", "TimeoutStopUSec": "1s"} {
+	// The limits, and the sandbox directives that are the cgroup's (the
+	// device list by way of its slice in the unified layout); the others
+	// are a spawned process's, which a scope has none of.
+	want := map[string]string{"MemoryMax": "67108864", "Slice": "dockah.slice", "IPAddressDeny": "0.0.0.0/0 ::/0", "TimeoutStopUSec": "1s"}
+	if b.Layout() != box.Unified {
+		want["Slice"], want["DevicePolicy"] = "system.slice", "closed"
+	} else if got, err := b.Property("dockah.slice", "DevicePolicy"); err != nil || got != "closed" {
+		t.Errorf("DevicePolicy of dockah.slice = %q (%v), want closed", got, err)
+	}
+	for property, want := range want {
 		if got, err := b.Property("scoped.scope", property); err != nil || got != want {
 			t.Errorf("%s of scoped.scope = %q (%v), want %q", property, got, err, want)
 		}
