@@ -101,6 +101,11 @@ func procStatus(t *testing.T, path string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return statusFields(data)
+}
+
+// statusFields are the fields of a /proc/PID/status file.
+func statusFields(data []byte) map[string]string {
 	fields := map[string]string{}
 	for _, line := range strings.Split(string(data), "\n") {
 		if k, v, ok := strings.Cut(line, ":"); ok {
